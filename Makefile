@@ -1,0 +1,39 @@
+# datagate: `make demo` builds the environment and gates the bundled sample dataset;
+# `make test` builds the environment and runs the test suite. Both create .venv from pyproject.toml.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DEMO   := fixtures/build
+
+.PHONY: venv demo test test-fast lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m fixtures.generate $(DEMO) --family sample
+	$(BIN)/datagate ingest $(DEMO)/sample --name sample --store $(DEMO)/store \
+		--format text || test $$? -eq 1
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q --skip-slow --skip-dvc --skip-browser
+
+lint: $(STAMP)
+	$(BIN)/ruff check datagate tests fixtures benchmarks
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_hash.py --quick
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,71 @@
+"""datagate's command line: parses, calls the library, renders, maps exit codes.
+
+Each command lives in its own module and registers itself on :data:`datagate.cli.app.app`.
+:func:`main` is the console-script entry point and the one place that turns a
+:class:`~datagate.errors.DatagateError` into a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+
+from datagate.cli.app import app, options
+from datagate.errors import DatagateError
+
+# Command modules register themselves on import; the order here is the order in --help.
+from datagate.cli import hash as _hash  # noqa: E402,F401  (registration side effect)
+from datagate.cli import verify as _verify  # noqa: E402,F401  (registration side effect)
+# -- command registrations: one import line per command module, keep this marker --
+
+__all__ = ["app", "main"]
+
+_GLOBAL_FLAGS = ("--verbose", "-v", "--quiet", "-q")
+
+
+def _hoist_global_flags(argv: list[str]) -> list[str]:
+    """Move global flags given after the command name to the front, so both orders work."""
+    if "--" in argv:
+        cut = argv.index("--")
+        head, tail = argv[:cut], argv[cut:]
+    else:
+        head, tail = argv, []
+    flags = [a for a in head if a in _GLOBAL_FLAGS]
+    rest = [a for a in head if a not in _GLOBAL_FLAGS]
+    return flags + rest + tail
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and return the exit code.
+
+    Exit codes: 0 pass, 1 gate failed, 2 usage or operational error. Never raises for a
+    :class:`DatagateError`; prints its message on stderr instead (with a traceback under
+    ``--verbose``).
+    """
+    args = _hoist_global_flags(list(sys.argv[1:] if argv is None else argv))
+    verbose = "--verbose" in args or "-v" in args
+    try:
+        # standalone_mode: click prints its own usage errors (exit 2) and turns typer.Exit
+        # into SystemExit; only our own errors need translating here.
+        app(args=args, prog_name="datagate", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code
+        print(code, file=sys.stderr)
+        return 2
+    except DatagateError as exc:
+        if verbose:
+            traceback.print_exc(file=sys.stderr)
+        print(f"datagate: error: {exc.diagnostics()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("datagate: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        options.verbose = False
+        options.quiet = False
+    return 0

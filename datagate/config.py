@@ -1,0 +1,220 @@
+"""The policy file: gate threshold, waivers, per-check settings and trust rules.
+
+Parsed in two steps (STYLE.md 6): YAML -> a lenient :class:`RawPolicy`, then
+:meth:`Policy.from_raw`, which collects **every** problem and raises one
+:class:`~datagate.errors.ConfigError` listing them all.
+
+A minimal policy::
+
+    version: 1
+    fail_on: high            # info | low | medium | high | critical
+    waivers:
+      - path: raw/legacy_model.pkl
+        sha256: 3f5a...      # the bytes that were reviewed; a changed file is no longer waived
+        rule: pickle.*       # optional fnmatch pattern on rule ids (default: every rule)
+        reason: reviewed by data-platform, only numpy reconstructors
+    checks:
+      duplicates.within_split: {severity: medium, threshold: 0.01}
+      near_duplicates.cross_split: {enabled: false}
+    trust:
+      allowed_licenses: [mit, apache-2.0, cc-by-4.0]
+      min_downloads: 100
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypedDict
+
+from datagate.errors import ConfigError
+from datagate.models import Severity
+
+__all__ = ["STARTER_POLICY", "Policy", "RawPolicy", "Waiver", "load_policy"]
+
+_KNOWN_KEYS = {"version", "fail_on", "waivers", "checks", "trust", "scan"}
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class RawPolicy(TypedDict, total=False):
+    """The policy file as YAML gives it, before validation."""
+
+    version: int
+    fail_on: str
+    waivers: list[dict[str, Any]]
+    checks: dict[str, dict[str, Any]]
+    trust: dict[str, Any]
+    scan: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    """A reviewed finding: waived only while the file still has the reviewed SHA-256."""
+
+    path: str
+    """The outer file, relative to the dataset root."""
+    sha256: str
+    """The SHA-256 of the file as reviewed."""
+    reason: str
+    """Why it is acceptable; shown next to every waived finding."""
+    rule: str = "*"
+    """fnmatch pattern on rule ids this waiver covers."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated policy. ``Policy()`` is the default policy."""
+
+    fail_on: Severity = Severity.HIGH
+    """Findings and failed checks at or above this severity fail the gate."""
+    waivers: tuple[Waiver, ...] = ()
+    """Reviewed findings, pinned to file digests."""
+    checks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per check id: overrides such as ``severity``, ``threshold``, ``enabled``."""
+    trust: Mapping[str, Any] = field(default_factory=dict)
+    """Trust rules for Hub sources (licenses, downloads, owners, look-alikes)."""
+    scan: Mapping[str, Any] = field(default_factory=dict)
+    """Scanner settings (``strict``, limits)."""
+    source: str | None = None
+    """The file this policy was read from, None for the defaults."""
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any], *, source: str | None = None) -> Policy:
+        """Validate ``raw``; raise ConfigError listing every problem found."""
+        where = source or "policy"
+        problems: list[str] = []
+        for key in raw:
+            if key not in _KNOWN_KEYS:
+                problems.append(f"unknown key {key!r} (known: {', '.join(sorted(_KNOWN_KEYS))})")
+        version = raw.get("version", 1)
+        if version != 1:
+            problems.append(f"version {version!r} is not supported (this datagate reads version 1)")
+        fail_on = Severity.HIGH
+        if "fail_on" in raw:
+            try:
+                fail_on = Severity.parse(str(raw["fail_on"]))
+            except ValueError as exc:
+                problems.append(f"fail_on: {exc}")
+        waivers: list[Waiver] = []
+        raw_waivers = raw.get("waivers") or []
+        if not isinstance(raw_waivers, list):
+            problems.append("waivers: must be a list")
+            raw_waivers = []
+        for i, w in enumerate(raw_waivers):
+            if not isinstance(w, Mapping):
+                problems.append(f"waivers[{i}]: must be a mapping with path, sha256, reason")
+                continue
+            missing = [k for k in ("path", "sha256", "reason") if not w.get(k)]
+            if missing:
+                problems.append(f"waivers[{i}]: missing {', '.join(missing)}")
+                continue
+            sha = str(w["sha256"]).lower().removeprefix("sha256:")
+            if not _HEX64.match(sha):
+                problems.append(f"waivers[{i}]: sha256 {w['sha256']!r} is not 64 hex digits")
+                continue
+            extra = set(w) - {"path", "sha256", "reason", "rule"}
+            if extra:
+                problems.append(f"waivers[{i}]: unknown keys {sorted(extra)}")
+            waivers.append(Waiver(str(w["path"]), sha, str(w["reason"]), str(w.get("rule", "*"))))
+        checks = raw.get("checks") or {}
+        if not isinstance(checks, Mapping):
+            problems.append("checks: must be a mapping of check id to settings")
+            checks = {}
+        for cid, settings in checks.items():
+            if not isinstance(settings, Mapping):
+                problems.append(f"checks.{cid}: must be a mapping")
+                continue
+            if "severity" in settings:
+                try:
+                    Severity.parse(str(settings["severity"]))
+                except ValueError as exc:
+                    problems.append(f"checks.{cid}.severity: {exc}")
+            if "enabled" in settings and not isinstance(settings["enabled"], bool):
+                problems.append(f"checks.{cid}.enabled: must be true or false")
+            if "threshold" in settings and not isinstance(settings["threshold"], (int, float)):
+                problems.append(f"checks.{cid}.threshold: must be a number")
+        trust = raw.get("trust") or {}
+        if not isinstance(trust, Mapping):
+            problems.append("trust: must be a mapping")
+            trust = {}
+        scan = raw.get("scan") or {}
+        if not isinstance(scan, Mapping):
+            problems.append("scan: must be a mapping")
+            scan = {}
+        if problems:
+            listed = "; ".join(problems)
+            raise ConfigError(f"{where}: {len(problems)} problem(s): {listed}")
+        return cls(fail_on, tuple(waivers), dict(checks), dict(trust), dict(scan), source)
+
+    def check_settings(self, check_id: str) -> Mapping[str, Any]:
+        """Return the overrides for ``check_id`` (empty when none)."""
+        return self.checks.get(check_id, {})
+
+
+def load_policy(path: Path | str | None) -> Policy:
+    """Return the policy in the YAML file ``path``, or the default policy when None.
+
+    Raises ConfigError naming the file for a missing or unreadable file, invalid YAML, or any
+    invalid setting (all problems listed together).
+    """
+    if path is None:
+        return Policy()
+    import yaml
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: policy file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read policy ({exc})") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{p}{at}: policy is not valid YAML") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{p}: policy must be a YAML mapping, not {type(raw).__name__}")
+    return Policy.from_raw(raw, source=str(p))
+
+
+STARTER_POLICY = """\
+# datagate policy. Every key is optional; delete what you do not need.
+version: 1
+
+# Findings and failed checks at or above this severity fail the gate (exit 1).
+# One of: info, low, medium, high, critical.
+fail_on: high
+
+# Reviewed findings. A waiver holds only while the file has the reviewed SHA-256
+# (see `datagate hash`); when the file changes, the finding blocks again.
+waivers: []
+#  - path: raw/legacy_model.pkl
+#    sha256: 0000000000000000000000000000000000000000000000000000000000000000
+#    rule: "pickle.*"          # optional fnmatch pattern on rule ids
+#    reason: "reviewed 2026-11-21: numpy reconstructors only"
+
+# Per-check settings: severity (what a failure weighs), threshold, enabled.
+checks: {}
+#  duplicates.within_split: {severity: medium, threshold: 0.01}
+#  near_duplicates.cross_split: {threshold: 0.9}
+#  label_drift: {threshold: 0.1}
+#  outliers: {enabled: false}
+
+# Trust rules for Hub datasets (hf://datasets/OWNER/NAME).
+trust: {}
+#  allowed_licenses: [mit, apache-2.0, cc-by-4.0, cc-by-sa-4.0, cc0-1.0]
+#  min_downloads: 100
+#  blocked_owners: []
+#  allowed_owners: []
+
+# Scanner settings.
+scan: {}
+#  strict: true   # report unrecognised content and unaudited globals one level higher
+"""
+"""The commented starter policy ``datagate init`` writes."""

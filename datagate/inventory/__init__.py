@@ -1,0 +1,101 @@
+"""Inventory: walk a tree, hash every file, compute the dataset version id, verify later.
+
+>>> import datagate
+>>> m = datagate.hash_tree("fixtures/build/sample")   # doctest: +SKIP
+>>> m.root_digest, len(m.files)                       # doctest: +SKIP
+('sha256:...', 5)
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from datagate.errors import InventoryError
+from datagate.inventory.manifest import (
+    build_manifest,
+    dir_hash,
+    dvc_dir_md5,
+    manifest_lines,
+    read_manifest,
+)
+from datagate.inventory.verify import Change, Difference, VerifyResult, compare, verify
+from datagate.models import EntryKind, FileEntry, Manifest
+from datagate.progress import NULL_PROGRESS, ProgressSink
+
+__all__ = [
+    "Change",
+    "Difference",
+    "VerifyResult",
+    "build_manifest",
+    "compare",
+    "dir_hash",
+    "dvc_dir_md5",
+    "hash_tree",
+    "manifest_lines",
+    "open_entry",
+    "read_manifest",
+    "scan_root",
+    "verify",
+]
+
+
+def hash_tree(
+    path: Path | str,
+    *,
+    dvc: bool = False,
+    use_cache: bool = True,
+    progress: ProgressSink = NULL_PROGRESS,
+) -> Manifest:
+    """Return the manifest of ``path`` (a directory or one regular file).
+
+    ``dvc`` also computes MD5s and DVC's ``.dir`` id; ``use_cache=False`` re-reads every file.
+    Raises InventoryError for anything that cannot be inventoried.
+    """
+    manifest, _ = build_manifest(Path(path), dvc=dvc, use_cache=use_cache, progress=progress)
+    return manifest
+
+
+def scan_root(path: Path | str) -> Path:
+    """Return the directory manifest paths are relative to (the file's parent for a file)."""
+    p = Path(path)
+    return p.parent if p.is_file() and not p.is_symlink() else p
+
+
+@contextmanager
+def open_entry(root: Path, entry: FileEntry) -> Iterator[memoryview]:
+    """Yield a read-only memoryview over the regular file ``entry`` under ``root``.
+
+    The file is memory-mapped (never read whole); an empty file yields an empty view. Raises
+    InventoryError if the file is not a regular file, vanished, or cannot be read.
+    """
+    if entry.kind is not EntryKind.FILE:
+        raise InventoryError(f"{entry.path}: is not a regular file")
+    full = os.path.join(root, entry.path)
+    try:
+        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise InventoryError(f"{full}: cannot open ({exc.strerror})") from exc
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            yield memoryview(b"")
+            return
+        mm = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
+    except OSError as exc:
+        os.close(fd)
+        raise InventoryError(f"{full}: cannot map ({exc.strerror})") from exc
+    os.close(fd)
+    view = memoryview(mm)
+    try:
+        yield view
+    finally:
+        view.release()
+        try:
+            mm.close()
+        except BufferError:
+            # A scanner still holds a slice of the view; the map is freed when it is dropped.
+            pass

@@ -1,0 +1,241 @@
+"""Build, write and read manifests, and compute the dataset version id (in-toto dirHash).
+
+The version id is SHA-256 over the byte-sorted lines ``"<sha256>  <relpath>\\n"`` of the regular
+files, which an auditor can recompute from the root with coreutils alone::
+
+    find . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum
+
+(Symlinks are not regular files; they are recorded in the manifest with their targets and
+compared by ``verify``, but do not enter the dirHash, exactly as ``find -type f`` skips them.)
+
+On disk a manifest is JSON Lines: a header object, then one object per entry in path byte order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from datagate.errors import InventoryError, ManifestError
+from datagate.inventory.cache import StatCache
+from datagate.inventory.hashing import hash_many
+from datagate.inventory.walk import WalkEntry, walk
+from datagate.models import EntryKind, FileEntry, Manifest
+from datagate.progress import NULL_PROGRESS, ProgressSink
+
+__all__ = [
+    "MANIFEST_FORMAT",
+    "build_manifest",
+    "dir_hash",
+    "dvc_dir_md5",
+    "manifest_lines",
+    "read_manifest",
+]
+
+MANIFEST_FORMAT = "datagate.manifest/v1"
+"""The header tag of the manifest format this version writes and reads."""
+
+
+def dir_hash(entries: Iterable[FileEntry]) -> str:
+    """Return ``sha256:<hex>``: the in-toto dirHash over the regular files among ``entries``."""
+    files = sorted(
+        (e for e in entries if e.kind is EntryKind.FILE), key=lambda e: e.path.encode("utf-8")
+    )
+    h = hashlib.sha256()
+    for e in files:
+        h.update(f"{e.sha256}  {e.path}\n".encode())
+    return "sha256:" + h.hexdigest()
+
+
+def dvc_dir_md5(entries: Iterable[FileEntry]) -> str | None:
+    """Return DVC's ``<md5>.dir`` id of the regular files, or None if any MD5 is missing.
+
+    Mirrors dvc-data's ``Tree.as_bytes``: a JSON list of ``{"md5", "relpath"}`` sorted by
+    relpath, serialised with ``json.dumps(..., sort_keys=True)``, then MD5 + ``.dir``. DVC follows
+    symlinks where datagate records them, so the ids agree only for trees without symlinks.
+    """
+    items = []
+    for e in entries:
+        if e.kind is not EntryKind.FILE:
+            continue
+        if e.md5 is None:
+            return None
+        items.append({"md5": e.md5, "relpath": e.path})
+    items.sort(key=lambda d: d["relpath"])
+    blob = json.dumps(items, sort_keys=True).encode("utf-8")
+    return hashlib.md5(blob, usedforsecurity=False).hexdigest() + ".dir"
+
+
+def build_manifest(
+    path: Path,
+    *,
+    dvc: bool = False,
+    use_cache: bool = True,
+    progress: ProgressSink = NULL_PROGRESS,
+) -> tuple[Manifest, StatCache | None]:
+    """Inventory ``path`` (a directory or a single regular file) and return its manifest.
+
+    Returns the manifest and the stat cache used (None when bypassed), whose ``problem`` says
+    whether it had to be ignored. Raises InventoryError for a missing path, a special file,
+    an unreadable file, a bad name, or a file that vanished or was replaced mid-walk.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise InventoryError(f"{path}: no such file or directory") from None
+    except OSError as exc:
+        raise InventoryError(f"{path}: cannot stat ({exc.strerror})") from exc
+    import stat as _stat
+
+    if _stat.S_ISLNK(st.st_mode):
+        raise InventoryError(
+            f"{path}: is a symlink; datagate does not follow symlinks",
+            hint="point datagate at the real directory or file",
+        )
+    if _stat.S_ISREG(st.st_mode):
+        root = path.parent
+        found = [WalkEntry(path.name, os.fspath(path), st)]
+    elif _stat.S_ISDIR(st.st_mode):
+        root = path
+        found = list(walk(path))
+    else:
+        raise InventoryError(f"{path}: is not a regular file or directory")
+
+    cache = StatCache(path) if use_cache else None
+    found.sort(key=lambda w: w.relpath.encode("utf-8"))
+    digests: dict[str, tuple[str, str | None]] = {}
+    todo: list[WalkEntry] = []
+    for w in found:
+        if w.is_symlink:
+            continue
+        hit = cache.get(w.relpath, w.st, need_md5=dvc) if cache else None
+        if hit is None:
+            todo.append(w)
+        else:
+            digests[w.relpath] = hit
+
+    task = progress.task(
+        "hashing", total=len(todo), total_bytes=sum(w.st.st_size for w in todo)
+    )
+    hashed_at = time.time_ns()
+    try:
+        for w, d in zip(
+            todo,
+            hash_many(
+                [(w.abspath, w.st) for w in todo],
+                md5=dvc,
+                on_done=lambda n: task.advance(1, n),
+            ),
+            strict=True,
+        ):
+            if d.size != w.st.st_size:
+                raise InventoryError(f"{w.abspath}: changed size while hashing")
+            digests[w.relpath] = (d.sha256, d.md5)
+            if cache is not None:
+                cache.put(w.relpath, w.st, d.sha256, d.md5, hashed_at)
+    finally:
+        task.close()
+
+    entries: list[FileEntry] = []
+    for w in found:
+        mode = w.st.st_mode & 0o7777
+        if w.is_symlink:
+            try:
+                target = os.readlink(w.abspath)
+            except OSError as exc:
+                raise InventoryError(f"{w.abspath}: cannot read symlink ({exc.strerror})") from exc
+            entries.append(
+                FileEntry(w.relpath, EntryKind.SYMLINK, len(os.fsencode(target)), mode, None, None, target)
+            )
+        else:
+            sha, md5 = digests[w.relpath]
+            entries.append(FileEntry(w.relpath, EntryKind.FILE, w.st.st_size, mode, sha, md5))
+    if cache is not None:
+        cache.save()
+    manifest = Manifest(
+        tuple(entries), dir_hash(entries), dvc_dir_md5(entries) if dvc else None
+    )
+    _ = root
+    return manifest, cache
+
+
+def _entry_to_dict(e: FileEntry) -> dict[str, Any]:
+    d: dict[str, Any] = {"path": e.path, "type": e.kind.value, "size": e.size, "mode": f"{e.mode:04o}"}
+    if e.kind is EntryKind.FILE:
+        d["sha256"] = e.sha256
+        if e.md5 is not None:
+            d["md5"] = e.md5
+    else:
+        d["target"] = e.target
+    return d
+
+
+def manifest_lines(manifest: Manifest) -> list[str]:
+    """Return the manifest as JSON Lines (header first, then entries), without newlines."""
+    header: dict[str, Any] = {
+        "format": MANIFEST_FORMAT,
+        "root_digest": manifest.root_digest,
+        "files": len(manifest.files),
+        "bytes": manifest.total_bytes,
+        "symlinks": len(manifest.entries) - len(manifest.files),
+    }
+    if manifest.dvc_md5 is not None:
+        header["dvc_md5"] = manifest.dvc_md5
+    dump = lambda obj: json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))  # noqa: E731
+    return [dump(header)] + [dump(_entry_to_dict(e)) for e in manifest.entries]
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Read a manifest written by ``datagate hash --format json``.
+
+    Raises ManifestError naming the file and line when it is missing, not JSON Lines, not a
+    datagate manifest, of an unknown format version, or internally inconsistent.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: manifest not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: cannot read manifest ({exc})") from exc
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        raise ManifestError(f"{path}: empty file is not a datagate manifest")
+    try:
+        header = json.loads(lines[0])
+    except json.JSONDecodeError:
+        raise ManifestError(f"{path}:1: not a datagate manifest (first line is not JSON)") from None
+    if not isinstance(header, dict) or "format" not in header:
+        raise ManifestError(f"{path}:1: not a datagate manifest (no format header)")
+    if header["format"] != MANIFEST_FORMAT:
+        raise ManifestError(
+            f"{path}:1: manifest format {header['format']!r} is not {MANIFEST_FORMAT!r}",
+            hint="it was written by another datagate version",
+        )
+    entries: list[FileEntry] = []
+    for lineno, line in enumerate(lines[1:], start=2):
+        try:
+            d = json.loads(line)
+            kind = EntryKind(d["type"])
+            mode = int(d["mode"], 8)
+            if kind is EntryKind.FILE:
+                sha = d["sha256"]
+                if not (isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
+                    raise ValueError("bad sha256")
+                entries.append(FileEntry(str(d["path"]), kind, int(d["size"]), mode, sha, d.get("md5")))
+            else:
+                entries.append(FileEntry(str(d["path"]), kind, int(d["size"]), mode, None, None, str(d["target"])))
+        except (json.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
+            raise ManifestError(f"{path}:{lineno}: malformed manifest entry ({exc})") from None
+    entries.sort(key=lambda e: e.path.encode("utf-8"))
+    digest = dir_hash(entries)
+    if header.get("root_digest") != digest:
+        raise ManifestError(
+            f"{path}: header root_digest {header.get('root_digest')} does not match its entries ({digest})",
+            hint="the manifest was edited or truncated",
+        )
+    return Manifest(tuple(entries), digest, header.get("dvc_md5"))

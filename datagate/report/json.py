@@ -1,0 +1,102 @@
+"""JSON rendering of every result type, following DESIGN.md's output contracts.
+
+Depends only on :mod:`datagate.models` (and duck-typed results of other stages).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import Any
+
+from datagate import __version__
+from datagate.models import CheckReport, Finding, ScanReport, Severity
+
+__all__ = ["check_to_dict", "dumps", "finding_to_dict", "scan_to_dict", "to_jsonable"]
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Return ``obj`` as plain JSON types: dataclasses, enums, mappings, tuples, paths, sets."""
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted(to_jsonable(v) for v in obj)
+    if isinstance(obj, PurePath):
+        return obj.as_posix()
+    if isinstance(obj, bytes):
+        return obj.hex()
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        return obj.item()
+    return obj
+
+
+def dumps(obj: Any, *, indent: int | None = 2) -> str:
+    """Return stable JSON (sorted keys, UTF-8 kept) for ``obj`` with a trailing newline."""
+    return json.dumps(to_jsonable(obj), sort_keys=True, indent=indent, ensure_ascii=False) + "\n"
+
+
+def finding_to_dict(f: Finding) -> dict[str, Any]:
+    """Return one finding in the scan contract's shape."""
+    d: dict[str, Any] = {
+        "path": f.path,
+        "member": f.member,
+        "rule": f.rule,
+        "category": f.category,
+        "severity": f.severity.value,
+        "message": f.message,
+        "evidence": to_jsonable(f.evidence),
+    }
+    if f.waived is not None:
+        d["waived"] = f.waived
+    return d
+
+
+def scan_to_dict(report: ScanReport) -> dict[str, Any]:
+    """Return a scan report in DESIGN.md's ``datagate scan --format json`` shape."""
+    counts = report.counts()
+    waived = sum(1 for f in report.findings if f.waived is not None)
+    return {
+        "tool": {"name": "datagate", "version": __version__},
+        "target": report.target,
+        "root_digest": report.root_digest,
+        "findings": [finding_to_dict(f) for f in report.findings],
+        "summary": {
+            "files": report.files,
+            "bytes": report.bytes,
+            "findings": {s.value: counts[s.value] for s in reversed(list(Severity))},
+            "waived": waived,
+            "skipped": [
+                {"path": s.path, "member": s.member, "reason": s.reason} for s in report.skipped
+            ],
+        },
+    }
+
+
+def check_to_dict(report: CheckReport) -> dict[str, Any]:
+    """Return a check report in DESIGN.md's ``datagate check --format json`` shape."""
+    return {
+        "tool": {"name": "datagate", "version": __version__},
+        "dataset": report.dataset,
+        "label_column": report.label_column,
+        "label_source": report.label_source,
+        "splits": to_jsonable(report.splits),
+        "checks": [
+            {
+                "id": c.id,
+                "status": c.status.value,
+                "severity": c.severity.value,
+                "observed": to_jsonable(c.observed),
+                "message": c.message,
+            }
+            for c in report.checks
+        ],
+    }
