@@ -186,8 +186,11 @@ def manifest_lines(manifest: Manifest) -> list[str]:
     }
     if manifest.dvc_md5 is not None:
         header["dvc_md5"] = manifest.dvc_md5
-    dump = lambda obj: json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))  # noqa: E731
-    return [dump(header)] + [dump(_entry_to_dict(e)) for e in manifest.entries]
+    return [_dump(header)] + [_dump(_entry_to_dict(e)) for e in manifest.entries]
+
+
+def _dump(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def read_manifest(path: Path) -> Manifest:
