@@ -1,0 +1,109 @@
+"""Fuzz the pickle analyser: random and mutated bytes never raise and always finish quickly."""
+
+from __future__ import annotations
+
+import pickle
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from datagate.errors import DatagateError
+from datagate.models import Finding
+from datagate.scan.interface import Blob, ContentKind, Limits, ScanContext
+from datagate.scan.pickles import PICKLE_SCANNER, analyse, analyse_npy, looks_like_pickle
+from tests.unit.scan._pickle_helpers import built, payload_bytes
+
+_ROOT: Path | None = None
+_LIMITS = Limits(max_pickle_ops=200_000)
+_BOUND_S = 4.0  # generous: CI machines are shared
+
+
+def _corpus(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    global _ROOT
+    if _ROOT is None:
+        _ROOT = tmp_path_factory.mktemp("pickles-fuzz")
+    out = []
+    for s in built(_ROOT):
+        data = payload_bytes(s, _ROOT)
+        if len(data) <= 64 * 1024:
+            out.append(data)
+    out.append(pickle.dumps({"a": [1, 2.5, "x", b"y", (None, True)]}, protocol=0))
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    return _corpus(tmp_path_factory)
+
+
+def _check(data: bytes) -> None:
+    start = time.perf_counter()
+    try:
+        analyse(data, limits=_LIMITS)
+        analyse_npy(b"\x93NUMPY" + data[:200], limits=_LIMITS)
+        looks_like_pickle(data)
+        blob = Blob("f.bin", data, name="f.bin", kind=ContentKind.PICKLE)
+        items = list(PICKLE_SCANNER.scan(blob, ScanContext(limits=_LIMITS)))
+    except DatagateError:
+        return
+    assert all(isinstance(i, Finding) for i in items)
+    assert time.perf_counter() - start < _BOUND_S
+
+
+@settings(max_examples=300, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=2048))
+def test_random_bytes_never_escape(data: bytes) -> None:
+    _check(data)
+
+
+@settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=512))
+def test_random_bytes_after_proto_never_escape(data: bytes) -> None:
+    _check(b"\x80\x04" + data)
+    _check(b"\x80\x05\x95" + len(data).to_bytes(8, "little") + data)
+
+
+@settings(
+    max_examples=300,
+    deadline=5000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.data(),
+    st.lists(
+        st.tuples(st.sampled_from(["flip", "insert", "delete", "truncate"]),
+                  st.integers(0, 1 << 20), st.integers(0, 255)),
+        min_size=1, max_size=6,
+    ),
+)  # fmt: skip
+def test_mutated_fixtures_never_escape(
+    corpus: list[bytes], data: st.DataObject, edits: list[tuple[str, int, int]]
+) -> None:
+    buf = bytearray(data.draw(st.sampled_from(corpus)))
+    for kind, where, value in edits:
+        if not buf:
+            break
+        i = where % len(buf)
+        if kind == "flip":
+            buf[i] = value
+        elif kind == "insert":
+            buf[i:i] = bytes([value])
+        elif kind == "delete":
+            del buf[i]
+        else:
+            del buf[i:]
+    _check(bytes(buf))
+
+
+def test_adversarial_shapes_finish() -> None:
+    deep = b"\x80\x04" + b"(" * 200_000 + b"."
+    wide = b"\x80\x04" + b"N" * 300_000 + b"."
+    dup = b"\x80\x04]" + b"2" * 300_000 + b"."
+    long_line = b"S'" + b"a" * 2_000_000
+    for data in (deep, wide, dup, long_line):
+        start = time.perf_counter()
+        analyse(data)
+        assert time.perf_counter() - start < 5.0
