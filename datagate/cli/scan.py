@@ -1,0 +1,81 @@
+"""``datagate scan``: find everything in a dataset that can execute, and gate on it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from datagate.cli.app import app, options
+from datagate.report.formats import OutputFormat
+
+__all__ = ["scan_command"]
+
+
+@app.command(
+    "scan",
+    help=(
+        "Sniff every file by content and flag anything that can execute when loaded, opened or "
+        "installed: pickles (any protocol, in PyTorch/numpy/joblib files too), archives and "
+        "compressed streams (read in memory, never extracted; bombs and path tricks reported), "
+        "executables, scripts, notebooks, active markup, symlinks and LFS pointers.\n\n"
+        "Exit 0 when nothing at or above the threshold remains, 1 when the gate fails, "
+        "2 on usage or operational errors."
+    ),
+    epilog="Example: datagate scan data/ --format sarif --output scan.sarif --fail-on medium",
+)
+def scan_command(
+    path: Annotated[
+        Path, typer.Argument(help="Folder or file to scan.", metavar="PATH", show_default=False)
+    ],
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+    ] = OutputFormat.TEXT,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the report to FILE (atomically) instead of stdout."
+        ),
+    ] = None,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            metavar="SEVERITY",
+            help="Fail on findings at or above: info, low, medium, high, critical "
+            "(default: the policy's fail_on, else high).",
+        ),
+    ] = None,
+    policy_file: Annotated[
+        Path | None,
+        typer.Option("--policy", "-p", help="Policy YAML: fail_on, waivers, scan settings."),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Grade unknown content and unlisted pickle globals one step higher."
+        ),
+    ] = False,
+) -> None:
+    from datagate.cli.progress_bridge import progress_sink
+    from datagate.config import load_policy
+    from datagate.errors import UsageError
+    from datagate.gate import decide
+    from datagate.models import Severity
+    from datagate.report import write_output
+    from datagate.report.formats import ReportKind, render
+    from datagate.scan import scan
+
+    policy = load_policy(policy_file)
+    if fail_on is not None:
+        try:
+            policy = replace(policy, fail_on=Severity.parse(fail_on))
+        except ValueError as exc:
+            raise UsageError(f"--fail-on: {exc}") from None
+    with progress_sink(options.quiet) as sink:
+        report = scan(path, policy=policy, strict=strict, progress=sink)
+    decision = decide(policy, findings=report.findings)
+    write_output(render(fmt, ReportKind.SCAN, report, decision), output)
+    raise typer.Exit(decision.exit_code)

@@ -1,0 +1,514 @@
+"""The scan engine: sniff every file and container member, run the scanners, collect results.
+
+:func:`scan_tree` walks a manifest (never the file system: the inventory already decided what is
+there, and symlinks are recorded, never followed). Each regular file is memory-mapped read-only
+and sniffed by content; every registered scanner whose ``kinds`` include the sniffed kind (or,
+for polyglots, one of its secondary kinds) runs on it; child blobs a scanner yields (container
+members) are sniffed and scanned in turn, down to :attr:`Limits.max_depth`.
+
+Fail closed, never crash:
+
+* a scanner that raises anything but a :class:`~datagate.errors.DatagateError` becomes a
+  ``scan.internal_error`` finding (high) naming the exception type;
+* a file that exceeds :attr:`Limits.max_seconds_per_file` becomes ``scan.timeout`` (high);
+* members deeper than the limit are ``container.depth`` (high) and skipped; the decompressed
+  volume of one outer file is bounded by :attr:`Limits.max_total_bytes` (``container.bomb.total``);
+* content on the allowlist of plain data formats passes quietly; unrecognised bytes are
+  ``content.unrecognized`` (low, medium with ``strict``); a kind that needs a scanner which is not
+  registered is ``content.unscanned`` (high).
+
+>>> from pathlib import Path
+>>> import tempfile
+>>> from datagate.inventory import hash_tree
+>>> from datagate.scan.interface import ScanContext
+>>> from datagate.scan.registry import default_scanners
+>>> d = Path(tempfile.mkdtemp()); _ = (d / "a.csv").write_text("x,y\\n1,2\\n")
+>>> report = scan_tree(d, hash_tree(d, use_cache=False), ctx=ScanContext(), scanners=default_scanners())
+>>> report.files, report.findings
+(1, ())
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType, TracebackType
+
+from datagate.errors import DatagateError
+from datagate.models import EntryKind, FileEntry, Finding, Manifest, ScanReport, Severity, Skip
+from datagate.progress import NULL_PROGRESS, ProgressSink
+from datagate.scan.interface import Blob, ContentKind, ScanContext, Scanner
+from datagate.scan.sniff import npy_is_numeric, sniff_full
+
+__all__ = ["RESPONSIBLE_SCANNER", "SAFE_KINDS", "scan_blob", "scan_tree"]
+
+SAFE_KINDS: frozenset[ContentKind] = frozenset(
+    {
+        ContentKind.EMPTY,
+        ContentKind.PARQUET,
+        ContentKind.ARROW,
+        ContentKind.ARROW_STREAM,
+        ContentKind.CSV,
+        ContentKind.JSON,
+        ContentKind.JSONL,
+        ContentKind.TEXT,
+        ContentKind.YAML,
+        ContentKind.IMAGE,
+        ContentKind.AUDIO,
+        ContentKind.VIDEO,
+        ContentKind.SAFETENSORS,
+        ContentKind.HDF5,
+        ContentKind.GGUF,
+        ContentKind.ONNX,
+        ContentKind.PDF,
+    }
+)
+"""Plain data formats that pass quietly when no scanner objects (numeric ``.npy`` too)."""
+
+RESPONSIBLE_SCANNER: dict[ContentKind, str] = {
+    ContentKind.PICKLE: "pickles",
+    ContentKind.TORCH_LEGACY: "pickles",
+    ContentKind.NUMPY: "pickles",
+    ContentKind.TORCH_ZIP: "containers",
+    ContentKind.ZIP: "containers",
+    ContentKind.TAR: "containers",
+    ContentKind.SEVENZ: "containers",
+    ContentKind.RAR: "containers",
+    ContentKind.GZIP: "containers",
+    ContentKind.BZIP2: "containers",
+    ContentKind.XZ: "containers",
+    ContentKind.LZMA: "containers",
+    ContentKind.ZSTD: "containers",
+    ContentKind.LZ4: "containers",
+    ContentKind.ZLIB: "containers",
+    ContentKind.ELF: "executables",
+    ContentKind.PE: "executables",
+    ContentKind.MACHO: "executables",
+    ContentKind.MACHO_FAT: "executables",
+    ContentKind.WASM: "executables",
+    ContentKind.JAVA_CLASS: "executables",
+    ContentKind.SHEBANG: "scripts",
+    ContentKind.PYTHON: "scripts",
+    ContentKind.SHELL: "scripts",
+    ContentKind.BATCH: "scripts",
+    ContentKind.POWERSHELL: "scripts",
+    ContentKind.NOTEBOOK: "notebooks",
+    ContentKind.HTML: "markup",
+    ContentKind.SVG: "markup",
+    ContentKind.OFFICE: "markup",
+    ContentKind.LFS_POINTER: "repo",
+}
+"""For kinds that are not plain data: the scanner that must inspect them (else ``content.unscanned``)."""
+
+
+class _Timeout(BaseException):
+    """Raised (by a timer or a check between items) when a file's time budget is spent.
+
+    A BaseException so that scanners' ``except Exception`` blocks cannot swallow it.
+    """
+
+
+_UNRAISABLE_FRAMES = frozenset({"__del__", "gc_callback", "_remove", "__exit__", "close"})
+"""Frames where a timer exception would be lost (finalisers, callbacks) or leak resources."""
+
+
+class _Deadline:
+    """A per-file wall-clock budget: a SIGALRM timer in the main thread, plus explicit checks.
+
+    Nests politely with an outer timer (e.g. pytest-timeout): an earlier outer alarm is kept and
+    re-armed with its remaining time on exit.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+        self._armed = False
+        self._active = False
+        self._prev_handler: object = None
+        self._prev: tuple[float, float] = (0.0, 0.0)
+        self._start = 0.0
+
+    def check(self) -> None:
+        if time.monotonic() > self.end:
+            raise _Timeout
+
+    def _fire(self, signum: int, frame: FrameType | None) -> None:
+        if not self._active:
+            return
+        if frame is not None and frame.f_code.co_name in _UNRAISABLE_FRAMES:
+            return  # an exception here would be swallowed; the repeating timer fires again soon
+        raise _Timeout
+
+    def __enter__(self) -> _Deadline:
+        if (
+            self.seconds > 0
+            and hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+        ):
+            prev = signal.getitimer(signal.ITIMER_REAL)
+            if prev[0] == 0 or prev[0] > self.seconds:
+                self._prev_handler = signal.getsignal(signal.SIGALRM)
+                self._start = time.monotonic()
+                self._active = True
+                signal.signal(signal.SIGALRM, self._fire)
+                # Repeat every 50 ms after the deadline: one tick may land where an exception
+                # cannot propagate (a finaliser, a gc callback).
+                self._prev = signal.setitimer(signal.ITIMER_REAL, self.seconds, 0.05)
+                self._armed = True
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._active = False
+        if not self._armed:
+            return
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self._prev_handler)  # type: ignore[arg-type]  # restoring whatever was there
+        delay, interval = self._prev
+        if delay > 0:
+            left = max(delay - (time.monotonic() - self._start), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, left, interval)
+
+
+def _scan_finding(
+    path: str, rule: str, severity: Severity, message: str, **evidence: object
+) -> Finding:
+    return Finding(
+        path=path, rule=rule, category="scan", severity=severity, message=message, evidence=evidence
+    )
+
+
+class _FileScan:
+    """Scans one outer file and everything inside it."""
+
+    def __init__(self, ctx: ScanContext, scanners: Sequence[Scanner], deadline: _Deadline) -> None:
+        self.ctx = ctx
+        self.scanners = scanners
+        self.names = {s.name for s in scanners}
+        self.deadline = deadline
+        self.findings: list[Finding] = []
+        self.skipped: list[Skip] = []
+        self.child_bytes = 0
+        self.total_hit = False
+
+    def scan(self, blob: Blob) -> None:
+        self.deadline.check()
+        sniffed = sniff_full(blob.data)
+        blob = replace(blob, kind=sniffed.kind, detail=sniffed.detail)
+        kinds = {sniffed.kind} | set(sniffed.also)
+        covered = False
+        for scanner in self.scanners:
+            matched = scanner.kinds & kinds
+            if not matched:
+                continue
+            if sniffed.kind in scanner.kinds:
+                view = blob
+            else:  # a polyglot: hand the scanner the bytes labelled as the kind it reads
+                view = replace(blob, kind=sorted(matched, key=lambda k: k.value)[0])
+            if RESPONSIBLE_SCANNER.get(sniffed.kind) == scanner.name:
+                covered = True
+            self._run(scanner, view)
+        self._coverage(blob, sniffed.kind, covered)
+
+    def _coverage(self, blob: Blob, kind: ContentKind, covered: bool) -> None:
+        if kind is ContentKind.BINARY:
+            self.findings.append(
+                Finding(
+                    path=blob.path,
+                    member=blob.member,
+                    rule="content.unrecognized",
+                    category="content",
+                    severity=Severity.MEDIUM if self.ctx.strict else Severity.LOW,
+                    message="content matches no known data format; it was not inspected as data",
+                    evidence={"magic": blob.detail},
+                )
+            )
+            return
+        if kind in SAFE_KINDS or covered:
+            return
+        if kind is ContentKind.NUMPY and npy_is_numeric(blob.data):
+            return
+        self.findings.append(
+            Finding(
+                path=blob.path,
+                member=blob.member,
+                rule="content.unscanned",
+                category="content",
+                severity=Severity.HIGH,
+                message=f"{kind.value} content needs the "
+                f"{RESPONSIBLE_SCANNER.get(kind, 'a')} scanner, which is not available",
+                evidence={"kind": kind.value, "magic": blob.detail},
+            )
+        )
+
+    def _run(self, scanner: Scanner, blob: Blob) -> None:
+        items = scanner.scan(blob, self.ctx)
+        try:
+            for item in items:
+                self.deadline.check()
+                if isinstance(item, Finding):
+                    self.findings.append(item)
+                elif isinstance(item, Skip):
+                    self.skipped.append(item)
+                elif isinstance(item, Blob):
+                    self._child(item)
+                else:
+                    raise TypeError(f"scanner yielded {type(item).__name__}")
+        except (_Timeout, DatagateError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - fail closed: a scanner bug is a finding
+            self.findings.append(
+                Finding(
+                    path=blob.path,
+                    member=blob.member,
+                    rule="scan.internal_error",
+                    category="scan",
+                    severity=Severity.HIGH,
+                    message=f"the {scanner.name} scanner failed on this content "
+                    f"({type(exc).__name__}); it was not fully inspected",
+                    evidence={
+                        "scanner": scanner.name,
+                        "exception": type(exc).__name__,
+                        "detail": str(exc)[:300],
+                    },
+                )
+            )
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    def _child(self, child: Blob) -> None:
+        limits = self.ctx.limits
+        if child.depth > limits.max_depth:
+            self.findings.append(
+                Finding(
+                    path=child.path,
+                    member=child.member,
+                    rule="container.depth",
+                    category="container",
+                    severity=Severity.HIGH,
+                    message=f"containers nest deeper than {limits.max_depth} levels; the innermost "
+                    "content was not inspected",
+                    evidence={"depth": child.depth, "limit": limits.max_depth},
+                )
+            )
+            self.skipped.append(
+                Skip(child.path, f"nested deeper than {limits.max_depth} containers", child.member)
+            )
+            return
+        if not isinstance(child.data, memoryview):
+            # Only materialised (decompressed) members count: a memoryview is a zero-copy slice
+            # of bytes already counted (a stored ZIP member, an uncompressed tar member).
+            self.child_bytes += len(child.data)
+        if self.child_bytes > limits.max_total_bytes:
+            if not self.total_hit:
+                self.total_hit = True
+                self.findings.append(
+                    Finding(
+                        path=child.path,
+                        member=child.member,
+                        rule="container.bomb.total",
+                        category="container",
+                        severity=Severity.HIGH,
+                        message="possible decompression bomb: members of this file decompress to more "
+                        f"than {limits.max_total_bytes} bytes in total; the rest was not inspected",
+                        evidence={
+                            "limit": limits.max_total_bytes,
+                            "decompressed_at_least": self.child_bytes,
+                        },
+                    )
+                )
+            self.skipped.append(Skip(child.path, "decompressed volume limit reached", child.member))
+            return
+        self.scan(child)
+
+
+def scan_blob(
+    blob: Blob, *, ctx: ScanContext, scanners: Sequence[Scanner]
+) -> tuple[list[Finding], list[Skip]]:
+    """Scan one in-memory ``blob`` (and its members) and return its findings and skips.
+
+    Applies the same time budget, depth and volume limits as :func:`scan_tree`. Raises only
+    DatagateError subclasses raised by a scanner.
+    """
+    deadline = _Deadline(ctx.limits.max_seconds_per_file)
+    fs = _FileScan(ctx, scanners, deadline)
+    try:
+        with deadline:
+            fs.scan(blob)
+    except _Timeout:
+        fs.findings.append(_timeout_finding(blob.path, ctx))
+        fs.skipped.append(Skip(blob.path, "time budget exhausted; scan incomplete"))
+    return fs.findings, fs.skipped
+
+
+def _timeout_finding(path: str, ctx: ScanContext) -> Finding:
+    return _scan_finding(
+        path,
+        "scan.timeout",
+        Severity.HIGH,
+        f"scanning this file took longer than {ctx.limits.max_seconds_per_file:g} s; "
+        "it was not fully inspected",
+        limit_seconds=ctx.limits.max_seconds_per_file,
+    )
+
+
+def _symlink_findings(entry: FileEntry, root: Path) -> list[Finding]:
+    try:
+        from datagate.scan import repo
+
+        fn = getattr(repo, "symlink_findings", None)
+    except ImportError:
+        fn = None
+    if fn is not None:
+        try:
+            return list(fn(entry, root))
+        except DatagateError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fail closed: a scanner bug is a finding
+            return [
+                _scan_finding(
+                    entry.path,
+                    "scan.internal_error",
+                    Severity.HIGH,
+                    f"the symlink check failed ({type(exc).__name__}); the link was not assessed",
+                    scanner="repo",
+                    exception=type(exc).__name__,
+                    target=entry.target,
+                )
+            ]
+    # Minimal fallback until datagate.scan.repo exists: every symlink is reported, never followed.
+    target = entry.target or ""
+    parts = [
+        p for p in (Path(entry.path).parent / target).as_posix().split("/") if p not in ("", ".")
+    ]
+    depth, escapes = 0, target.startswith("/")
+    for p in parts:
+        depth += -1 if p == ".." else 1
+        escapes = escapes or depth < 0
+    return [
+        Finding(
+            path=entry.path,
+            rule="repo.symlink_escape" if escapes else "repo.symlink",
+            category="repo",
+            severity=Severity.HIGH if escapes else Severity.LOW,
+            message="symlink points outside the dataset root"
+            if escapes
+            else "symlink inside the dataset",
+            evidence={"target": target},
+        )
+    ]
+
+
+def _sort_key(f: Finding) -> tuple[str, str, str, str]:
+    return (f.path, f.member or "", f.rule, f.message)
+
+
+def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str, str, str, str]] = set()
+    out: list[Finding] = []
+    for f in findings:
+        key = (f.path, f.member or "", f.rule, f.message, f.severity.value)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(f)
+    return sorted(out, key=_sort_key)
+
+
+def scan_tree(
+    root: Path,
+    manifest: Manifest,
+    *,
+    ctx: ScanContext,
+    scanners: Sequence[Scanner],
+    progress: ProgressSink = NULL_PROGRESS,
+) -> ScanReport:
+    """Scan every entry of ``manifest`` (taken of ``root``, a folder or one file) and report.
+
+    Returns a :class:`~datagate.models.ScanReport` with findings sorted by (path, member, rule)
+    and every skipped item with its reason. Raises DatagateError subclasses only for operational
+    failures a scanner reports; a bad file is a finding, never an exception.
+    """
+    from datagate.inventory import open_entry, scan_root
+
+    base = scan_root(root)
+    findings: list[Finding] = []
+    skipped: list[Skip] = []
+    task = progress.task("scanning", total=len(manifest.entries), total_bytes=manifest.total_bytes)
+    try:
+        for entry in manifest.entries:
+            if entry.kind is EntryKind.SYMLINK:
+                findings.extend(_symlink_findings(entry, base))
+                task.advance(1, 0)
+                continue
+            deadline = _Deadline(ctx.limits.max_seconds_per_file)
+            fs = _FileScan(ctx, scanners, deadline)
+            try:
+                with deadline:
+                    try:
+                        with open_entry(base, entry) as view:
+                            if len(view) != entry.size:
+                                fs.findings.append(
+                                    _scan_finding(
+                                        entry.path,
+                                        "scan.file_changed",
+                                        Severity.HIGH,
+                                        "file changed size since it was inventoried; the scanned bytes "
+                                        "may not be the hashed ones",
+                                        inventoried=entry.size,
+                                        scanned=len(view),
+                                    )
+                                )
+                            blob = Blob(
+                                entry.path,
+                                view,
+                                name=entry.path.rsplit("/", 1)[-1],
+                                mode=entry.mode,
+                            )
+                            fs.scan(blob)
+                            del blob
+                    except DatagateError as exc:
+                        if not _is_read_error(exc):
+                            raise
+                        fs.findings.append(
+                            _scan_finding(
+                                entry.path,
+                                "scan.unreadable",
+                                Severity.HIGH,
+                                "file could not be read for scanning",
+                                error=exc.message,
+                            )
+                        )
+                        fs.skipped.append(Skip(entry.path, f"unreadable: {exc.message}"))
+            except _Timeout:
+                fs.findings.append(_timeout_finding(entry.path, ctx))
+                fs.skipped.append(Skip(entry.path, "time budget exhausted; scan incomplete"))
+            findings.extend(fs.findings)
+            skipped.extend(fs.skipped)
+            task.advance(1, entry.size)
+    finally:
+        task.close()
+    return ScanReport(
+        target=str(root),
+        root_digest=manifest.root_digest,
+        findings=tuple(_dedupe(findings)),
+        skipped=tuple(sorted(skipped, key=lambda s: (s.path, s.member or "", s.reason))),
+        files=len(manifest.files),
+        bytes=manifest.total_bytes,
+    )
+
+
+def _is_read_error(exc: DatagateError) -> bool:
+    from datagate.errors import InventoryError
+
+    return isinstance(exc, InventoryError)
