@@ -91,7 +91,9 @@ class _Magic:
                     self._mime = magic.Magic(mime=True)
                     self._desc = magic.Magic()
                 mime = str(self._mime.from_buffer(head))
-                desc = str(self._desc.from_buffer(head))
+                # The description costs a second full pass over libmagic's database; for bytes
+                # it cannot place at all it would only say "data", so skip it there.
+                desc = "data" if mime == "application/octet-stream" else str(self._desc.from_buffer(head))
             except Exception:  # noqa: BLE001 - libmagic missing or failing: fall back to own checks
                 self._failed = True
                 return "", ""
@@ -693,6 +695,10 @@ def sniff_full(data: bytes | memoryview) -> Sniffed:
     if found is None:
         mime, desc = _MAGIC.identify(head[:_MAGIC_BYTES])
         kind = _mime_kind(mime) or ContentKind.BINARY
+        if kind is ContentKind.PE and head[:2] != b"MZ":
+            # libmagic's "DOS executable (COM)" is a guess from one jump opcode byte (COM files
+            # have no signature): random bytes match it. Real PE/MZ files are caught above.
+            kind, desc = ContentKind.BINARY, f"unrecognised bytes (libmagic guessed: {desc})"
         found = (kind, desc or ("data" if kind is ContentKind.BINARY else kind.value))
     kind, detail = found
     also: set[ContentKind] = set()

@@ -276,3 +276,16 @@ def test_sniff_never_raises_on_random_bytes(data: bytes) -> None:
 )
 def test_sniff_never_raises_behind_magic(prefix: bytes, body: bytes) -> None:
     assert isinstance(sniff(prefix + body)[0], K)
+
+
+def test_random_bytes_that_libmagic_calls_a_com_executable_are_not_pe() -> None:
+    """libmagic guesses "DOS executable (COM)" from a leading jump opcode; that is no signature."""
+    import os as _os
+
+    from datagate.scan.interface import ContentKind
+
+    for first in (b"\xe9", b"\xeb", b"\xb8"):
+        data = first + _os.urandom(2047)
+        kind, _ = sniff(data)
+        assert kind is not ContentKind.PE, (first, kind)
+    assert sniff(b"MZ" + b"\0" * 62)[0] is ContentKind.PE
