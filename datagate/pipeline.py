@@ -402,6 +402,12 @@ def ingest(
             }
             if acquired.trust:
                 run_block["trust"] = jsonable(dict(acquired.trust))
+            if acquired.remote_files:
+                # What the remote published per file (hashes, sizes, its own security-scan
+                # verdict) at acquisition time; the verdicts can change later, so run block.
+                run_block["remote_files"] = jsonable(
+                    {k: dict(v) for k, v in sorted(acquired.remote_files.items())}
+                )
             record = build_record(
                 name=ds_name,
                 source=acquired.source,

@@ -595,6 +595,11 @@ def test_ingest_of_a_pinned_revision_records_commit_and_trust(
     assert '"author": "acme"' in record or "acme" in json.dumps(
         result.record.data.get("run", {}), default=str
     )
+    # What the Hub published per file (hash, size, its security verdict) is in the record.
+    remote = result.record.data["run"]["remote_files"]
+    assert sorted(remote) == sorted(sample_files())
+    for meta in remote.values():
+        assert meta.get("sha256") or meta.get("git_blob_id")
 
 
 @needs_pipeline
