@@ -17,6 +17,9 @@ from datagate.errors import DatagateError
 # Command modules register themselves on import; the order here is the order in --help.
 from datagate.cli import hash as _hash  # noqa: E402,F401  (registration side effect)
 from datagate.cli import verify as _verify  # noqa: E402,F401  (registration side effect)
+from datagate.cli import scan as _scan  # noqa: E402,F401  (registration side effect)
+from datagate.cli import check as _check  # noqa: E402,F401  (registration side effect)
+from datagate.cli import suggest as _suggest  # noqa: E402,F401  (registration side effect)
 from datagate.cli import ingest as _ingest  # noqa: E402,F401  (registration side effect)
 from datagate.cli import log as _log  # noqa: E402,F401  (registration side effect)
 from datagate.cli import show as _show  # noqa: E402,F401  (registration side effect)
@@ -24,9 +27,6 @@ from datagate.cli import diff as _diff  # noqa: E402,F401  (registration side ef
 from datagate.cli import record as _record  # noqa: E402,F401  (registration side effect)
 from datagate.cli import status as _status  # noqa: E402,F401  (registration side effect)
 from datagate.cli import init as _init  # noqa: E402,F401  (registration side effect)
-from datagate.cli import scan as _scan  # noqa: E402,F401  (registration side effect)
-from datagate.cli import check as _check  # noqa: E402,F401  (registration side effect)
-from datagate.cli import suggest as _suggest  # noqa: E402,F401  (registration side effect)
 # -- command registrations: one import line per command module, keep this marker --
 
 __all__ = ["app", "main"]

@@ -9,15 +9,12 @@ from typing import Annotated
 import typer
 
 from datagate.cli.app import app
+from datagate.cli.helptext import DIFF_EPILOG, DIFF_HELP
 
 __all__ = ["diff_command"]
 
 
-@app.command(
-    "diff",
-    help="Compare two stored versions: files added/removed/changed, schema and label-count deltas. Exit 0 either way.",
-    epilog="Example: datagate diff reviews@9c1e reviews@77ab",
-)
+@app.command("diff", help=DIFF_HELP, epilog=DIFF_EPILOG)
 def diff_command(
     old: Annotated[str, typer.Argument(help="Older version (digest prefix, NAME@PREFIX or NAME).", metavar="V1", show_default=False)],
     new: Annotated[str, typer.Argument(help="Newer version.", metavar="V2", show_default=False)],

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from datagate.cli.app import app, options
+from datagate.cli.helptext import HASH_EPILOG, HASH_HELP
 
 __all__ = ["HashFormat", "hash_command"]
 
@@ -20,18 +21,7 @@ class HashFormat(str, enum.Enum):
     json = "json"
 
 
-@app.command(
-    "hash",
-    help=(
-        "Hash every file (SHA-256, size, mode) and compute the dataset version id (dirHash).\n\n"
-        "Symlinks are recorded with their targets, never followed. An unchanged tree is re-read "
-        "from the stat cache unless --no-cache."
-    ),
-    epilog=(
-        "Example: datagate hash data/ --output data.manifest.jsonl   "
-        "(then later: datagate verify data/ --manifest data.manifest.jsonl)"
-    ),
-)
+@app.command("hash", help=HASH_HELP, epilog=HASH_EPILOG)
 def hash_command(
     path: Annotated[Path, typer.Argument(help="Folder or file to hash.", metavar="PATH", show_default=False)],
     fmt: Annotated[

@@ -83,6 +83,12 @@ VERIFY_EPILOG = _examples(
     "",
     "# The same, as JSON for a script:",
     "$ datagate verify data/ -m data.manifest.jsonl --format json",
+    "",
+    "# A DVC-tracked folder recorded with `datagate record data/`:",
+    "$ datagate verify data/",
+    "",
+    "# A Hub download against the revision it came from (downloads nothing):",
+    "$ datagate verify data/reviews --against hf://datasets/acme/reviews@3f2c9e1",
 )
 
 SCAN_HELP = (

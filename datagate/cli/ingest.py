@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from datagate.cli.app import app, options
+from datagate.cli.helptext import INGEST_EPILOG, INGEST_HELP
 
 __all__ = ["ingest_command"]
 
@@ -19,20 +20,7 @@ def _format_option() -> Any:
     return OutputFormat
 
 
-@app.command(
-    "ingest",
-    help=(
-        "Run the whole gate on a dataset: acquire it (local folder or hf://datasets/OWNER/NAME), "
-        "hash it, scan it for anything that executes, check its quality against the previous "
-        "version, store a lineage record (plus OpenLineage events and in-toto statements), and "
-        "exit 0 (pass) or 1 (gate failed).\n\n"
-        "With --dest the data is vetted in a staging folder and moved to DEST only if it passes."
-    ),
-    epilog=(
-        "Example: datagate ingest data/raw --name reviews --dest data/vetted/reviews "
-        "--record-out lineage/reviews.json --metrics-out metrics/intake.json"
-    ),
-)
+@app.command("ingest", help=INGEST_HELP, epilog=INGEST_EPILOG)
 def ingest_command(
     source: Annotated[str, typer.Argument(help="Folder, file, or hf://datasets/OWNER/NAME[@REVISION].", metavar="SOURCE", show_default=False)],
     name: Annotated[str | None, typer.Option("--name", "-n", help="Dataset name in the store (default: from SOURCE).")] = None,

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from datagate.cli.app import app, options
+from datagate.cli.helptext import INIT_EPILOG, INIT_HELP
 
 __all__ = ["add_intake_stage", "init_command"]
 
@@ -75,15 +76,7 @@ def _starter_policy() -> str:
     return STARTER_POLICY
 
 
-@app.command(
-    "init",
-    help=(
-        "Write a commented starter policy (datagate.yaml). With --dvc, also add an intake stage "
-        "to dvc.yaml that runs `datagate ingest` on --source, delivers the vetted data, and "
-        "tracks the lineage record in git and the quality metrics as DVC metrics."
-    ),
-    epilog="Example: datagate init --dvc --source data/raw && dvc repro",
-)
+@app.command("init", help=INIT_HELP, epilog=INIT_EPILOG)
 def init_command(
     dvc: Annotated[bool, typer.Option("--dvc", help="Also add an intake stage to dvc.yaml.")] = False,
     policy_path: Annotated[Path, typer.Option("--policy-path", help="Where to write the policy.")] = Path("datagate.yaml"),

@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 
 from datagate.cli.app import app
+from datagate.cli.helptext import LOG_EPILOG, LOG_HELP
 
 __all__ = ["log_command"]
 
 
-@app.command("log", help="List the stored versions of dataset NAME, newest first.", epilog="Example: datagate log reviews")
+@app.command("log", help=LOG_HELP, epilog=LOG_EPILOG)
 def log_command(
     name: Annotated[str, typer.Argument(help="Dataset name.", metavar="NAME", show_default=False)],
     store: Annotated[Path | None, typer.Option("--store", help="Lineage store directory (default: ./.datagate).")] = None,

@@ -8,19 +8,12 @@ from typing import Annotated
 import typer
 
 from datagate.cli.app import app, options
+from datagate.cli.helptext import RECORD_EPILOG, RECORD_HELP
 
 __all__ = ["record_command"]
 
 
-@app.command(
-    "record",
-    help=(
-        "For `dvc add` users: run the gate on a DVC-tracked PATH in place, store its lineage "
-        "record, and write a meta.datagate pointer (naming the DVC md5 it describes) into PATH.dvc. "
-        "Exit 0 pass, 1 gate failed (the pointer is written either way)."
-    ),
-    epilog="Example: dvc add data && datagate record data && git add data.dvc .datagate",
-)
+@app.command("record", help=RECORD_HELP, epilog=RECORD_EPILOG)
 def record_command(
     path: Annotated[Path, typer.Argument(help="The DVC-tracked folder or file (or its .dvc file).", metavar="PATH", show_default=False)],
     name: Annotated[str | None, typer.Option("--name", "-n", help="Dataset name (default: from PATH).")] = None,

@@ -9,23 +9,13 @@ from typing import Annotated
 import typer
 
 from datagate.cli.app import app, options
+from datagate.cli.helptext import SCAN_EPILOG, SCAN_HELP
 from datagate.report.formats import OutputFormat
 
 __all__ = ["scan_command"]
 
 
-@app.command(
-    "scan",
-    help=(
-        "Sniff every file by content and flag anything that can execute when loaded, opened or "
-        "installed: pickles (any protocol, in PyTorch/numpy/joblib files too), archives and "
-        "compressed streams (read in memory, never extracted; bombs and path tricks reported), "
-        "executables, scripts, notebooks, active markup, symlinks and LFS pointers.\n\n"
-        "Exit 0 when nothing at or above the threshold remains, 1 when the gate fails, "
-        "2 on usage or operational errors."
-    ),
-    epilog="Example: datagate scan data/ --format sarif --output scan.sarif --fail-on medium",
-)
+@app.command("scan", help=SCAN_HELP, epilog=SCAN_EPILOG)
 def scan_command(
     path: Annotated[
         Path, typer.Argument(help="Folder or file to scan.", metavar="PATH", show_default=False)

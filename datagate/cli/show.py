@@ -8,15 +8,12 @@ from typing import Annotated
 import typer
 
 from datagate.cli.app import app
+from datagate.cli.helptext import SHOW_EPILOG, SHOW_HELP
 
 __all__ = ["show_command"]
 
 
-@app.command(
-    "show",
-    help="Show the lineage record of VERSION (a root digest or unique prefix, NAME@PREFIX, or NAME for its latest).",
-    epilog="Example: datagate show 9c1e4b --format json",
-)
+@app.command("show", help=SHOW_HELP, epilog=SHOW_EPILOG)
 def show_command(
     version: Annotated[str, typer.Argument(help="Version id, prefix, NAME@PREFIX or NAME.", metavar="VERSION", show_default=False)],
     store: Annotated[Path | None, typer.Option("--store", help="Lineage store directory (default: ./.datagate).")] = None,

@@ -9,18 +9,12 @@ from typing import Annotated
 import typer
 
 from datagate.cli.app import app
+from datagate.cli.helptext import STATUS_EPILOG, STATUS_HELP
 
 __all__ = ["status_command"]
 
 
-@app.command(
-    "status",
-    help=(
-        "Report every .dvc output whose meta.datagate pointer is stale (DVC's md5 changed since "
-        "`datagate record`) or names a missing record. Exit 1 if any is stale or missing."
-    ),
-    epilog="Example: datagate status   (after dvc add data)",
-)
+@app.command("status", help=STATUS_HELP, epilog=STATUS_EPILOG)
 def status_command(
     path: Annotated[Path, typer.Argument(help="Folder to search for .dvc files, or one .dvc file.", metavar="PATH")] = Path("."),
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",

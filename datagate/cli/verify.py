@@ -1,4 +1,4 @@
-"""``datagate verify``: re-hash a tree and compare it with a recorded manifest."""
+"""``datagate verify``: re-hash a tree and compare it with a recorded manifest or the Hub."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from datagate.cli.app import app, options
+from datagate.cli.helptext import VERIFY_EPILOG, VERIFY_HELP
+from datagate.errors import UsageError
 
 __all__ = ["VerifyFormat", "verify_command"]
 
@@ -20,21 +22,52 @@ class VerifyFormat(str, enum.Enum):
     json = "json"
 
 
-@app.command(
-    "verify",
-    help=(
-        "Re-hash a tree (bypassing the stat cache) and report every file added, removed or "
-        "changed, and every mode or symlink-target change, against a manifest. Exit 1 on any "
-        "difference."
-    ),
-    epilog="Example: datagate verify data/ --manifest data.manifest.jsonl",
-)
+def _manifest_from_dvc(path: Path) -> tuple[Path, Path]:
+    """Return (data path, manifest file) for a DVC-tracked ``path`` or its ``.dvc`` file."""
+    from datagate.lineage.dvc import dvc_output_for_path, manifest_path_for_dvc_path
+
+    out = dvc_output_for_path(path)
+    if out is None:
+        raise UsageError(
+            f"{path}: no --manifest given and no {path}.dvc file tracks it",
+            hint="pass --manifest FILE (from `datagate hash -o FILE`) or --against hf://...",
+        )
+    manifest = manifest_path_for_dvc_path(out.path)
+    if manifest is None:
+        raise UsageError(
+            f"{out.dvc_file}: has no datagate pointer for {out.path}",
+            hint=f"run `datagate record {out.path}` once to record what was vetted",
+        )
+    return out.path, manifest
+
+
+@app.command("verify", help=VERIFY_HELP, epilog=VERIFY_EPILOG)
 def verify_command(
-    path: Annotated[Path, typer.Argument(help="Folder or file to verify.", metavar="PATH", show_default=False)],
-    manifest: Annotated[
+    path: Annotated[
         Path,
-        typer.Option("--manifest", "-m", help="Manifest written by `datagate hash --format json`."),
+        typer.Argument(
+            help="Folder or file to verify (or a DVC-tracked path / its .dvc file).",
+            metavar="PATH",
+            show_default=False,
+        ),
     ],
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            "-m",
+            help="Manifest written by `datagate hash -o FILE`. Default for a DVC-tracked "
+            "PATH: the manifest its meta.datagate pointer names.",
+        ),
+    ] = None,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            "--against",
+            help="Compare with the files a Hub revision publishes (hf://datasets/OWNER/NAME@REV), "
+            "downloading nothing.",
+        ),
+    ] = None,
     fmt: Annotated[
         VerifyFormat, typer.Option("--format", "-f", help="text or json.")
     ] = VerifyFormat.text,
@@ -43,11 +76,35 @@ def verify_command(
     ] = None,
 ) -> None:
     from datagate.cli.progress_bridge import progress_sink
-    from datagate.inventory import verify
+    from datagate.report import inventory as render
     from datagate.report import write_output
-    from datagate.report.inventory import verify_json, verify_text
 
+    if manifest is not None and against is not None:
+        raise UsageError("--manifest and --against are alternatives; give one")
+    if against is not None:
+        from datagate.acquire.hub import check_local_against_hub, parse_hf_uri
+
+        repo, rev = parse_hf_uri(against)
+        if rev is None:
+            raise UsageError(
+                f"{against}: name the revision that was vetted",
+                hint="append @<40-hex commit> (or a tag) to the URI",
+            )
+        findings = check_local_against_hub(path, repo, rev)
+        text = (
+            render.hub_verify_json(str(path), against, findings)
+            if fmt is VerifyFormat.json
+            else render.hub_verify_text(str(path), against, findings)
+        )
+        write_output(text, output)
+        raise typer.Exit(1 if findings else 0)
+
+    from datagate.inventory import verify
+
+    if manifest is None:
+        path, manifest = _manifest_from_dvc(path)
     with progress_sink(options.quiet) as sink:
         result = verify(path, manifest, progress=sink)
-    write_output(verify_json(result) if fmt is VerifyFormat.json else verify_text(result), output)
+    text = render.verify_json(result) if fmt is VerifyFormat.json else render.verify_text(result)
+    write_output(text, output)
     raise typer.Exit(0 if result.matches else 1)

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from datagate.inventory.manifest import manifest_lines
 from datagate.inventory.verify import VerifyResult
-from datagate.models import EntryKind, Manifest
+from datagate.models import EntryKind, Finding, Manifest
 
-__all__ = ["manifest_json", "manifest_text", "verify_json", "verify_text"]
+__all__ = [
+    "hub_verify_json",
+    "hub_verify_text",
+    "manifest_json",
+    "manifest_text",
+    "verify_json",
+    "verify_text",
+]
 
 
 def manifest_text(manifest: Manifest) -> str:
@@ -69,5 +77,27 @@ def verify_json(result: VerifyResult) -> str:
             {"path": d.path, "change": d.change.value, "expected": d.expected, "actual": d.actual}
             for d in result.differences
         ],
+    }
+    return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def hub_verify_text(target: str, uri: str, findings: Sequence[Finding]) -> str:
+    """Return the verdict of checking a local folder against a Hub revision, then each finding."""
+    if not findings:
+        return f"PASS {target} matches {uri}\n"
+    lines = [f"FAIL {target} differs from {uri}: {len(findings)} finding(s)"]
+    lines += [f"  {f.severity.value:<8} {f.rule:<24} {f.path}  {f.message}" for f in findings]
+    return "\n".join(lines) + "\n"
+
+
+def hub_verify_json(target: str, uri: str, findings: Sequence[Finding]) -> str:
+    """Return the result of checking a local folder against a Hub revision as JSON."""
+    from datagate.report.json import finding_to_dict
+
+    doc = {
+        "target": target,
+        "against": uri,
+        "matches": not findings,
+        "findings": [finding_to_dict(f) for f in findings],
     }
     return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"

@@ -20,7 +20,9 @@ def _tree(root: Path) -> Path:
     return root
 
 
-def test_hash_text_json_and_verify_roundtrip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_hash_text_json_and_verify_roundtrip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = _tree(tmp_path / "d")
     assert main(["hash", str(root)]) == 0
     text = capsys.readouterr().out.splitlines()
@@ -39,8 +41,12 @@ def test_hash_text_json_and_verify_roundtrip(tmp_path: Path, capsys: pytest.Capt
     doc = json.loads(capsys.readouterr().out)
     assert doc["matches"] is False
     assert doc["differences"] == [
-        {"path": "train.csv", "change": "content", "expected": doc["differences"][0]["expected"],
-         "actual": doc["differences"][0]["actual"]}
+        {
+            "path": "train.csv",
+            "change": "content",
+            "expected": doc["differences"][0]["expected"],
+            "actual": doc["differences"][0]["actual"],
+        }
     ]
 
 
@@ -61,7 +67,9 @@ def test_verbose_shows_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "Traceback" in capsys.readouterr().err
 
 
-def test_output_into_missing_folder_leaves_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_output_into_missing_folder_leaves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = _tree(tmp_path / "d")
     assert main(["hash", str(root), "-o", str(tmp_path / "nodir" / "m.jsonl")]) == 2
     assert not (tmp_path / "nodir").exists()
@@ -80,10 +88,26 @@ def test_failed_hash_leaves_no_partial_output(tmp_path: Path) -> None:
 
 def test_console_script_and_module_entry_points(tmp_path: Path) -> None:
     root = _tree(tmp_path / "d")
-    r = subprocess.run([sys.executable, "-m", "datagate", "hash", str(root)], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "datagate", "hash", str(root)], capture_output=True, text=True
+    )
     assert r.returncode == 0 and "version sha256:" in r.stdout
     exe = Path(sys.executable).with_name("datagate")
     r2 = subprocess.run([str(exe), "hash", str(root)], capture_output=True, text=True)
     assert r2.stdout == r.stdout
     r3 = subprocess.run([str(exe), "nosuchcommand"], capture_output=True, text=True)
     assert r3.returncode == 2
+
+
+def test_verify_needs_a_manifest_a_dvc_pointer_or_a_hub_revision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _tree(tmp_path / "d")
+    assert main(["verify", str(root)]) == 2
+    assert "no --manifest given" in capsys.readouterr().err
+    m = tmp_path / "m.jsonl"
+    assert main(["hash", str(root), "-o", str(m)]) == 0
+    assert main(["verify", str(root), "-m", str(m), "--against", "hf://datasets/a/b@main"]) == 2
+    assert "alternatives" in capsys.readouterr().err
+    assert main(["verify", str(root), "--against", "https://example.invalid/x"]) == 2
+    assert "not a Hub dataset URI" in capsys.readouterr().err

@@ -109,9 +109,14 @@ def test_record_pointer_survives_dvc_add_and_goes_stale(
         manifest_path_for_dvc_path(repo / "data")
         == repo / ".datagate" / "manifests" / "reviews" / f"{manifest.root_digest[7:]}.jsonl"
     )
+    capsys.readouterr()
+    assert main(["verify", "data"]) == 0 and main(["verify", "data.dvc"]) == 0
 
     # new data, re-added by DVC: meta is kept but no longer describes the output
     (repo / "data" / "data" / "test.csv").write_text("text,label\nchanged,neg\n")
+    capsys.readouterr()
+    assert main(["verify", "data"]) == 1  # the workspace no longer matches what was vetted
+    assert "data/test.csv" in capsys.readouterr().out
     _sh(repo, DVC, "add", "-q", "data")
     again = yaml.safe_load((repo / "data.dvc").read_text())["outs"][0]
     assert again["meta"]["datagate"] == pointer and again["md5"] != out_md5

@@ -404,6 +404,10 @@ def test_local_folder_is_checked_against_the_hub_without_downloading(
         check_local_against_hub(dest, SAMPLE_REPO, commit, endpoint=fake_hub.endpoint, token=False)
         == []
     )
+    from datagate.cli import main
+
+    uri = f"hf://datasets/{SAMPLE_REPO}@{commit}"
+    assert main(["verify", str(dest), "--against", uri]) == 0
 
     (dest / "data/train.csv").write_bytes(b"text,label\nswapped,0\n")
     (dest / "data/test.csv").unlink()
@@ -416,6 +420,8 @@ def test_local_folder_is_checked_against_the_hub_without_downloading(
         ("data/test.csv", "integrity.hub_missing", Severity.HIGH),
         ("data/train.csv", "integrity.hub_mismatch", Severity.CRITICAL),
     ]
+    assert main(["verify", str(dest), "--against", uri, "--format", "json"]) == 1
+    assert main(["verify", str(dest), "--against", f"hf://datasets/{SAMPLE_REPO}"]) == 2
     after = len([p for p in fake_hub.paths_requested() if p.startswith(("/datasets/", "/cdn/"))])
     assert after == n_downloads  # nothing was downloaded
 
