@@ -247,7 +247,9 @@ def _json_ingest(result: Any) -> str:
         "gate": _decision_dict(result.decision),
         "scan": j.scan_to_dict(scan) if scan is not None else None,
         "check": j.check_to_dict(check) if check is not None else None,
-        "record": j.to_jsonable(record) if record is not None else None,
+        # The lineage record object wraps its document in ``.data``; emit the document itself.
+        "record": j.to_jsonable(getattr(record, "data", record)) if record is not None else None,
+        "record_path": j.to_jsonable(getattr(result, "record_path", None)),
     }
     return j.dumps(doc)
 

@@ -54,6 +54,9 @@ def test_ingest_log_show_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == 0
     doc = json.loads(out)
     assert doc["gate"]["passed"] is True
+    # The record is emitted as the document stored on disk, not wrapped.
+    assert doc["record"]["content"]["root_digest"] == doc["root_digest"]
+    assert json.loads(Path(doc["record_path"]).read_text())["record_digest"] == doc["record"]["record_digest"]
 
     code, out, _ = _run(capsys, "log", "reviews", "--store", store, "--format", "json")
     assert code == 0
