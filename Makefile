@@ -18,9 +18,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m fixtures.generate $(DEMO) --family sample
-	$(BIN)/datagate ingest $(DEMO)/sample --name sample --store $(DEMO)/store \
-		--format text || test $$? -eq 1
+	rm -rf $(DEMO)/sample $(DEMO)/store
+	$(BIN)/python -m fixtures.gen.sample $(DEMO)/sample
+	$(BIN)/datagate ingest $(DEMO)/sample --name sample --store $(DEMO)/store
+	$(BIN)/datagate -q check $(DEMO)/sample --suite expectations/sample.json \
+		--format html --output $(DEMO)/report.html
+	@echo "HTML report: $(DEMO)/report.html   lineage store: $(DEMO)/store"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
