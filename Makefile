@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	rm -rf $(DEMO)/sample $(DEMO)/store
-	$(BIN)/python -m fixtures.gen.sample $(DEMO)/sample
+	$(BIN)/python -m fixtures.gen.sample $(DEMO)
 	$(BIN)/datagate ingest $(DEMO)/sample --name sample --store $(DEMO)/store
 	$(BIN)/datagate -q check $(DEMO)/sample --suite expectations/sample.json \
 		--format html --output $(DEMO)/report.html

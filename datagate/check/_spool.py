@@ -1,0 +1,162 @@
+"""Bounded-memory stores for per-row integers: bucketed by hash prefix, spilled to disk.
+
+Work that needs all rows at once (exact duplicates, leakage, conflicting labels, near-duplicate
+candidates) appends ``(hash, location, ...)`` tuples to a :class:`BucketSpool`, which partitions
+them into ``2**bits`` buckets by the hash's top bits. Tuples stay in memory until the spool holds
+``budget`` bytes; then every bucket is written to its own file in a private temporary directory
+and later tuples go straight to disk. Afterwards buckets are processed one at a time, so peak
+memory is about one bucket. The same partitioning is what a cluster engine would shuffle by.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["DEFAULT_BUDGET_BYTES", "BucketSpool", "SeqSpool"]
+
+DEFAULT_BUDGET_BYTES = 128 << 20
+"""In-memory bytes a spool may hold before it spills to its temporary directory."""
+
+
+class BucketSpool:
+    """Tuples of ``ncols`` uint64 columns, partitioned by the top ``bits`` bits of column 0."""
+
+    def __init__(self, ncols: int, *, bits: int = 6, budget: int = DEFAULT_BUDGET_BYTES, tmp: Path | None = None) -> None:
+        self.ncols = ncols
+        self.bits = bits
+        self.budget = budget
+        self._tmp_parent = tmp
+        self._mem: list[list[npt.NDArray[np.uint64]]] = [[] for _ in range(1 << bits)]
+        self._mem_bytes = 0
+        self._dir: Path | None = None
+        self._files: list[IO[bytes]] = []
+        self.rows = 0
+        """Number of tuples added."""
+
+    @property
+    def spilled(self) -> bool:
+        """Return True once the spool writes to disk."""
+        return self._dir is not None
+
+    def add(self, *cols: npt.NDArray[np.uint64]) -> None:
+        """Append tuples given as parallel uint64 arrays (column 0 is the partitioning hash)."""
+        n = len(cols[0])
+        if n == 0:
+            return
+        table = np.empty((n, self.ncols), dtype=np.uint64)
+        for i, c in enumerate(cols):
+            table[:, i] = c
+        bucket = (table[:, 0] >> np.uint64(64 - self.bits)).astype(np.uint16) if self.bits else np.zeros(n, np.uint16)
+        order = np.argsort(bucket, kind="stable")  # radix sort for small unsigned ints
+        table = table[order]
+        counts = np.bincount(bucket, minlength=1 << self.bits)
+        ends = np.cumsum(counts)
+        starts = ends - counts
+        self.rows += n
+        for b in np.flatnonzero(counts):
+            part = table[starts[b] : ends[b]]
+            if self._dir is None:
+                self._mem[b].append(part)
+            else:
+                self._files[b].write(part.tobytes())
+        if self._dir is None:
+            self._mem_bytes += table.nbytes
+            if self._mem_bytes > self.budget:
+                self._spill()
+
+    def _spill(self) -> None:
+        self._dir = Path(tempfile.mkdtemp(prefix="datagate-spool-", dir=self._tmp_parent))
+        self._files = [open(self._dir / f"b{b:04d}.u64", "wb") for b in range(1 << self.bits)]  # noqa: SIM115
+        for b, parts in enumerate(self._mem):
+            for part in parts:
+                self._files[b].write(part.tobytes())
+        self._mem = [[] for _ in range(1 << self.bits)]
+        self._mem_bytes = 0
+
+    def buckets(self) -> Iterator[npt.NDArray[np.uint64]]:
+        """Yield each bucket's tuples as an ``(n, ncols)`` array, one bucket at a time."""
+        if self._dir is None:
+            for parts in self._mem:
+                if parts:
+                    yield np.concatenate(parts) if len(parts) > 1 else parts[0]
+            return
+        for fh in self._files:
+            fh.flush()
+        for b in range(1 << self.bits):
+            path = self._dir / f"b{b:04d}.u64"
+            if path.stat().st_size:
+                yield np.fromfile(path, dtype=np.uint64).reshape(-1, self.ncols)
+
+    def close(self) -> None:
+        """Free memory and delete the spill directory, if any."""
+        for fh in self._files:
+            fh.close()
+        self._files = []
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        self._mem = [[] for _ in range(1 << self.bits)]
+
+
+class SeqSpool:
+    """An append-only sequence of numbers (one dtype) in row order, spilled past ``budget``."""
+
+    def __init__(self, dtype: type[np.generic], *, budget: int = DEFAULT_BUDGET_BYTES // 4, tmp: Path | None = None) -> None:
+        self.dtype = np.dtype(dtype)
+        self.budget = budget
+        self._tmp_parent = tmp
+        self._mem: list[npt.NDArray[np.generic]] = []
+        self._mem_bytes = 0
+        self._path: Path | None = None
+        self._fh: IO[bytes] | None = None
+        self.rows = 0
+        """Number of values appended."""
+
+    def add(self, values: npt.NDArray[np.generic]) -> None:
+        """Append values (converted to the spool's dtype)."""
+        arr = np.ascontiguousarray(values, dtype=self.dtype)
+        self.rows += len(arr)
+        if self._fh is not None:
+            self._fh.write(arr.tobytes())
+            return
+        self._mem.append(arr)
+        self._mem_bytes += arr.nbytes
+        if self._mem_bytes > self.budget:
+            fd, name = tempfile.mkstemp(prefix="datagate-seq-", dir=self._tmp_parent)
+            self._path = Path(name)
+            self._fh = open(fd, "wb")  # noqa: SIM115
+            for part in self._mem:
+                self._fh.write(part.tobytes())
+            self._mem = []
+            self._mem_bytes = 0
+
+    def chunks(self, rows: int = 1 << 20) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
+        """Yield ``(first row index, values)`` chunks in row order."""
+        if self._fh is None:
+            start = 0
+            for part in self._mem:
+                yield start, part
+                start += len(part)
+            return
+        self._fh.flush()
+        assert self._path is not None
+        mm = np.memmap(self._path, dtype=self.dtype, mode="r", shape=(self.rows,)) if self.rows else np.zeros(0, self.dtype)
+        for start in range(0, self.rows, rows):
+            yield start, np.asarray(mm[start : start + rows])
+
+    def close(self) -> None:
+        """Free memory and delete the spill file, if any."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
+            self._path = None
+        self._mem = []
