@@ -18,7 +18,9 @@ import json
 import os
 import time
 from collections.abc import Iterable
+from operator import attrgetter
 from pathlib import Path
+from stat import S_ISLNK
 from typing import Any
 
 from datagate.errors import InventoryError, ManifestError
@@ -42,14 +44,19 @@ MANIFEST_FORMAT = "datagate.manifest/v1"
 
 
 def dir_hash(entries: Iterable[FileEntry]) -> str:
-    """Return ``sha256:<hex>``: the in-toto dirHash over the regular files among ``entries``."""
-    files = sorted(
-        (e for e in entries if e.kind is EntryKind.FILE), key=lambda e: e.path.encode("utf-8")
-    )
-    h = hashlib.sha256()
-    for e in files:
-        h.update(f"{e.sha256}  {e.path}\n".encode())
-    return "sha256:" + h.hexdigest()
+    """Return ``sha256:<hex>``: the in-toto dirHash over the regular files among ``entries``.
+
+    Raises UnicodeEncodeError for a path that cannot be encoded as UTF-8 (a lone surrogate).
+    """
+    # Sorting by the str is sorting by its UTF-8 bytes (UTF-8 preserves code point order); a
+    # path that is not valid UTF-8 fails the encode below wherever it sorts.
+    files = sorted((e for e in entries if e.kind is EntryKind.FILE), key=_path_of)
+    blob = "".join([f"{e.sha256}  {e.path}\n" for e in files]).encode("utf-8")
+    return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
+_path_of = attrgetter("path")
+_relpath_of = attrgetter("relpath")
 
 
 def dvc_dir_md5(entries: Iterable[FileEntry]) -> str | None:
@@ -97,37 +104,50 @@ def build_manifest(
             f"{path}: is a symlink; datagate does not follow symlinks",
             hint="point datagate at the real directory or file",
         )
+    found: Iterable[WalkEntry]
     if _stat.S_ISREG(st.st_mode):
         root = path.parent
         found = [WalkEntry(path.name, os.fspath(path), st)]
     elif _stat.S_ISDIR(st.st_mode):
         root = path
-        found = list(walk(path))
+        found = walk(path)
     else:
         raise InventoryError(f"{path}: is not a regular file or directory")
 
     cache = StatCache(path) if use_cache else None
-    found.sort(key=lambda w: w.relpath.encode("utf-8"))
-    digests: dict[str, tuple[str, str | None]] = {}
-    todo: list[WalkEntry] = []
+    # One streaming pass over the walk: a cache hit becomes its FileEntry at once and its stat
+    # result is dropped, so an unchanged re-run never holds 100k stat results (about 0.8 KB each)
+    # in memory; misses and symlinks are kept for the passes below.
+    entries: list[FileEntry] = []
+    append = entries.append
+    pending: list[WalkEntry] = []
+    links: list[WalkEntry] = []
+    file_kind = EntryKind.FILE
+    get = cache.get if cache is not None else None
     for w in found:
-        if w.is_symlink:
+        st_ = w.st
+        if S_ISLNK(st_.st_mode):
+            links.append(w)
             continue
-        hit = cache.get(w.relpath, w.st, need_md5=dvc) if cache else None
+        hit = get(w.relpath, st_, need_md5=dvc) if get is not None else None
         if hit is None:
-            todo.append(w)
+            pending.append(w)
         else:
-            digests[w.relpath] = hit
+            append(FileEntry(w.relpath, file_kind, st_.st_size, st_.st_mode & 0o7777, hit[0], hit[1]))
+    del found
 
+    # Hash in path order (str order is UTF-8 byte order; the walk rejects names that are not
+    # valid UTF-8), so the first failure reported is the first in the manifest.
+    pending.sort(key=_relpath_of)
     task = progress.task(
-        "hashing", total=len(todo), total_bytes=sum(w.st.st_size for w in todo)
+        "hashing", total=len(pending), total_bytes=sum(w.st.st_size for w in pending)
     )
     hashed_at = time.time_ns()
     try:
         for w, d in zip(
-            todo,
+            pending,
             hash_many(
-                [(w.abspath, w.st) for w in todo],
+                [(w.abspath, w.st) for w in pending],
                 md5=dvc,
                 on_done=lambda n: task.advance(1, n),
             ),
@@ -135,26 +155,25 @@ def build_manifest(
         ):
             if d.size != w.st.st_size:
                 raise InventoryError(f"{w.abspath}: changed size while hashing")
-            digests[w.relpath] = (d.sha256, d.md5)
+            append(FileEntry(w.relpath, file_kind, w.st.st_size, w.st.st_mode & 0o7777, d.sha256, d.md5))
             if cache is not None:
                 cache.put(w.relpath, w.st, d.sha256, d.md5, hashed_at)
     finally:
         task.close()
+    del pending
 
-    entries: list[FileEntry] = []
-    for w in found:
-        mode = w.st.st_mode & 0o7777
-        if w.is_symlink:
-            try:
-                target = os.readlink(w.abspath)
-            except OSError as exc:
-                raise InventoryError(f"{w.abspath}: cannot read symlink ({exc.strerror})") from exc
-            entries.append(
-                FileEntry(w.relpath, EntryKind.SYMLINK, len(os.fsencode(target)), mode, None, None, target)
+    links.sort(key=_relpath_of)
+    for w in links:
+        try:
+            target = os.readlink(w.abspath)
+        except OSError as exc:
+            raise InventoryError(f"{w.abspath}: cannot read symlink ({exc.strerror})") from exc
+        append(
+            FileEntry(
+                w.relpath, EntryKind.SYMLINK, len(os.fsencode(target)), w.st.st_mode & 0o7777, None, None, target
             )
-        else:
-            sha, md5 = digests[w.relpath]
-            entries.append(FileEntry(w.relpath, EntryKind.FILE, w.st.st_size, mode, sha, md5))
+        )
+    entries.sort(key=_path_of)
     if cache is not None:
         cache.save()
     manifest = Manifest(
@@ -177,20 +196,50 @@ def _entry_to_dict(e: FileEntry) -> dict[str, Any]:
 
 def manifest_lines(manifest: Manifest) -> list[str]:
     """Return the manifest as JSON Lines (header first, then entries), without newlines."""
+    # One pass for the counts (Manifest.files / total_bytes would each walk every entry again).
+    n_files = n_bytes = 0
+    for e in manifest.entries:
+        if e.kind is EntryKind.FILE:
+            n_files += 1
+            n_bytes += e.size
     header: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         "root_digest": manifest.root_digest,
-        "files": len(manifest.files),
-        "bytes": manifest.total_bytes,
-        "symlinks": len(manifest.entries) - len(manifest.files),
+        "files": n_files,
+        "bytes": n_bytes,
+        "symlinks": len(manifest.entries) - n_files,
     }
     if manifest.dvc_md5 is not None:
         header["dvc_md5"] = manifest.dvc_md5
-    return [_dump(header)] + [_dump(_entry_to_dict(e)) for e in manifest.entries]
+    return [_dump(header)] + [_entry_line(e) for e in manifest.entries]
 
 
 def _dump(obj: dict[str, Any]) -> str:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+# json's own string encoder (the C one when available) applies exactly the escaping json.dumps
+# uses with ensure_ascii=False, so the hand-assembled line below is byte-identical to
+# ``_dump(_entry_to_dict(e))`` at a fraction of the cost (no dict, no key sort, no encoder object
+# per line): about 4x faster on a 100k-file manifest.
+_enc = json.encoder.encode_basestring
+
+
+def _entry_line(e: FileEntry) -> str:
+    """Return the manifest line of ``e``: ``_dump(_entry_to_dict(e))``, keys in sorted order."""
+    if type(e.path) is str and type(e.size) is int and type(e.mode) is int:
+        if e.kind is EntryKind.FILE and type(e.sha256) is str and (e.md5 is None or type(e.md5) is str):
+            md5 = "" if e.md5 is None else f'"md5":{_enc(e.md5)},'
+            return (
+                f'{{{md5}"mode":"{e.mode:04o}","path":{_enc(e.path)},"sha256":{_enc(e.sha256)},'
+                f'"size":{e.size},"type":"file"}}'
+            )
+        if e.kind is EntryKind.SYMLINK and type(e.target) is str:
+            return (
+                f'{{"mode":"{e.mode:04o}","path":{_enc(e.path)},"size":{e.size},'
+                f'"target":{_enc(e.target)},"type":"symlink"}}'
+            )
+    return _dump(_entry_to_dict(e))  # anything unusual: the general (slow) path
 
 
 def read_manifest(path: Path) -> Manifest:
