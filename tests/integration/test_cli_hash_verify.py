@@ -58,8 +58,8 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixt
     bad.write_text("hello\n")
     root = _tree(tmp_path / "d")
     assert main(["verify", str(root), "--manifest", str(bad)]) == 2
-    err = capsys.readouterr().err
-    assert "notamanifest.txt:1: not a datagate manifest" in err and "Traceback" not in err
+    msg = capsys.readouterr().err
+    assert "notamanifest.txt:1: not a datagate manifest" in msg and "Traceback" not in msg
 
 
 def test_verbose_shows_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,6 @@ import io
 import mmap
 import pickle
 import struct
-import zlib
 import zoneinfo
 from pathlib import Path
 
