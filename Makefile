@@ -32,10 +32,12 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q --skip-slow --skip-dvc --skip-browser
 
 lint: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	$(BIN)/ruff check datagate tests fixtures benchmarks
 	$(BIN)/mypy
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/bench_hash.py --quick
 
 clean:
