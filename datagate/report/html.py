@@ -49,6 +49,7 @@ from datagate.report.text import (
     human_bytes,
     ingest_identity,
     ingest_scan,
+    ingest_target,
     plural,
     split_findings,
 )
@@ -981,8 +982,7 @@ def render_html_ingest(result: Any) -> str:
     scan = ingest_scan(result)
     check: CheckReport | None = getattr(result, "check", None)
     facts = ingest_identity(result)
-    name = next((v for k, v in facts if k == "dataset"), None)
-    target = name or (scan.target if scan else check.dataset if check else "dataset")
+    target = ingest_target(facts, scan, check)
     body = [
         _kv(
             (

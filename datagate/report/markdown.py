@@ -37,6 +37,7 @@ from datagate.report.text import (
     human_bytes,
     ingest_identity,
     ingest_scan,
+    ingest_target,
     plural,
     split_findings,
 )
@@ -290,8 +291,7 @@ def _render_ingest(result: Any) -> str:
     scan = ingest_scan(result)
     check: CheckReport | None = getattr(result, "check", None)
     facts = ingest_identity(result)
-    name = next((v for k, v in facts if k == "dataset"), None)
-    target = name or (scan.target if scan else check.dataset if check else "dataset")
+    target = ingest_target(facts, scan, check)
     lines = [_verdict(decision.passed, "ingest", target), "", _threshold_line(decision), ""]
     lines += _table(["", ""], ([md_text(k), md_code(v, table=True)] for k, v in facts), len(facts))
     lines += ["", "### Scan"]

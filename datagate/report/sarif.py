@@ -68,6 +68,7 @@ _FAMILY_HELP: Mapping[str, tuple[str, str]] = {
         "Pickle-based files (raw pickles, PyTorch checkpoints, joblib dumps, numpy object arrays) "
         "import and call the globals named in their opcode stream when unpickled. datagate "
         "simulated the unpickler without loading the file; the evidence lists the globals it "
+        # Advice text for the reader, not a call: datagate never loads the files it reports.
         "would import and call. Do not load the file with pickle, torch.load(weights_only=False), "
         "joblib.load or numpy.load(allow_pickle=True). Ask the publisher for a data-only format "
         "(parquet, Arrow, safetensors, numeric .npy) or review the globals and waive the file at "

@@ -38,6 +38,7 @@ __all__ = [
     "human_bytes",
     "ingest_identity",
     "ingest_scan",
+    "ingest_target",
     "location",
     "plural",
     "render_check",
@@ -373,6 +374,19 @@ def ingest_scan(result: object) -> ScanReport | None:
     return scan
 
 
+def ingest_target(
+    facts: Sequence[tuple[str, str]], scan: ScanReport | None, check: CheckReport | None
+) -> str:
+    """Return the name an ingest is shown under (cleaned): the dataset name from ``facts``
+    (:func:`ingest_identity`), else what was scanned, else what was checked. Never raises."""
+    name = next((v for k, v in facts if k == "dataset"), None)
+    if name:
+        return name
+    if scan is not None:
+        return clean(scan.target)
+    return clean(check.dataset) if check is not None else "dataset"
+
+
 def render_ingest(result: Any) -> str:
     """Return the text summary of an ingest: verdict, identity, blocking findings and checks, counts.
 
@@ -384,8 +398,7 @@ def render_ingest(result: Any) -> str:
     scan = ingest_scan(result)
     check: CheckReport | None = getattr(result, "check", None)
     facts = ingest_identity(result)
-    name = next((v for k, v in facts if k == "dataset"), None)
-    target = name or (clean(scan.target) if scan else clean(check.dataset) if check else "dataset")
+    target = ingest_target(facts, scan, check)
     nf, nc = len(decision.blocking_findings), len(decision.blocking_checks)
     if decision.passed:
         head = f"PASS  ingest {target}: nothing blocking ({_threshold(decision)})"

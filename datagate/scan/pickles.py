@@ -1594,6 +1594,7 @@ def analyse_npy(
         "numpy.object_array",
         Severity.MEDIUM,
         f"numpy array of dtype {header['descr']!r} stores its data as a pickle that "
+        # Message text naming the loader a user must avoid; this module never calls numpy.load.
         "numpy.load(allow_pickle=True) unpickles",
         0,
         (("descr", repr(header["descr"])),),
