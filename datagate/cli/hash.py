@@ -42,18 +42,16 @@ def hash_command(
     ] = False,
 ) -> None:
     from datagate.cli.progress_bridge import progress_sink
-    from datagate.inventory import hash_tree
-    from datagate.report import write_output
-    from datagate.report.inventory import manifest_json, manifest_text
+    from datagate.inventory import write_manifest
+    from datagate.report import output_stream
 
     chosen = fmt or (HashFormat.json if output else HashFormat.text)
-    with progress_sink(options.quiet) as sink:
-        manifest = hash_tree(path, dvc=dvc, use_cache=not no_cache, progress=sink)
-    text = manifest_json(manifest) if chosen is HashFormat.json else manifest_text(manifest)
-    write_output(text, output)
+    with output_stream(output) as out, progress_sink(options.quiet) as sink:
+        summary = write_manifest(
+            path, out, fmt=chosen.value, dvc=dvc, use_cache=not no_cache, progress=sink
+        )
     if output is not None and not options.quiet:
         typer.echo(
-            f"{manifest.root_digest}  {len(manifest.files)} files, {manifest.total_bytes} bytes"
-            f" -> {output}",
+            f"{summary.root_digest}  {summary.files} files, {summary.nbytes} bytes -> {output}",
             err=True,
         )

@@ -16,11 +16,13 @@ from pathlib import Path
 
 from datagate.errors import InventoryError
 from datagate.inventory.manifest import (
+    ManifestSummary,
     build_manifest,
     dir_hash,
     dvc_dir_md5,
     manifest_lines,
     read_manifest,
+    write_manifest,
 )
 from datagate.inventory.verify import Change, Difference, VerifyResult, compare, verify
 from datagate.models import EntryKind, FileEntry, Manifest
@@ -29,6 +31,7 @@ from datagate.progress import NULL_PROGRESS, ProgressSink
 __all__ = [
     "Change",
     "Difference",
+    "ManifestSummary",
     "VerifyResult",
     "build_manifest",
     "compare",
@@ -40,6 +43,7 @@ __all__ = [
     "read_manifest",
     "scan_root",
     "verify",
+    "write_manifest",
 ]
 
 
@@ -49,13 +53,17 @@ def hash_tree(
     dvc: bool = False,
     use_cache: bool = True,
     progress: ProgressSink = NULL_PROGRESS,
+    workers: int | None = None,
 ) -> Manifest:
     """Return the manifest of ``path`` (a directory or one regular file).
 
     ``dvc`` also computes MD5s and DVC's ``.dir`` id; ``use_cache=False`` re-reads every file.
+    ``workers`` caps hashing processes (None: one per CPU; 1: in this process, never forking).
     Raises InventoryError for anything that cannot be inventoried.
     """
-    manifest, _ = build_manifest(Path(path), dvc=dvc, use_cache=use_cache, progress=progress)
+    manifest, _ = build_manifest(
+        Path(path), dvc=dvc, use_cache=use_cache, progress=progress, workers=workers
+    )
     return manifest
 
 

@@ -4,6 +4,13 @@ Keyed by path, device, inode, ``mtime_ns``, ``ctime_ns`` and size, stored in SQL
 cache directory (``$DATAGATE_CACHE_DIR``, else ``$XDG_CACHE_HOME/datagate``, else
 ``~/.cache/datagate``), one database per resolved root: never inside the hashed tree.
 
+The inventory works on chunks of paths in byte order, possibly in several processes. Each chunk
+reads only its own key range (``lo <= path < hi``) with one indexed query, so no process ever
+holds the whole cache, and the ranges of consecutive chunks tile the key space: a row in a chunk's
+range whose path the chunk does not contain has vanished and is dropped. Writes happen in the
+parent only, in one transaction; the database runs in WAL mode so readers and the writer never
+block each other.
+
 Racy writes (the problem git calls "racily clean"): a file modified within the file system's
 timestamp granularity of when we hashed it could keep the same mtime and size. We therefore never
 cache an entry whose mtime or ctime is less than :data:`RACY_MARGIN_NS` older than the moment it
@@ -21,15 +28,33 @@ import sqlite3
 from operator import itemgetter
 from pathlib import Path
 
-__all__ = ["RACY_MARGIN_NS", "CachedDigest", "StatCache", "cache_dir"]
+__all__ = [
+    "RACY_MARGIN_NS",
+    "CacheRow",
+    "Memo",
+    "StatCache",
+    "cache_dir",
+    "close_readers",
+    "forget_readers",
+    "read_memo_body",
+    "read_memo_head",
+    "read_tree_memo",
+    "read_range",
+]
 
 RACY_MARGIN_NS = 2_000_000_000
 """Entries modified less than this long before hashing are not cached (covers 2 s FAT mtimes)."""
 
-_SCHEMA_VERSION = "1"
+_SCHEMA_VERSION = "2"
 
-CachedDigest = tuple[str, str | None]
-"""(sha256 hex, md5 hex or None)."""
+Memo = tuple[bytes, str | None, str, str, str, int, int, int]
+"""A chunk memo: (signature, hi, out, dirhash, dvc, files, nbytes, links); see chunks.py."""
+
+CacheRow = tuple[str, int, int, int, int, int, str, str | None]
+"""A row as stored: (path, dev, ino, mtime_ns, ctime_ns, size, sha256 hex, md5 hex or None)."""
+
+_SELECT_ROWS = "SELECT path, dev, ino, mtime_ns, ctime_ns, size, sha256, md5 FROM files WHERE path >= ?"
+_path_of = itemgetter(0)
 
 
 def cache_dir() -> Path:
@@ -42,119 +67,231 @@ def cache_dir() -> Path:
     return base / "datagate"
 
 
-def _key(st: os.stat_result) -> tuple[int, int, int, int, int]:
-    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+# Reader connections of this process, by database path. A forked worker must not use its
+# parent's connections (SQLite forbids carrying them across fork): see forget_readers().
+_readers: dict[str, sqlite3.Connection] = {}
+
+
+def _reader(db: str) -> sqlite3.Connection:
+    con = _readers.get(db)
+    if con is None:
+        con = sqlite3.connect(db, timeout=2, check_same_thread=False)
+        _readers[db] = con
+    return con
+
+
+def read_range(db: str, lo: str, hi: str | None) -> dict[str, CacheRow]:
+    """Return the rows of ``db`` with ``lo <= path < hi`` (no upper bound when ``hi`` is None).
+
+    Raises sqlite3.Error when the database is unreadable (the caller reports it).
+    """
+    con = _reader(db)
+    if hi is None:
+        rows = con.execute(_SELECT_ROWS, (lo,)).fetchall()
+    else:
+        rows = con.execute(_SELECT_ROWS + " AND path < ?", (lo, hi)).fetchall()
+    # dict(zip) keeps the per-row work in C.
+    return dict(zip(map(_path_of, rows), rows, strict=True))
+
+
+def read_memo_head(
+    db: str, lo: str, mode: str, md5: bool
+) -> tuple[bytes, str | None, int, int, int] | None:
+    """Return (signature, hi, files, nbytes, links) of the memo of the chunk at ``lo``, or None.
+
+    Raises sqlite3.Error when the database is unreadable (the caller reports it).
+    """
+    row = _reader(db).execute(
+        "SELECT sig, hi, files, nbytes, links FROM chunks WHERE lo = ? AND mode = ? AND md5 = ?",
+        (lo, mode, int(md5)),
+    ).fetchone()
+    return None if row is None else tuple(row)
+
+
+def read_memo_body(db: str, lo: str, mode: str, md5: bool) -> tuple[bytes, str, str, str] | None:
+    """Return (signature, out, dirhash, dvc) of the memo of the chunk at ``lo``, or None.
+
+    Raises sqlite3.Error when the database is unreadable (the caller reports it).
+    """
+    row = _reader(db).execute(
+        "SELECT sig, out, dirhash, dvc FROM chunks WHERE lo = ? AND mode = ? AND md5 = ?",
+        (lo, mode, int(md5)),
+    ).fetchone()
+    return None if row is None else tuple(row)
+
+
+def read_tree_memo(db: str, md5: bool) -> tuple[bytes, str, str | None] | None:
+    """Return (signature over every chunk signature, root digest, DVC id) or None.
+
+    Raises sqlite3.Error when the database is unreadable (the caller reports it).
+    """
+    row = _reader(db).execute("SELECT sig, root_digest, dvc_id FROM trees WHERE md5 = ?", (int(md5),)).fetchone()
+    return None if row is None else tuple(row)
+
+
+def close_readers() -> None:
+    """Close this process's reader connections."""
+    while _readers:
+        _, con = _readers.popitem()
+        con.close()
+
+
+def forget_readers() -> None:
+    """Drop (without closing) reader connections inherited from a parent across fork."""
+    global _readers
+    _readers = {}
 
 
 class StatCache:
-    """The stat cache of one root directory."""
+    """The stat cache of one root directory, as the parent process sees it.
+
+    Opening checks that the database is ours and readable; an unreadable one is deleted (it is
+    our own file in our own folder) and the run proceeds without it, with :attr:`problem` set.
+    """
 
     def __init__(self, root: Path) -> None:
-        """Open (or plan to create) the cache of ``root``; never raises for cache problems."""
+        """Locate (and check, if present) the cache of ``root``; never raises for cache problems."""
         real = os.path.realpath(root)
         name = hashlib.sha256(os.fsencode(real)).hexdigest()[:32]
         self.path = cache_dir() / f"stat-{name}.sqlite"
         """Where the cache database lives."""
         self.problem: str | None = None
         """Why the cache was ignored, or None."""
-        # Loaded rows as SQLite returns them: (path, dev, ino, mtime_ns, ctime_ns, size, sha256, md5).
-        self._rows: dict[str, tuple[str, int, int, int, int, int, str, str | None]] = {}
-        self._new: dict[str, tuple[tuple[int, int, int, int, int], str, str | None]] = {}
-        self._seen: set[str] = set()
-        self._load()
+        self.readable = False
+        """True when chunks should read cached digests from :attr:`path`."""
+        self._con: sqlite3.Connection | None = None
+        self._broken = False
+        self._check()
 
-    def _load(self) -> None:
+    def _check(self) -> None:
         if not self.path.exists():
             return
         try:
             con = sqlite3.connect(self.path, timeout=2)
             try:
-                (version,) = con.execute("SELECT value FROM meta WHERE key='version'").fetchone()
-                if version != _SCHEMA_VERSION:
-                    self.problem = f"cache schema {version} is not {_SCHEMA_VERSION}"
-                    return
-                # fetchall + dict(zip) keep the per-row work in C: ~3x faster than a Python loop
-                # on 100k rows, which matters for the unchanged re-run.
-                rows = con.execute(
-                    "SELECT path, dev, ino, mtime_ns, ctime_ns, size, sha256, md5 FROM files"
-                ).fetchall()
-                self._rows = dict(zip(map(itemgetter(0), rows), rows, strict=True))
+                row = con.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+                if row is None or row[0] != _SCHEMA_VERSION:
+                    raise ValueError(f"schema {row[0] if row else None} is not {_SCHEMA_VERSION}")
+                con.execute("SELECT path FROM files LIMIT 1").fetchall()
+                con.execute("SELECT lo FROM chunks LIMIT 1").fetchall()
+                con.execute("SELECT md5 FROM trees LIMIT 1").fetchall()
             finally:
                 con.close()
         except (sqlite3.Error, TypeError, ValueError) as exc:
-            self.problem = f"cache {self.path} unreadable ({exc}); rebuilding it"
-            self._rows.clear()
-            try:
-                # Our own file in our own cache folder: safe to drop and rebuild.
-                self.path.unlink()
-            except OSError:
-                pass
-
-    def get(self, relpath: str, st: os.stat_result, *, need_md5: bool) -> CachedDigest | None:
-        """Return the cached digests for ``relpath`` if its stat still matches, else None."""
-        self._seen.add(relpath)
-        row = self._rows.get(relpath)
-        if row is None:
-            return None
-        if (
-            row[3] != st.st_mtime_ns
-            or row[5] != st.st_size
-            or row[2] != st.st_ino
-            or row[4] != st.st_ctime_ns
-            or row[1] != st.st_dev
-            or (need_md5 and row[7] is None)
-        ):
-            return None  # stale: kept in _rows so put() can tell whether the row changes
-        # A hit is settled: drop the loaded row, which frees memory as the walk proceeds and
-        # leaves in _rows only what save() must look at (stale or vanished rows).
-        del self._rows[relpath]
-        return row[6], row[7]
-
-    def put(
-        self, relpath: str, st: os.stat_result, sha256: str, md5: str | None, hashed_at_ns: int
-    ) -> None:
-        """Remember digests computed at ``hashed_at_ns`` unless the entry is too fresh to trust."""
-        self._seen.add(relpath)
-        newest = max(st.st_mtime_ns, st.st_ctime_ns)
-        if hashed_at_ns - newest < RACY_MARGIN_NS:
-            self._rows.pop(relpath, None)
-            self._new[relpath] = ((0, 0, 0, 0, -1), "", None)  # tombstone: forget old row
+            self.unreadable(str(exc))
             return
-        row = (_key(st), sha256, md5)
-        old = self._rows.get(relpath)
-        if old is None or (old[1:6], old[6], old[7]) != row:
-            self._new[relpath] = row
+        self.readable = True
 
-    def save(self) -> None:
-        """Write new entries and forget vanished ones; problems are recorded, not raised."""
-        if not self._new and not self._rows:
-            return  # an unchanged re-run: every stored row was a hit, nothing new or gone
-        # Rows still loaded were not hits: stale ones (seen, and re-put) or vanished (not seen).
-        gone = [p for p in self._rows if p not in self._seen]
-        if not self._new and not gone:
+    def unreadable(self, why: str) -> None:
+        """Record that the cache cannot be read, stop reading it, and delete it for a rebuild."""
+        self.problem = f"cache {self.path} unreadable ({why}); rebuilding it"
+        self.readable = False
+        try:
+            self.path.unlink()
+        except OSError:
+            pass
+
+    def apply(
+        self,
+        put: list[CacheRow],
+        drop: list[str],
+        memo: tuple[str, str | None, str, bool, Memo | None] | None = None,
+    ) -> None:
+        """Queue rows to insert, paths to delete and a chunk memo to reset (one transaction).
+
+        ``memo`` is (lo, hi, mode, md5, the new memo or None): every memo of that mode in the
+        key range [lo, hi) is dropped, then the new one stored. See :meth:`commit`.
+        """
+        if not put and not drop and memo is None:
             return
         try:
+            con = self._writer()
+            if drop:
+                con.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in drop])
+            if put:
+                con.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", put)
+            if memo is not None:
+                lo, hi, mode, md5, new = memo
+                if hi is None:
+                    con.execute(
+                        "DELETE FROM chunks WHERE mode = ? AND md5 = ? AND lo >= ?", (mode, int(md5), lo)
+                    )
+                else:
+                    con.execute(
+                        "DELETE FROM chunks WHERE mode = ? AND md5 = ? AND lo >= ? AND lo < ?",
+                        (mode, int(md5), lo, hi),
+                    )
+                if new is not None:
+                    con.execute(
+                        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (lo, mode, int(md5), *new),
+                    )
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def remember_tree(self, md5: bool, signature: bytes | None, root_digest: str, dvc_id: str | None) -> None:
+        """Queue the tree memo (``signature`` None: forget it)."""
+        try:
+            con = self._writer()
+            if signature is None:
+                con.execute("DELETE FROM trees WHERE md5 = ?", (int(md5),))
+            else:
+                con.execute(
+                    "INSERT OR REPLACE INTO trees VALUES (?, ?, ?, ?)",
+                    (int(md5), signature, root_digest, dvc_id),
+                )
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def commit(self) -> None:
+        """Commit what :meth:`apply` queued; problems are recorded, not raised."""
+        con, self._con = self._con, None
+        if con is None:
+            return
+        try:
+            con.commit()
+        except sqlite3.Error as exc:
+            self.problem = f"cache {self.path} not written ({exc})"
+        finally:
+            con.close()
+
+    def rollback(self) -> None:
+        """Forget what :meth:`apply` queued (the run failed)."""
+        con, self._con = self._con, None
+        if con is not None:
+            con.close()  # closing without commit rolls back
+
+    def _writer(self) -> sqlite3.Connection:
+        if self._con is None:
+            if self._broken:
+                raise sqlite3.OperationalError("an earlier write failed")
             self.path.parent.mkdir(parents=True, exist_ok=True)
             con = sqlite3.connect(self.path, timeout=2)
             try:
-                with con:
-                    con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-                    con.execute(
-                        "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, dev INT, ino INT,"
-                        " mtime_ns INT, ctime_ns INT, size INT, sha256 TEXT, md5 TEXT)"
-                    )
-                    con.execute(
-                        "INSERT OR REPLACE INTO meta VALUES ('version', ?)", (_SCHEMA_VERSION,)
-                    )
-                    con.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
-                    dead = [(p,) for p, row in self._new.items() if row[0][4] == -1]
-                    con.executemany("DELETE FROM files WHERE path = ?", dead)
-                    con.executemany(
-                        "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [(p, *row[0], row[1], row[2]) for p, row in self._new.items() if row[0][4] != -1],
-                    )
-            finally:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+                con.execute(
+                    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, dev INT, ino INT,"
+                    " mtime_ns INT, ctime_ns INT, size INT, sha256 TEXT, md5 TEXT)"
+                )
+                con.execute(
+                    "CREATE TABLE IF NOT EXISTS chunks (lo TEXT, mode TEXT, md5 INT, sig BLOB,"
+                    " hi TEXT, out TEXT, dirhash TEXT, dvc TEXT, files INT, nbytes INT, links INT,"
+                    " PRIMARY KEY (lo, mode, md5))"
+                )
+                con.execute(
+                    "CREATE TABLE IF NOT EXISTS trees (md5 INT PRIMARY KEY, sig BLOB,"
+                    " root_digest TEXT, dvc_id TEXT)"
+                )
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (_SCHEMA_VERSION,))
+            except sqlite3.Error:
                 con.close()
-        except sqlite3.Error as exc:
+                raise
+            self._con = con
+        return self._con
+
+    def _fail(self, exc: sqlite3.Error) -> None:
+        if not self._broken:
             self.problem = f"cache {self.path} not written ({exc})"
-        self._new.clear()
+        self._broken = True
+        self.rollback()

@@ -14,29 +14,44 @@ On disk a manifest is JSON Lines: a header object, then one object per entry in 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
-import time
-from collections.abc import Iterable
+import shutil
+import sqlite3
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
-from stat import S_ISLNK
-from typing import Any
+from stat import S_ISDIR, S_ISLNK, S_ISREG
+from typing import Any, BinaryIO, Literal
 
 from datagate.errors import InventoryError, ManifestError
-from datagate.inventory.cache import StatCache
-from datagate.inventory.hashing import hash_many
-from datagate.inventory.walk import WalkEntry, walk
+from datagate.inventory import cache as cache_module
+from datagate.inventory.cache import (
+    StatCache,
+    close_readers,
+    forget_readers,
+    read_memo_body,
+    read_tree_memo,
+)
+from datagate.inventory.chunks import Chunk, ChunkResult, OutputMode, run_chunk
+from datagate.inventory.walk import check_name, list_runs
 from datagate.models import EntryKind, FileEntry, Manifest
 from datagate.progress import NULL_PROGRESS, ProgressSink
 
 __all__ = [
     "MANIFEST_FORMAT",
+    "ManifestSummary",
     "build_manifest",
     "dir_hash",
     "dvc_dir_md5",
     "manifest_lines",
     "read_manifest",
+    "summary_text",
+    "write_manifest",
 ]
 
 MANIFEST_FORMAT = "datagate.manifest/v1"
@@ -56,7 +71,6 @@ def dir_hash(entries: Iterable[FileEntry]) -> str:
 
 
 _path_of = attrgetter("path")
-_relpath_of = attrgetter("relpath")
 
 
 def dvc_dir_md5(entries: Iterable[FileEntry]) -> str | None:
@@ -78,109 +92,351 @@ def dvc_dir_md5(entries: Iterable[FileEntry]) -> str | None:
     return hashlib.md5(blob, usedforsecurity=False).hexdigest() + ".dir"
 
 
+@dataclass(frozen=True, slots=True)
+class ManifestSummary:
+    """The totals of an inventory that was streamed rather than kept (see :func:`write_manifest`)."""
+
+    root_digest: str
+    """``sha256:<hex>``: the dirHash version id."""
+    dvc_md5: str | None
+    """DVC's ``.dir`` id when MD5s were computed, else None."""
+    files: int
+    """Regular files."""
+    nbytes: int
+    """Their total size in bytes."""
+    symlinks: int
+    """Symlinks."""
+
+
 def build_manifest(
     path: Path,
     *,
     dvc: bool = False,
     use_cache: bool = True,
     progress: ProgressSink = NULL_PROGRESS,
+    workers: int | None = None,
 ) -> tuple[Manifest, StatCache | None]:
     """Inventory ``path`` (a directory or a single regular file) and return its manifest.
 
     Returns the manifest and the stat cache used (None when bypassed), whose ``problem`` says
-    whether it had to be ignored. Raises InventoryError for a missing path, a special file,
-    an unreadable file, a bad name, or a file that vanished or was replaced mid-walk.
+    whether it had to be ignored. ``workers`` caps the hashing processes (None: one per CPU;
+    1: everything in this process, which never forks). Raises InventoryError for a missing path,
+    a special file, an unreadable file, a bad name, or a file that vanished or was replaced
+    mid-walk.
     """
+    entries: list[FileEntry] = []
+    append = entries.append
+    file_kind, link_kind = EntryKind.FILE, EntryKind.SYMLINK
+
+    def keep(r: ChunkResult) -> None:
+        for p, is_link, size, mode, sha, md5, target in r.entries:
+            append(FileEntry(p, link_kind if is_link else file_kind, size, mode, sha, md5, target))
+
+    summary, cache = _inventory(
+        path, dvc=dvc, use_cache=use_cache, progress=progress, mode="entries", sink=keep,
+        workers=workers,
+    )
+    return Manifest(tuple(entries), summary.root_digest, summary.dvc_md5), cache
+
+
+def write_manifest(
+    path: Path,
+    out: BinaryIO,
+    *,
+    fmt: Literal["json", "text"] = "json",
+    dvc: bool = False,
+    use_cache: bool = True,
+    progress: ProgressSink = NULL_PROGRESS,
+    workers: int | None = None,
+) -> ManifestSummary:
+    """Inventory ``path`` and write its manifest to ``out`` without holding it in memory.
+
+    ``fmt`` is ``json`` (the JSON Lines manifest :func:`read_manifest` reads, byte-identical to
+    :func:`manifest_lines`) or ``text`` (``sha256sum``-style lines, then the version line).
+    Entry lines are spooled (in memory up to a few MiB, then a temporary file) until the totals
+    for the header are known; nothing is written to ``out`` if the inventory fails. Raises
+    InventoryError as :func:`build_manifest` does.
+    """
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
+
+        def keep(r: ChunkResult) -> None:
+            spool.write(r.out.encode("utf-8"))
+
+        summary, _ = _inventory(
+            path, dvc=dvc, use_cache=use_cache, progress=progress, mode=fmt, sink=keep,
+            workers=workers,
+        )
+        spool.seek(0)
+        if fmt == "json":
+            header: dict[str, Any] = {
+                "format": MANIFEST_FORMAT,
+                "root_digest": summary.root_digest,
+                "files": summary.files,
+                "bytes": summary.nbytes,
+                "symlinks": summary.symlinks,
+            }
+            if summary.dvc_md5 is not None:
+                header["dvc_md5"] = summary.dvc_md5
+            out.write((_dump(header) + "\n").encode("utf-8"))
+            shutil.copyfileobj(spool, out, _COPY_BLOCK)
+        else:
+            shutil.copyfileobj(spool, out, _COPY_BLOCK)
+            out.write(summary_text(summary).encode("utf-8"))
+    return summary
+
+
+def summary_text(summary: ManifestSummary) -> str:
+    """Return the closing lines of a text manifest: the version line, then the DVC id if any."""
+    tail = f", {summary.symlinks} symlinks" if summary.symlinks else ""
+    text = f"version {summary.root_digest}  ({summary.files} files, {summary.nbytes} bytes{tail})\n"
+    if summary.dvc_md5:
+        text += f"dvc {summary.dvc_md5}\n"
+    return text
+
+
+_SPOOL_IN_MEMORY = 8 << 20
+_COPY_BLOCK = 1 << 20
+CHUNK_FILES = 1000
+"""Paths per chunk: the unit of work a hashing process takes (and of parent-side work)."""
+PARALLEL_MIN_CHUNKS = 3
+"""Trees with fewer chunks are inventoried in-process: forking would cost more than it saves."""
+
+
+def _inventory(
+    path: Path,
+    *,
+    dvc: bool,
+    use_cache: bool,
+    progress: ProgressSink,
+    mode: OutputMode,
+    sink: Callable[[ChunkResult], None],
+    workers: int | None,
+) -> tuple[ManifestSummary, StatCache | None]:
+    """Run the chunks of ``path`` in order, hand each result to ``sink``, return the totals."""
+    path = Path(path)
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         raise InventoryError(f"{path}: no such file or directory") from None
     except OSError as exc:
         raise InventoryError(f"{path}: cannot stat ({exc.strerror})") from exc
-    import stat as _stat
-
-    if _stat.S_ISLNK(st.st_mode):
+    runs: Iterator[list[str]]
+    if S_ISLNK(st.st_mode):
         raise InventoryError(
             f"{path}: is a symlink; datagate does not follow symlinks",
             hint="point datagate at the real directory or file",
         )
-    found: Iterable[WalkEntry]
-    if _stat.S_ISREG(st.st_mode):
+    if S_ISREG(st.st_mode):
         root = path.parent
-        found = [WalkEntry(path.name, os.fspath(path), st)]
-    elif _stat.S_ISDIR(st.st_mode):
+        check_name(path.name, os.fspath(path))
+        runs = iter([[path.name]])
+    elif S_ISDIR(st.st_mode):
         root = path
-        found = walk(path)
+        runs = list_runs(path)
     else:
         raise InventoryError(f"{path}: is not a regular file or directory")
 
     cache = StatCache(path) if use_cache else None
-    # One streaming pass over the walk: a cache hit becomes its FileEntry at once and its stat
-    # result is dropped, so an unchanged re-run never holds 100k stat results (about 0.8 KB each)
-    # in memory; misses and symlinks are kept for the passes below.
-    entries: list[FileEntry] = []
-    append = entries.append
-    pending: list[WalkEntry] = []
-    links: list[WalkEntry] = []
-    file_kind = EntryKind.FILE
-    get = cache.get if cache is not None else None
-    for w in found:
-        st_ = w.st
-        if S_ISLNK(st_.st_mode):
-            links.append(w)
-            continue
-        hit = get(w.relpath, st_, need_md5=dvc) if get is not None else None
-        if hit is None:
-            pending.append(w)
-        else:
-            append(FileEntry(w.relpath, file_kind, st_.st_size, st_.st_mode & 0o7777, hit[0], hit[1]))
-    del found
+    db = os.fspath(cache.path) if cache is not None and cache.readable else None
+    root_s = os.fspath(root)
+    keep = cache is not None
+    racy_ns = cache_module.RACY_MARGIN_NS
 
-    # Hash in path order (str order is UTF-8 byte order; the walk rejects names that are not
-    # valid UTF-8), so the first failure reported is the first in the manifest.
-    pending.sort(key=_relpath_of)
-    task = progress.task(
-        "hashing", total=len(pending), total_bytes=sum(w.st.st_size for w in pending)
-    )
-    hashed_at = time.time_ns()
+    def make(spec: tuple[tuple[str, ...], str, str | None]) -> Chunk:
+        return Chunk(root_s, spec[0], spec[1], spec[2], dvc, db, keep, racy_ns, mode)
+
+    specs = _chunk_specs(runs, CHUNK_FILES)
+    head = list(itertools.islice(specs, PARALLEL_MIN_CHUNKS))
+    n = _worker_count(workers)
+    results: Iterator[ChunkResult]
+    if n > 1 and len(head) >= PARALLEL_MIN_CHUNKS:
+        results = _in_processes(map(make, itertools.chain(head, specs)), n)
+    else:
+        results = map(run_chunk, map(make, itertools.chain(head, specs)))
+
+    digests = _Digests(dvc)
+    # The tree memo: when every chunk's memo is still valid and the chunks are the ones the
+    # memo was made of, the version id is known without hashing the dirHash input again.
+    tree_sig = hashlib.sha256()
+    tree_memo_ok = cache is not None and mode != "entries"
+    all_hits = True
+    pending: list[tuple[str, bytes]] = []  # memo hits whose dirHash input is not hashed yet
+    files = nbytes = links = 0
+    cache_problem: str | None = None
+    task = progress.task("hashing")
     try:
-        for w, d in zip(
-            pending,
-            hash_many(
-                [(w.abspath, w.st) for w in pending],
-                md5=dvc,
-                on_done=lambda n: task.advance(1, n),
-            ),
-            strict=True,
-        ):
-            if d.size != w.st.st_size:
-                raise InventoryError(f"{w.abspath}: changed size while hashing")
-            append(FileEntry(w.relpath, file_kind, w.st.st_size, w.st.st_mode & 0o7777, d.sha256, d.md5))
-            if cache is not None:
-                cache.put(w.relpath, w.st, d.sha256, d.md5, hashed_at)
+        for r in results:
+            if r.error is not None:
+                raise InventoryError(r.error[0], hint=r.error[1])
+            if r.signature and tree_memo_ok:
+                tree_sig.update(f"{r.lo}\0{r.hi}\0".encode("utf-8", "surrogateescape") + r.signature)
+            else:
+                tree_memo_ok = False
+            if r.memo_hit:
+                assert db is not None
+                r.out = _memo_body(db, r, mode, dvc)[0]
+                pending.append((r.lo, r.signature))
+            else:
+                all_hits = False
+                digests.feed_memos(db, pending, mode)
+                digests.feed(r.dirhash, r.dvc)
+            sink(r)
+            files += r.files
+            nbytes += r.nbytes
+            links += r.links
+            if r.cache_problem is not None:
+                cache_problem = cache_problem or r.cache_problem
+            elif cache is not None and not r.memo_hit:
+                memo = (r.lo, r.hi, mode, dvc, r.memo) if r.memo_reset else None
+                cache.apply(r.put, r.drop, memo)
+            task.advance(r.files + r.links, r.hashed_bytes)
+        known = None
+        if tree_memo_ok and all_hits and db is not None:
+            known = read_tree_memo(db, dvc)
+            if known is not None and known[0] != tree_sig.digest():
+                known = None
+        if known is not None:
+            root_digest, dvc_id = known[1], known[2]
+        else:
+            digests.feed_memos(db, pending, mode)
+            root_digest, dvc_id = digests.result()
+            if cache is not None and cache_problem is None and mode != "entries":
+                cache.remember_tree(dvc, tree_sig.digest() if tree_memo_ok else None, root_digest, dvc_id)
+    except BaseException:
+        if cache is not None:
+            cache.rollback()
+        raise
     finally:
         task.close()
-    del pending
-
-    links.sort(key=_relpath_of)
-    for w in links:
-        try:
-            target = os.readlink(w.abspath)
-        except OSError as exc:
-            raise InventoryError(f"{w.abspath}: cannot read symlink ({exc.strerror})") from exc
-        append(
-            FileEntry(
-                w.relpath, EntryKind.SYMLINK, len(os.fsencode(target)), w.st.st_mode & 0o7777, None, None, target
-            )
-        )
-    entries.sort(key=_path_of)
+        results_close = getattr(results, "close", None)
+        if results_close is not None:
+            results_close()
+        close_readers()
     if cache is not None:
-        cache.save()
-    manifest = Manifest(
-        tuple(entries), dir_hash(entries), dvc_dir_md5(entries) if dvc else None
-    )
-    _ = root
-    return manifest, cache
+        if cache_problem is not None:
+            cache.rollback()
+            cache.unreadable(cache_problem)
+        else:
+            cache.commit()
+    return ManifestSummary(root_digest, dvc_id, files, nbytes, links), cache
+
+
+class _Digests:
+    """The running dirHash and DVC ``.dir`` digests over the chunks' parts, in order."""
+
+    def __init__(self, dvc: bool) -> None:
+        self._dirhash = hashlib.sha256()
+        self._dvc = hashlib.md5(b"[", usedforsecurity=False) if dvc else None
+        self._dvc_first = True
+
+    def feed(self, dirhash: str, dvc: str) -> None:
+        """Add one chunk's dirHash lines and DVC items."""
+        self._dirhash.update(dirhash.encode("utf-8"))
+        if self._dvc is not None and dvc:
+            self._dvc.update((dvc if self._dvc_first else ", " + dvc).encode("utf-8"))
+            self._dvc_first = False
+
+    def feed_memos(self, db: str | None, pending: list[tuple[str, bytes]], mode: str) -> None:
+        """Add (then forget) the parts of the memo-hit chunks in ``pending``, read from ``db``."""
+        if pending:
+            assert db is not None
+            md5 = self._dvc is not None
+            for lo, sig in pending:
+                _, dirhash, dvc = _memo_body(db, (lo, sig), mode, md5)
+                self.feed(dirhash, dvc)
+            pending.clear()
+
+    def result(self) -> tuple[str, str | None]:
+        """Return the dirHash version id and the DVC ``.dir`` id (None without MD5s)."""
+        root_digest = "sha256:" + self._dirhash.hexdigest()
+        if self._dvc is None:
+            return root_digest, None
+        self._dvc.update(b"]")
+        return root_digest, self._dvc.hexdigest() + ".dir"
+
+
+def _memo_body(
+    db: str, chunk: ChunkResult | tuple[str, bytes], mode: str, md5: bool
+) -> tuple[str, str, str]:
+    """Return (out, dirhash, dvc) of a chunk's memo, checking it is the one the worker matched."""
+    lo, sig = (chunk.lo, chunk.signature) if isinstance(chunk, ChunkResult) else chunk
+    try:
+        body = read_memo_body(db, lo, mode, md5)
+    except sqlite3.Error as exc:
+        body = None
+        why = f"unreadable ({exc})"
+    else:
+        why = "changed during the run (another datagate on the same folder?)"
+    if body is None or body[0] != sig:
+        raise InventoryError(
+            f"stat cache {db}: {why}", hint="run again, or with --no-cache"
+        )
+    return body[1], body[2], body[3]
+
+
+def _chunk_specs(
+    runs: Iterator[list[str]], size: int
+) -> Iterator[tuple[tuple[str, ...], str, str | None]]:
+    """Cut the paths of ``runs`` into chunks of ``size``, each with the cache key range it covers.
+
+    The ranges tile the whole key space (the first starts at "", each ends where the next
+    begins, the last has no end), so every cached row falls in exactly one chunk's range and
+    rows of vanished paths are found.
+    """
+    buf: list[str] = []
+    full: list[str] | None = None  # a full chunk waiting for the next path, its range's end
+    lo = ""
+    for run in runs:
+        i, n = 0, len(run)
+        while i < n:
+            if full is not None:
+                yield tuple(full), lo, run[i]
+                lo, full = run[i], None
+            take = size - len(buf)
+            buf.extend(run[i : i + take])
+            i += take
+            if len(buf) == size:
+                full, buf = buf, []
+    yield tuple(full if full is not None else buf), lo, None
+
+
+def _worker_count(workers: int | None) -> int:
+    if workers is not None:
+        return max(1, workers)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
+def _in_processes(chunks: Iterator[Chunk], n: int) -> Iterator[ChunkResult]:
+    """Run ``chunks`` on ``n`` processes, a bounded window ahead, yielding results in order.
+
+    Forks when this process has no other thread (cheap, and nothing to deadlock on); otherwise
+    (a progress bar is drawing, a test runner's I/O thread) starts workers from a fork server.
+    """
+    import multiprocessing
+    import threading
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    method = "fork" if threading.active_count() == 1 and sys.platform == "linux" else "forkserver"
+    if method not in multiprocessing.get_all_start_methods():
+        method = "spawn"
+    ctx = multiprocessing.get_context(method)
+    pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=forget_readers)
+    try:
+        window: deque[Future[ChunkResult]] = deque()
+        for chunk in itertools.islice(chunks, 2 * n + 2):
+            window.append(pool.submit(run_chunk, chunk))
+        while window:
+            result = window.popleft().result()
+            for chunk in itertools.islice(chunks, 1):
+                window.append(pool.submit(run_chunk, chunk))
+            yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _entry_to_dict(e: FileEntry) -> dict[str, Any]:

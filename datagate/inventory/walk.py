@@ -8,15 +8,17 @@ or a dirHash line unambiguously).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from datagate.errors import InventoryError
 
-__all__ = ["EXCLUDED_AT_ROOT", "WalkEntry", "walk"]
+__all__ = ["EXCLUDED_AT_ROOT", "check_name", "list_runs", "special_kind"]
 
 EXCLUDED_AT_ROOT: tuple[tuple[str, ...], ...] = (
     (".git",),
@@ -31,24 +33,8 @@ scanned: an attacker cannot hide content by naming a folder after tool state.
 """
 
 
-@dataclass(frozen=True, slots=True)
-class WalkEntry:
-    """A regular file or symlink found by the walk, with its lstat result."""
-
-    relpath: str
-    """Path relative to the root, POSIX separators."""
-    abspath: str
-    """Absolute path on disk."""
-    st: os.stat_result
-    """The entry's lstat result at walk time."""
-
-    @property
-    def is_symlink(self) -> bool:
-        """Return True for a symlink."""
-        return stat.S_ISLNK(self.st.st_mode)
-
-
-def _check_name(name: str, where: str) -> None:
+def check_name(name: str, where: str) -> None:
+    """Raise InventoryError unless ``name`` is valid UTF-8 without line breaks."""
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
@@ -64,56 +50,73 @@ def _check_name(name: str, where: str) -> None:
         )
 
 
-def _is_excluded(parts: tuple[str, ...]) -> bool:
-    return any(parts[: len(ex)] == ex for ex in EXCLUDED_AT_ROOT)
+def list_runs(root: Path) -> Iterator[list[str]]:
+    """Yield the relative paths of every non-directory under ``root``, in runs, in byte order.
 
-
-def walk(root: Path) -> Iterator[WalkEntry]:
-    """Yield every regular file and symlink under ``root`` (a directory), depth first.
-
-    Symlinks are yielded, never followed. Tool-state folders at the root are skipped.
-    Raises InventoryError for unreadable directories, special files and bad names.
+    Concatenated, the runs list every path in the UTF-8 byte order of the full paths (a run is a
+    stretch of one folder between two subfolders; runs keep the per-path cost of the listing
+    down to a few list operations). Directories are descended, never through a symlink;
+    tool-state folders at the root are skipped. Nothing is stat'ed beyond what the listing tells
+    (the file type comes with the names on common file systems): whoever inventories a path
+    lstat's it and rejects special files. Within a folder a subfolder ``d`` sorts as ``d/``, so
+    ``a.txt`` < ``a/x`` (``.`` < ``/``) as in the full paths. Raises InventoryError for
+    unreadable folders and bad names.
     """
-    stack: list[tuple[str, tuple[str, ...]]] = [(os.fspath(root), ())]
+    base = os.fspath(root)
+    # A frame: [sorted keys, positions of the subfolder keys, next subfolder, next key, prefix, parts]
+    stack: list[list[Any]] = [_frame(base, "", ())]
     while stack:
-        directory, parts = stack.pop()
-        try:
-            with os.scandir(directory) as it:
-                items = list(it)
-        except FileNotFoundError:
-            raise InventoryError(f"{directory}: directory vanished while walking") from None
-        except PermissionError:
-            raise InventoryError(f"{directory}: permission denied") from None
-        except OSError as exc:
-            raise InventoryError(f"{directory}: cannot list directory ({exc.strerror})") from exc
-        subdirs: list[tuple[str, tuple[str, ...]]] = []
-        for item in items:
-            child_parts = (*parts, item.name)
-            _check_name(item.name, item.path)
-            if _is_excluded(child_parts):
-                continue
-            try:
-                st = item.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                raise InventoryError(f"{item.path}: vanished while walking") from None
-            except OSError as exc:
-                raise InventoryError(f"{item.path}: cannot stat ({exc.strerror})") from exc
-            mode = st.st_mode
-            if stat.S_ISDIR(mode):
-                subdirs.append((item.path, child_parts))
-            elif stat.S_ISREG(mode) or stat.S_ISLNK(mode):
-                yield WalkEntry("/".join(child_parts), item.path, st)
-            else:
-                kind = _special_kind(mode)
-                raise InventoryError(
-                    f"{item.path}: is a {kind}, not a regular file",
-                    hint="datagate hashes regular files and records symlinks; remove or move it",
-                )
-        # Reverse so the stack pops subdirectories in name order (output order is fixed later).
-        stack.extend(reversed(subdirs))
+        frame = stack[-1]
+        keys, dirs, k, start, prefix, parts = frame
+        if k < len(dirs):
+            end = dirs[k]
+            if end > start:
+                yield [prefix + key for key in keys[start:end]]
+            name = keys[end][:-1]
+            frame[2], frame[3] = k + 1, end + 1
+            stack.append(_frame(os.path.join(base, prefix + name), prefix + name + "/", (*parts, name)))
+        else:
+            if start < len(keys):
+                yield [prefix + key for key in keys[start:]]
+            stack.pop()
 
 
-def _special_kind(mode: int) -> str:
+def _frame(directory: str, prefix: str, parts: tuple[str, ...]) -> list[Any]:
+    """List ``directory``: sort keys (a subfolder's key ends in "/") and where the subfolders are."""
+    files: list[str] = []
+    dirs: list[str] = []
+    try:
+        with os.scandir(directory) as it:
+            for item in it:
+                if item.is_dir(follow_symlinks=False):
+                    dirs.append(item.name)
+                else:
+                    files.append(item.name)
+    except FileNotFoundError:
+        raise InventoryError(f"{directory}: directory vanished while walking") from None
+    except PermissionError:
+        raise InventoryError(f"{directory}: permission denied") from None
+    except OSError as exc:
+        raise InventoryError(f"{directory}: cannot list directory ({exc.strerror})") from exc
+    # One check for the whole folder in the common case (printable ASCII names only).
+    joined = "/".join(files) + "/" + "/".join(dirs)
+    if not (joined.isascii() and joined.isprintable()):
+        for name in itertools.chain(files, dirs):
+            check_name(name, os.path.join(directory, name))
+    banned = {ex[-1] for ex in EXCLUDED_AT_ROOT if ex[:-1] == parts}
+    if banned:
+        dirs = [d for d in dirs if d not in banned]
+        files = [f for f in files if f not in banned]
+    if not dirs:
+        files.sort()
+        return [files, [], 0, 0, prefix, parts]
+    dir_keys = sorted(d + "/" for d in dirs)
+    keys = sorted(files + dir_keys)
+    return [keys, [bisect.bisect_left(keys, d) for d in dir_keys], 0, 0, prefix, parts]
+
+
+def special_kind(mode: int) -> str:
+    """Return what a non-regular, non-directory, non-symlink ``mode`` is, for messages."""
     if stat.S_ISFIFO(mode):
         return "FIFO"
     if stat.S_ISSOCK(mode):

@@ -7,12 +7,15 @@ rendered report to stdout or atomically to a file.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
-from datagate.atomic import atomic_write_text
-from datagate.errors import ReportError
+from datagate.atomic import atomic_write_text, atomic_writer
+from datagate.errors import DatagateError, ReportError
 
-__all__ = ["write_output"]
+__all__ = ["output_stream", "write_output"]
 
 
 def write_output(text: str, output: Path | None) -> None:
@@ -26,9 +29,34 @@ def write_output(text: str, output: Path | None) -> None:
         return
     try:
         atomic_write_text(Path(output), text)
-    except Exception as exc:  # noqa: BLE001 - re-raised as the stage's error type
-        from datagate.errors import DatagateError
+    except DatagateError as exc:
+        raise ReportError(exc.message) from exc
 
-        if isinstance(exc, DatagateError):
+
+@contextmanager
+def output_stream(output: Path | None) -> Iterator[BinaryIO]:
+    """Yield a binary stream to stdout, or to ``output`` written atomically (temp file + rename).
+
+    A file is only replaced when the block succeeds; if it raises, nothing is left behind.
+    Raises ReportError naming the file when it cannot be written.
+    """
+    if output is None:
+        sys.stdout.flush()
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    try:
+        writer = atomic_writer(Path(output))
+        fh = writer.__enter__()
+    except DatagateError as exc:
+        raise ReportError(exc.message) from exc
+    try:
+        yield fh
+    except BaseException:
+        if not writer.__exit__(*sys.exc_info()):
+            raise
+    else:
+        try:
+            writer.__exit__(None, None, None)
+        except DatagateError as exc:
             raise ReportError(exc.message) from exc
-        raise

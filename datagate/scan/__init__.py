@@ -94,7 +94,8 @@ def scan(
     if manifest is None:
         from datagate.inventory import hash_tree
 
-        manifest = hash_tree(root, progress=progress)
+        # In this process: a scan never starts another one (the audit-hook test holds us to it).
+        manifest = hash_tree(root, progress=progress, workers=1)
     strict = strict or bool(policy is not None and policy.scan and policy.scan.get("strict"))
     ctx = ScanContext(limits=limits_from_policy(policy, limits), strict=strict)
     report = scan_tree(root, manifest, ctx=ctx, scanners=default_scanners(), progress=progress)
