@@ -5,7 +5,8 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_hash.py            # full sizes (needs ~2.5 GiB of disk)
     .venv/bin/python benchmarks/bench_hash.py --quick    # 10x smaller trees, a 100 MiB file
 
-It builds its own trees in ``--workdir`` (default benchmarks/_work/, git-ignored): 10k files of
+It builds its own trees in ``--workdir`` (default $TMPDIR/datagate-bench/hash, outside the
+repository, where setuptools' editable rebuild would walk them): 10k files of
 0.5-8 KiB, 100k files of 0.25-4 KiB and one 1 GiB file (``--quick``: 1k, 10k and 100 MiB), warms
 the page cache with a read pass, then times every tool on the same trees in the same run. The
 Markdown report goes to stdout and to benchmarks/RESULTS-hash.md (``--results``).
@@ -26,6 +27,7 @@ import random
 import shlex
 import shutil
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -219,7 +221,7 @@ def dvc_repo(work: Path, name: str, tree: Path, env: dict[str, str]) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Build the trees, run every tool, print and write the report; return 0."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--workdir", type=Path, default=REPO / "benchmarks" / "_work")
+    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "datagate-bench" / "hash")
     ap.add_argument("--quick", action="store_true", help="10x smaller trees and file")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (median kept)")
     ap.add_argument("--skip-dvc", action="store_true", help="do not run dvc add / dvc status")
@@ -256,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     startup = b.measure("datagate start-up (`datagate --help`)", "-", [str(DATAGATE), "--help"])
     res: dict[str, float] = {}
     rss: dict[str, int] = {}
+    pair_text: dict[str, str] = {}
 
     # --- one big file
     dg_big = b.measure("datagate hash --no-cache", name_big, [*dg, str(big), "--no-cache", "--format", "json"])
@@ -313,6 +316,28 @@ def main(argv: list[str] | None = None) -> int:
         res[f"{key}_nc_cpu"] = nc.user + nc.sys
         rss[f"{key}_nc"] = nc.maxrss_kib
         rss[f"{key}_again"] = again.maxrss_kib
+        if key == "large":
+            # Interleaved pairs, as for the big file: a noisy neighbour slowing one period slows
+            # both sides of a pair. sha256sum vs --no-cache, and re-run vs start-up (--help).
+            sha_argv = ["sh", "-c", f"find {shlex.quote(str(tree))} -type f -print0 | xargs -0 sha256sum"]
+            nc_argv = [*dg, str(tree), "--no-cache", "--format", "json"]
+            again_argv = [*dg, str(tree), "--format", "json"]
+            help_argv = [str(DATAGATE), "--help"]
+            b.log(f"interleaved pairs on {name}")
+            sha_pairs, beyond_pairs = [], []
+            for _ in range(max(5, args.repeat)):
+                s_run = run(sha_argv, env=env, keep_stdout=False)
+                d_run = run(nc_argv, env=env, keep_stdout=False)
+                sha_pairs.append(s_run.wall / d_run.wall)
+                h_run = run(help_argv, env=env, keep_stdout=False)
+                a_run = run(again_argv, env=env, keep_stdout=False)
+                beyond_pairs.append(a_run.wall - h_run.wall)
+            sha_pairs.sort()
+            beyond_pairs.sort()
+            res["large_sha_pairs"] = sha_pairs[len(sha_pairs) // 2]
+            res["large_beyond_pairs"] = beyond_pairs[len(beyond_pairs) // 2]
+            pair_text["sha"] = ", ".join(f"{x:.2f}" for x in sha_pairs)
+            pair_text["beyond"] = ", ".join(f"{x:.3f}" for x in beyond_pairs)
         if not args.skip_dvc:
             repo = dvc_repo(work, key, tree, env)
             time.sleep(2.5)
@@ -341,8 +366,10 @@ def main(argv: list[str] | None = None) -> int:
          f"{res['big_ratio_inproc']:.2f} ({res['big_dg_mibs']:.0f} vs {res['big_hl_mibs']:.0f} MiB/s)", ""),
         (f"{name_big}: same, whole-process wall time", "(info)", f"{res['big_ratio_wall']:.2f}", ""),
         (f"{name_big}: same, CPU time (hashlib CPU / datagate CPU)", "(info)", f"{res['big_ratio_cpu']:.2f}", ""),
-        (f"{L}, first run: sha256sum / datagate --no-cache", ">= 1.0",
-         f"{res['large_sha'] / res['large_nc']:.2f}", verdict(res["large_sha"] >= res["large_nc"])),
+        (f"{L}, first run: sha256sum / datagate --no-cache, median of interleaved pairs", ">= 1.0",
+         f"{res['large_sha_pairs']:.2f} (pairs: {pair_text['sha']})", verdict(res["large_sha_pairs"] >= 1.0)),
+        (f"{L}, first run: same, from the separate medians below", "(info)",
+         f"{res['large_sha'] / res['large_nc']:.2f}", ""),
         (f"{L}, first run: CPU time, sha256sum / datagate --no-cache", "(info)",
          f"{res['large_sha_cpu'] / res['large_nc_cpu']:.2f}", ""),
         (f"{L}, first run: sha256sum / datagate (writing the stat cache)", ">= 1.0",
@@ -362,16 +389,19 @@ def main(argv: list[str] | None = None) -> int:
          fmt_s(res["large_again_work"]), verdict(res["large_again_work"] < 0.5)),
         (f"{L}, unchanged re-run: work beyond start-up (in-process timer, CPU)", "(info)",
          fmt_s(res["large_again_cpu"]), ""),
-        (f"{L}, unchanged re-run: wall - `datagate --help` wall", "< 0.5 s", fmt_s(beyond), verdict(beyond < 0.5)),
+        (f"{L}, unchanged re-run: wall - `datagate --help` wall, median of interleaved pairs", "< 0.5 s",
+         f"{fmt_s(res['large_beyond_pairs'])} (pairs: {pair_text['beyond']})",
+         verdict(res["large_beyond_pairs"] < 0.5)),
+        (f"{L}, unchanged re-run: same, from the separate medians below", "(info)", fmt_s(beyond), ""),
     ]
     if "large_dvc_status" in res:
         targets.append((f"{L}, unchanged re-run: dvc status / datagate", ">= 5",
                         f"{res['large_dvc_status'] / res['large_again']:.1f}",
                         verdict(res["large_dvc_status"] >= 5 * res["large_again"])))
     targets += [
-        (f"peak RSS, --no-cache: {name_small} -> {L}", "flat",
+        (f"peak RSS of the largest process, --no-cache: {name_small} -> {L}", "flat",
          f"{fmt_bytes(rss['small_nc'])} -> {fmt_bytes(rss['large_nc'])}", ""),
-        (f"peak RSS, cached re-run: {name_small} -> {L}", "flat",
+        (f"peak RSS of the largest process, cached re-run: {name_small} -> {L}", "flat",
          f"{fmt_bytes(rss['small_again'])} -> {fmt_bytes(rss['large_again'])}", ""),
     ]
 

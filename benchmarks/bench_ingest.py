@@ -3,7 +3,7 @@
     python benchmarks/bench_ingest.py                  # 100k files of 0.25-4 KiB
     python benchmarks/bench_ingest.py --files 10000    # smaller
 
-Builds (or reuses) the same tree as ``bench_hash.py`` under ``benchmarks/_work/``, then in ONE
+Builds (or reuses) the same tree as ``bench_hash.py`` under ``$TMPDIR/datagate-bench/hash``, then in ONE
 process, page cache warm, each step timed with ``time.perf_counter``:
 
 1. baseline: ``hash_tree(dvc=True, use_cache=False)`` + ``scan(manifest=...)`` (what ingest must do
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table; return 0."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=100_000)
-    ap.add_argument("--work", type=Path, default=REPO / "benchmarks" / "_work")
+    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "datagate-bench" / "hash")
     ap.add_argument("--skip-baseline", action="store_true", help="skip the separate hash+scan run")
     args = ap.parse_args(argv)
 
