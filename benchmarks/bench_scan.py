@@ -5,6 +5,10 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_scan.py            # full timing inputs (~1.1 GB of parquet)
     .venv/bin/python benchmarks/bench_scan.py --quick    # 10x smaller timing inputs
 
+Inputs, caches and the peers' virtual environment go under ``--workdir`` (default
+``$TMPDIR/datagate-bench/scan``, outside the repository: setuptools' editable rebuild walks
+everything inside it). Delete that folder when done; the full run leaves about 1.2 GB there.
+
 The peers are installed into a separate virtual environment (``<workdir>/peers-venv``) so the
 project's environment stays clean: picklescan 1.0.5, modelscan 0.8.8 and fickling 0.1.12 (the
 versions THREATS.md's "Ours" rows were taken with), plus py7zr (picklescan needs it for 7z).
@@ -58,6 +62,8 @@ __all__ = ["main"]
 VENV_BIN = REPO / ".venv" / "bin"
 DATAGATE = VENV_BIN / "datagate"
 PYTHON = VENV_BIN / "python"
+DEFAULT_WORKDIR = Path(tempfile.gettempdir()) / "datagate-bench" / "scan"
+"""Where inputs, the peers venv and caches go: outside the repository (see ``--workdir``)."""
 PEER_PINS = {"picklescan": "1.0.5", "modelscan": "0.8.8", "fickling": "0.1.12"}
 PEER_EXTRAS = ["py7zr", "numpy", "typing_extensions"]
 SEV_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -926,7 +932,10 @@ def render(args: argparse.Namespace, versions: dict[str, str], det: dict[str, An
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison and the timing targets; print and write the report; return 0."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--workdir", type=Path, default=REPO / "benchmarks" / "_work")
+    # Outside the repository: setuptools' editable rebuild walks everything under it, and a
+    # multi-GB work dir made `pip install -e .` take 15 minutes.
+    ap.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
+                    help=f"inputs, peers venv and caches (default {DEFAULT_WORKDIR}; delete it when done)")
     ap.add_argument("--quick", action="store_true", help="10x smaller timing inputs")
     ap.add_argument("--repeat", type=int, default=3, help="runs per timing (median kept)")
     ap.add_argument("--jobs", type=int, default=2, help="peer processes run at once in per-file mode")
