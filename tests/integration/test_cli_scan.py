@@ -224,3 +224,79 @@ def test_naive_loads_really_fire(built: tuple[Path, list[Sample]]) -> None:
             [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
         )
         assert s.payload_marker and s.payload_marker in proc.stdout, (s.name, proc.stderr[-500:])
+
+
+# --------------------------------------------------------------------------- start-up cost
+
+
+_NO_PYDANTIC_CHILD = textwrap.dedent(
+    """\
+    import sys
+    from datagate.cli import main
+    code = main(["-q", "scan", sys.argv[1], "--format", "JSON", "--fail-on", "high",
+                 "-o", sys.argv[2]])
+    heavy = sorted(m for m in ("pydantic", "rich", "yaml", "numpy", "pandas", "pyarrow")
+                   if m in sys.modules)
+    print(code, heavy)
+    """
+)
+
+
+def test_scan_command_does_not_import_pydantic_or_heavy_libraries(tmp_path: Path) -> None:
+    """typer coerces options through pydantic (~0.2 s to import); the scan path must not."""
+    (tmp_path / "a.csv").write_text("a,b\n1,2\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", _NO_PYDANTIC_CHILD, str(tmp_path), str(tmp_path / "out.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0", "[]"]
+    assert json.loads((tmp_path / "out.json").read_text())["summary"]["files"] == 1
+
+
+def _typer_params_and_ctx() -> tuple[list[Any], Any]:
+    import typer.main
+    from typer.core import _TyperParameter
+
+    from datagate.cli import app
+
+    group = typer.main.get_command(app)
+    ctx = group.make_context("datagate", ["scan", "x"], resilient_parsing=True)
+    params = []
+    for name in ("scan", "check", "ingest", "diff", "hash"):
+        command = group.get_command(ctx, name)  # type: ignore[attr-defined]  # a group
+        params += [p for p in command.get_params(ctx) if isinstance(p, _TyperParameter)]
+    return params, ctx
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["json", "JSON", "Sarif", "bogus", "", "data/x.csv", "-", "high", "a b", "../up"],
+)
+def test_lazy_option_coercion_matches_typer(value: str) -> None:
+    """The pydantic-free coercion (datagate.cli.app) gives what typer's own gives, or defers."""
+    import typer
+    from typer._coercion import build_runtime_param
+
+    app_module = sys.modules["datagate.cli.app"]
+    params, ctx = _typer_params_and_ctx()
+    handled = 0
+    for param in params:
+        desc = param.type_descriptor
+        if desc.is_list or desc.annotation is bool:
+            continue
+        try:
+            got = app_module._fast_coerce(desc, value, param, ctx)
+        except typer.BadParameter as exc:
+            got = ("error", exc.format_message())
+        if got is app_module._NOT_HANDLED:
+            continue
+        handled += 1
+        try:
+            want = build_runtime_param(desc)._coerce_value(value, param=param, ctx=ctx)
+        except typer.BadParameter as exc:
+            want = ("error", exc.format_message())
+        assert got == want, (param.name, value)
+    assert handled  # every value is a valid str option at least
