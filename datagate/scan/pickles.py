@@ -37,6 +37,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from datagate.models import Finding, Severity
@@ -541,6 +542,17 @@ _PICKLE_LOADERS = frozenset(
 )  # fmt: skip
 
 
+# Runs of one fixed-size scalar opcode (the items of list and dict literals: most opcodes of a
+# pickled list of numbers) are matched by these and pushed in one step (_Walker._run): opcode ->
+# (pattern of a run, bytes per opcode). ``.`` must match a newline byte too.
+_RUNS: dict[int, tuple[re.Pattern[bytes], int]] = {
+    0x4B: (re.compile(rb"(?:K.)+", re.DOTALL), 2),  # BININT1
+    0x4D: (re.compile(rb"(?:M..)+", re.DOTALL), 3),  # BININT2
+    0x4A: (re.compile(rb"(?:J....)+", re.DOTALL), 5),  # BININT
+    0x47: (re.compile(rb"(?:G.{8})+", re.DOTALL), 9),  # BINFLOAT
+}
+
+
 _OPNAMES = {
     0x65: "APPENDS", 0x75: "SETITEMS", 0x90: "ADDITEMS", 0x6C: "LIST", 0x74: "TUPLE",
     0x64: "DICT", 0x91: "FROZENSET",
@@ -954,21 +966,29 @@ class _Walker:
                         raise _Malformed(off, "BININT1: pickle data was truncated")
                     stack.append(_INTS[mv[pos]])
                     pos = arg_end = pos + 1
+                    if pos < n and mv[pos] == 0x4B:  # a run (list literal): one step
+                        pos, ops = self._run(0x4B, stack, pos, ops, frame_end, deadline)
                 elif op == 0x4A:  # BININT 'J' (value decoded on demand, see _int_value)
                     if pos + 4 > n:
                         raise _Malformed(off, "BININT: pickle data was truncated")
                     stack.append(_V(_K_INT, -pos - 1))
                     pos = arg_end = pos + 4
+                    if pos < n and mv[pos] == 0x4A:  # a run (list literal): one step
+                        pos, ops = self._run(0x4A, stack, pos, ops, frame_end, deadline)
                 elif op == 0x4D:  # BININT2 'M'
                     if pos + 2 > n:
                         raise _Malformed(off, "BININT2: pickle data was truncated")
                     stack.append(_V(_K_INT, mv[pos] | mv[pos + 1] << 8))
                     pos = arg_end = pos + 2
+                    if pos < n and mv[pos] == 0x4D:  # a run (list literal): one step
+                        pos, ops = self._run(0x4D, stack, pos, ops, frame_end, deadline)
                 elif op == 0x47:  # BINFLOAT 'G'
                     if pos + 8 > n:
                         raise _Malformed(off, "BINFLOAT: pickle data was truncated")
                     stack.append(_SCALAR)
                     pos = arg_end = pos + 8
+                    if pos < n and mv[pos] == 0x47:  # a run (list literal): one step
+                        pos, ops = self._run(0x47, stack, pos, ops, frame_end, deadline)
                 elif op in (0x4E, 0x88, 0x89):  # NONE, NEWTRUE, NEWFALSE
                     stack.append(_SCALAR)
                 elif op == 0x71:  # BINPUT 'q'
@@ -1303,6 +1323,37 @@ class _Walker:
                     self._frame_straddle(off, frame_end, arg_end)
         finally:
             self.ops = ops
+
+    def _run(
+        self, op: int, stack: list[_V], pos: int, ops: int, frame_end: int, deadline: float
+    ) -> tuple[int, int]:
+        """Push the run of ``op`` opcodes that starts at ``pos`` in one step; return the new
+        ``(pos, ops)``.
+
+        Exact: only whole opcodes before the current FRAME's end (when it lies ahead) are taken,
+        so one that straddles it is left to the per-opcode loop, which reports it; and at most
+        as many as keep the opcode and stack counts at or under their limits, so the opcode
+        that would exceed one is also left to the loop, which raises there as before.
+        """
+        pattern, size = _RUNS[op]
+        m = pattern.match(self.mv, pos, frame_end if frame_end > pos else self.n)
+        if m is None:
+            return pos, ops
+        count = min((m.end() - pos) // size, self.max_ops - ops, _MAX_STACK + 1 - len(stack))
+        if count <= 0:
+            return pos, ops
+        if (ops + count) >> 16 != ops >> 16 and time.monotonic() > deadline:
+            raise _LimitHit(pos, f"more than {self.max_seconds:g} s spent on one file")
+        mv, end = self.mv, pos + size * count
+        if op == 0x4B:
+            stack.extend(map(_INTS.__getitem__, mv[pos + 1 : end : 2]))
+        elif op == 0x47:
+            stack.extend(repeat(_SCALAR, count))
+        elif op == 0x4D:
+            stack.extend([_V(_K_INT, mv[p] | mv[p + 1] << 8) for p in range(pos + 1, end, 3)])
+        else:  # BININT: decoded on demand, like the loop does (see _int_value)
+            stack.extend([_V(_K_INT, -p - 1) for p in range(pos + 1, end, 5)])
+        return end, ops + count
 
     def _dict_update(self, d: _V, items: Sequence[_V], off: int) -> None:
         """Record string keys of a small dict (joblib wrapper state); stop past the limit."""

@@ -12,8 +12,15 @@ from hypothesis import strategies as st
 
 from datagate.errors import DatagateError
 from datagate.models import Finding
+from datagate.scan import pickles
 from datagate.scan.interface import Blob, ContentKind, Limits, ScanContext
-from datagate.scan.pickles import PICKLE_SCANNER, analyse, analyse_npy, looks_like_pickle
+from datagate.scan.pickles import (
+    PICKLE_SCANNER,
+    PickleAnalysis,
+    analyse,
+    analyse_npy,
+    looks_like_pickle,
+)
 from tests.unit.scan._pickle_helpers import built, payload_bytes
 
 _ROOT: Path | None = None
@@ -107,3 +114,70 @@ def test_adversarial_shapes_finish() -> None:
         start = time.perf_counter()
         analyse(data)
         assert time.perf_counter() - start < 5.0
+
+
+# ------------------------------------------------------------------- opcode runs (fast path)
+#
+# Runs of BININT1/BININT2/BININT/BINFLOAT are pushed in one step (pickles._Walker._run). The
+# analysis must be exactly the one the per-opcode loop gives: same issues (offsets included),
+# globals, opcode count, end and completeness, also when a FRAME ends inside a run, the data
+# is truncated inside one, or an opcode or stack limit is reached inside one.
+
+
+def _per_opcode(monkeypatch: pytest.MonkeyPatch, data: bytes, limits: Limits) -> PickleAnalysis:
+    with monkeypatch.context() as m:
+        m.setattr(pickles._Walker, "_run", lambda self, op, stack, pos, ops, *a: (pos, ops))
+        return analyse(data, limits=limits)
+
+
+_RUN_TOKENS = st.one_of(
+    st.builds(lambda n, b: (b"K" + bytes([b])) * n, st.integers(1, 40), st.integers(0, 255)),
+    st.builds(lambda n, b: (b"M" + b) * n, st.integers(1, 40), st.binary(min_size=2, max_size=2)),
+    st.builds(lambda n, b: (b"J" + b) * n, st.integers(1, 40), st.binary(min_size=4, max_size=4)),
+    st.builds(lambda n, b: (b"G" + b) * n, st.integers(1, 40), st.binary(min_size=8, max_size=8)),
+    st.sampled_from([b"(", b"]", b"e", b"a", b"N", b"\x94", b"q\x00", b"h\x00", b"t", b"0", b"."]),
+    st.builds(lambda n: b"\x95" + n.to_bytes(8, "little"), st.integers(0, 400)),
+    st.binary(max_size=3),
+)
+
+
+@settings(
+    max_examples=400,
+    deadline=5000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(_RUN_TOKENS, max_size=40), st.sampled_from([3, 17, 64, 200_000]))
+def test_opcode_runs_are_walked_exactly_like_single_opcodes(
+    monkeypatch: pytest.MonkeyPatch, tokens: list[bytes], max_ops: int
+) -> None:
+    data = b"\x80\x04" + b"".join(tokens)
+    limits = Limits(max_pickle_ops=max_ops)
+    assert analyse(data, limits=limits) == _per_opcode(monkeypatch, data, limits)
+
+
+def test_opcode_runs_in_real_pickles_and_fixtures(
+    monkeypatch: pytest.MonkeyPatch, corpus: list[bytes]
+) -> None:
+    samples = [
+        pickle.dumps(obj, protocol=p)
+        for p in range(2, 6)
+        for obj in (
+            list(range(300)),
+            list(range(60_000, 60_300)),
+            [1 << 20] * 50 + [-5] * 10,
+            [0.5] * 100,
+            {f"k{i}": [float(i)] * 9 for i in range(40)},
+            [list(range(j, j + 40)) for j in range(30)],
+        )
+    ]
+    # a FRAME that ends at every byte of a run, the stream cut at every byte of one
+    for run in (b"K\x07" * 12, b"M\x01\x02" * 12, b"J\x00\x00\x01\x00" * 12, b"G" + b"\x00" * 8):
+        body = b"]q\x00(" + run * 3 + b"e."
+        for cut in range(1, len(body) + 1):
+            frame = b"\x95" + cut.to_bytes(8, "little")
+            samples.append(b"\x80\x04" + frame + body)
+            samples.append(b"\x80\x04" + body[:cut])
+    for data in samples + corpus:
+        for max_ops in (7, 50, 200_000):
+            limits = Limits(max_pickle_ops=max_ops)
+            assert analyse(data, limits=limits) == _per_opcode(monkeypatch, data, limits)
