@@ -117,17 +117,28 @@ _UNRAISABLE_FRAMES = frozenset({"__del__", "gc_callback", "_remove", "__exit__",
 
 
 class _Deadline:
-    """A per-file wall-clock budget: a SIGALRM timer in the main thread, plus explicit checks.
+    """Per-file wall-clock budgets for one scan run: a SIGALRM timer in the main thread, plus
+    explicit checks between items.
 
-    Nests politely with an outer timer (e.g. pytest-timeout): an earlier outer alarm is kept and
-    re-armed with its remaining time on exit.
+    ``with _Deadline(seconds) as deadline:`` covers the run: the SIGALRM handler is installed at
+    most once and restored at the end (installing one costs more than scanning a small file).
+    ``deadline.start()`` / ``deadline.stop()`` arm and disarm the timer around each file. It nests
+    politely with an outer timer (e.g. pytest-timeout): an outer alarm due before the file's
+    budget is left alone, a later one is re-armed with its remaining time after the file, and an
+    outer alarm that goes off while no file is timed is handed to the outer handler.
     """
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.end = time.monotonic() + seconds
-        self._armed = False
+        self._usable = (
+            seconds > 0
+            and hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+        )
+        self._installed = False
         self._active = False
+        self._armed = False
         self._prev_handler: object = None
         self._prev: tuple[float, float] = (0.0, 0.0)
         self._start = 0.0
@@ -137,28 +148,21 @@ class _Deadline:
             raise _Timeout
 
     def _fire(self, signum: int, frame: FrameType | None) -> None:
-        if not self._active:
+        if not self._armed:  # the outer timer's alarm (ours disarms it while a file is timed)
+            prev = self._prev_handler
+            if callable(prev):
+                prev(signum, frame)
+            elif prev == signal.SIG_DFL:
+                signal.signal(signal.SIGALRM, signal.SIG_DFL)
+                signal.raise_signal(signal.SIGALRM)
             return
+        if not self._active:
+            return  # our own tick, racing stop()
         if frame is not None and frame.f_code.co_name in _UNRAISABLE_FRAMES:
             return  # an exception here would be swallowed; the repeating timer fires again soon
         raise _Timeout
 
     def __enter__(self) -> _Deadline:
-        if (
-            self.seconds > 0
-            and hasattr(signal, "setitimer")
-            and threading.current_thread() is threading.main_thread()
-        ):
-            prev = signal.getitimer(signal.ITIMER_REAL)
-            if prev[0] == 0 or prev[0] > self.seconds:
-                self._prev_handler = signal.getsignal(signal.SIGALRM)
-                self._start = time.monotonic()
-                self._active = True
-                signal.signal(signal.SIGALRM, self._fire)
-                # Repeat every 50 ms after the deadline: one tick may land where an exception
-                # cannot propagate (a finaliser, a gc callback).
-                self._prev = signal.setitimer(signal.ITIMER_REAL, self.seconds, 0.05)
-                self._armed = True
         return self
 
     def __exit__(
@@ -167,11 +171,37 @@ class _Deadline:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.stop()
+        if self._installed:
+            self._installed = False
+            if self._prev_handler is not None:  # None: not installed from Python, nothing to restore
+                signal.signal(signal.SIGALRM, self._prev_handler)  # type: ignore[arg-type]  # restoring whatever was there
+
+    def start(self) -> None:
+        """Start the next file's budget (pair with :meth:`stop` in a ``finally``)."""
+        self.end = time.monotonic() + self.seconds
+        if not self._usable:
+            return
+        prev = signal.getitimer(signal.ITIMER_REAL)
+        if prev[0] == 0 or prev[0] > self.seconds:
+            if not self._installed:
+                self._prev_handler = signal.getsignal(signal.SIGALRM)
+                signal.signal(signal.SIGALRM, self._fire)
+                self._installed = True
+            self._start = time.monotonic()
+            self._active = True
+            self._armed = True
+            # Repeat every 50 ms after the deadline: one tick may land where an exception
+            # cannot propagate (a finaliser, a gc callback).
+            self._prev = signal.setitimer(signal.ITIMER_REAL, self.seconds, 0.05)
+
+    def stop(self) -> None:
+        """End the current file's budget: disarm, and re-arm an outer timer with its rest."""
         self._active = False
         if not self._armed:
             return
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self._prev_handler)  # type: ignore[arg-type]  # restoring whatever was there
+        self._armed = False
         delay, interval = self._prev
         if delay > 0:
             left = max(delay - (time.monotonic() - self._start), 0.001)
@@ -192,7 +222,6 @@ class _FileScan:
     def __init__(self, ctx: ScanContext, scanners: Sequence[Scanner], deadline: _Deadline) -> None:
         self.ctx = ctx
         self.scanners = scanners
-        self.names = {s.name for s in scanners}
         self.deadline = deadline
         self.findings: list[Finding] = []
         self.skipped: list[Skip] = []
@@ -202,21 +231,67 @@ class _FileScan:
     def scan(self, blob: Blob) -> None:
         self.deadline.check()
         sniffed = sniff_full(blob.data)
-        blob = replace(blob, kind=sniffed.kind, detail=sniffed.detail)
-        kinds = {sniffed.kind} | set(sniffed.also)
+        kind = sniffed.kind
+        # The Blob constructor, not dataclasses.replace: this runs for every file and member.
+        blob = Blob(
+            blob.path, blob.data, blob.member, blob.depth, blob.mode, blob.name, kind,
+            sniffed.detail,
+        )  # fmt: skip
+        kinds = {kind, *sniffed.also} if sniffed.also else (kind,)
+        responsible = RESPONSIBLE_SCANNER.get(kind)
         covered = False
         for scanner in self.scanners:
-            matched = scanner.kinds & kinds
-            if not matched:
-                continue
-            if sniffed.kind in scanner.kinds:
+            if kind in scanner.kinds:
                 view = blob
-            else:  # a polyglot: hand the scanner the bytes labelled as the kind it reads
+            else:
+                matched = scanner.kinds.intersection(kinds)
+                if not matched:
+                    continue
+                # a polyglot: hand the scanner the bytes labelled as the kind it reads
                 view = replace(blob, kind=sorted(matched, key=lambda k: k.value)[0])
-            if RESPONSIBLE_SCANNER.get(sniffed.kind) == scanner.name:
+            if responsible == scanner.name:
                 covered = True
             self._run(scanner, view)
-        self._coverage(blob, sniffed.kind, covered)
+        self._coverage(blob, kind, covered)
+
+    def scan_entry(self, base: Path, entry: FileEntry) -> None:
+        """Scan the regular file ``entry`` under ``base``: read-only mmap, sniff, scanners.
+
+        A file that cannot be read (vanished, permissions) is a ``scan.unreadable`` finding and
+        a skip; one whose size changed since the inventory is a ``scan.file_changed`` finding.
+        """
+        from datagate.inventory import open_entry
+
+        try:
+            with open_entry(base, entry) as view:
+                if len(view) != entry.size:
+                    self.findings.append(
+                        _scan_finding(
+                            entry.path,
+                            "scan.file_changed",
+                            Severity.HIGH,
+                            "file changed size since it was inventoried; the scanned bytes "
+                            "may not be the hashed ones",
+                            inventoried=entry.size,
+                            scanned=len(view),
+                        )
+                    )
+                blob = Blob(entry.path, view, name=entry.path.rsplit("/", 1)[-1], mode=entry.mode)
+                self.scan(blob)
+                del blob
+        except DatagateError as exc:
+            if not _is_read_error(exc):
+                raise
+            self.findings.append(
+                _scan_finding(
+                    entry.path,
+                    "scan.unreadable",
+                    Severity.HIGH,
+                    "file could not be read for scanning",
+                    error=exc.message,
+                )
+            )
+            self.skipped.append(Skip(entry.path, f"unreadable: {exc.message}"))
 
     def _coverage(self, blob: Blob, kind: ContentKind, covered: bool) -> None:
         if kind is ContentKind.BINARY:
@@ -340,11 +415,14 @@ def scan_blob(
     Applies the same time budget, depth and volume limits as :func:`scan_tree`. Raises only
     DatagateError subclasses raised by a scanner.
     """
-    deadline = _Deadline(ctx.limits.max_seconds_per_file)
-    fs = _FileScan(ctx, scanners, deadline)
+    fs = _FileScan(ctx, scanners, _Deadline(ctx.limits.max_seconds_per_file))
     try:
-        with deadline:
-            fs.scan(blob)
+        with fs.deadline:
+            fs.deadline.start()
+            try:
+                fs.scan(blob)
+            finally:
+                fs.deadline.stop()
     except _Timeout:
         fs.findings.append(_timeout_finding(blob.path, ctx))
         fs.skipped.append(Skip(blob.path, "time budget exhausted; scan incomplete"))
@@ -439,63 +517,32 @@ def scan_tree(
     and every skipped item with its reason. Raises DatagateError subclasses only for operational
     failures a scanner reports; a bad file is a finding, never an exception.
     """
-    from datagate.inventory import open_entry, scan_root
+    from datagate.inventory import scan_root
 
     base = scan_root(root)
     findings: list[Finding] = []
     skipped: list[Skip] = []
     task = progress.task("scanning", total=len(manifest.entries), total_bytes=manifest.total_bytes)
     try:
-        for entry in manifest.entries:
-            if entry.kind is EntryKind.SYMLINK:
-                findings.extend(_symlink_findings(entry, base))
-                task.advance(1, 0)
-                continue
-            deadline = _Deadline(ctx.limits.max_seconds_per_file)
-            fs = _FileScan(ctx, scanners, deadline)
-            try:
-                with deadline:
+        with _Deadline(ctx.limits.max_seconds_per_file) as deadline:
+            for entry in manifest.entries:
+                if entry.kind is EntryKind.SYMLINK:
+                    findings.extend(_symlink_findings(entry, base))
+                    task.advance(1, 0)
+                    continue
+                fs = _FileScan(ctx, scanners, deadline)
+                try:
+                    deadline.start()
                     try:
-                        with open_entry(base, entry) as view:
-                            if len(view) != entry.size:
-                                fs.findings.append(
-                                    _scan_finding(
-                                        entry.path,
-                                        "scan.file_changed",
-                                        Severity.HIGH,
-                                        "file changed size since it was inventoried; the scanned bytes "
-                                        "may not be the hashed ones",
-                                        inventoried=entry.size,
-                                        scanned=len(view),
-                                    )
-                                )
-                            blob = Blob(
-                                entry.path,
-                                view,
-                                name=entry.path.rsplit("/", 1)[-1],
-                                mode=entry.mode,
-                            )
-                            fs.scan(blob)
-                            del blob
-                    except DatagateError as exc:
-                        if not _is_read_error(exc):
-                            raise
-                        fs.findings.append(
-                            _scan_finding(
-                                entry.path,
-                                "scan.unreadable",
-                                Severity.HIGH,
-                                "file could not be read for scanning",
-                                error=exc.message,
-                            )
-                        )
-                        fs.skipped.append(Skip(entry.path, f"unreadable: {exc.message}"))
-            except _Timeout:
-                fs.findings.append(_timeout_finding(entry.path, ctx))
-                fs.skipped.append(Skip(entry.path, "time budget exhausted; scan incomplete"))
-            findings.extend(fs.findings)
-            skipped.extend(fs.skipped)
-            task.advance(1, entry.size)
+                        fs.scan_entry(base, entry)
+                    finally:
+                        deadline.stop()
+                except _Timeout:
+                    fs.findings.append(_timeout_finding(entry.path, ctx))
+                    fs.skipped.append(Skip(entry.path, "time budget exhausted; scan incomplete"))
+                findings.extend(fs.findings)
+                skipped.extend(fs.skipped)
+                task.advance(1, entry.size)
     finally:
         task.close()
     return ScanReport(
