@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import tarfile
 import time
 import zipfile
@@ -19,7 +20,7 @@ import pytest
 from datagate.errors import ScanError
 from datagate.inventory import hash_tree
 from datagate.models import Finding, ScanReport, Severity, Skip
-from datagate.scan.engine import scan_blob, scan_tree
+from datagate.scan.engine import _Deadline, _Timeout, scan_blob, scan_tree
 from datagate.scan.interface import Blob, ContentKind, Limits, ScanContext, ScanItem, Scanner
 from datagate.scan.registry import default_scanners
 from fixtures.gen.containers import _png, payload_pickle
@@ -198,6 +199,31 @@ def test_time_budget_per_file(tmp_path: Path, yields: bool) -> None:
     assert time.monotonic() - t0 < 5
     assert [f.path for f in report.findings if f.rule == "scan.timeout"] == ["a.csv", "b.csv"]
     assert any(s.reason.startswith("time budget") for s in report.skipped)
+
+
+def test_budget_handler_is_installed_once_and_hands_outer_alarms_on() -> None:
+    """The SIGALRM handler stays for the run; an alarm between files is the outer timer's."""
+    calls: list[int] = []
+
+    def outer(signum: int, frame: object) -> None:
+        calls.append(signum)
+
+    previous = signal.signal(signal.SIGALRM, outer)
+    try:
+        with _Deadline(30.0) as deadline:
+            deadline.start()
+            deadline.stop()
+            assert signal.getsignal(signal.SIGALRM) == deadline._fire  # still ours
+            signal.raise_signal(signal.SIGALRM)  # no file is timed: the outer timer's alarm
+            assert calls == [signal.SIGALRM]
+            deadline.start()
+            with pytest.raises(_Timeout):
+                signal.raise_signal(signal.SIGALRM)  # a file's budget ran out
+            deadline.stop()
+            assert calls == [signal.SIGALRM]
+        assert signal.getsignal(signal.SIGALRM) is outer  # restored after the run
+    finally:
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_symlinks_are_reported_never_followed(tmp_path: Path) -> None:
