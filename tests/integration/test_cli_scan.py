@@ -300,3 +300,22 @@ def test_lazy_option_coercion_matches_typer(value: str) -> None:
             want = ("error", exc.format_message())
         assert got == want, (param.name, value)
     assert handled  # every value is a valid str option at least
+
+
+def test_only_the_command_run_is_built_and_all_stay_registered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datagate.cli import app
+
+    before = [c.name for c in app.registered_commands]
+    (tmp_path / "a.csv").write_text("a,b\n1,2\n")
+    assert main(["-q", "scan", str(tmp_path), "-f", "json"]) == 0
+    assert [c.name for c in app.registered_commands] == before
+    capsys.readouterr()
+    assert main(["--help"]) == 0
+    listed = capsys.readouterr().out
+    assert all(f"  {name} " in listed for name in before)
+    assert main(["scna", str(tmp_path)]) == 2
+    assert "Did you mean 'scan'" in capsys.readouterr().err
+    assert main(["scan", "--help"]) == 0
+    assert "Usage: datagate scan" in capsys.readouterr().out
