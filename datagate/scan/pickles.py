@@ -850,6 +850,9 @@ class _Walker:
         max_ops = self.max_ops
         ops = self.ops
         deadline = self.started + self.max_seconds
+        # The limits are checked at exactly the opcodes where one can first be reached (see the
+        # loop head), not on every opcode: the stack grows by at most one item per opcode.
+        check_at = ops + 1
 
         def underflow(off: int, what: str) -> None:
             raise _Malformed(off, f"{what}: unpickling stack underflow")
@@ -936,12 +939,16 @@ class _Walker:
                 if pos >= n:
                     raise _Malformed(pos, "missing STOP (pickle data was truncated)")
                 ops += 1
-                if not ops & 0xFFFF and time.monotonic() > deadline:
-                    raise _LimitHit(pos, f"more than {self.max_seconds:g} s spent on one file")
-                if ops > max_ops or len(stack) > _MAX_STACK:
+                if ops >= check_at:
+                    if not ops & 0xFFFF and time.monotonic() > deadline:
+                        raise _LimitHit(pos, f"more than {self.max_seconds:g} s spent on one file")
                     if ops > max_ops:
                         raise _LimitHit(pos, f"more than {max_ops:,} opcodes")
-                    raise _LimitHit(pos, f"simulated stack exceeds {_MAX_STACK:,} items")
+                    if len(stack) > _MAX_STACK:
+                        raise _LimitHit(pos, f"simulated stack exceeds {_MAX_STACK:,} items")
+                    # next: the next time check, the opcode past the limit, or the first opcode
+                    # before which the stack could hold more than _MAX_STACK items
+                    check_at = min((ops | 0xFFFF) + 1, max_ops + 1, ops + _MAX_STACK - len(stack) + 1)
                 off = pos
                 op = mv[pos]
                 pos += 1
@@ -992,7 +999,9 @@ class _Walker:
                 elif op in (0x4E, 0x88, 0x89):  # NONE, NEWTRUE, NEWFALSE
                     stack.append(_SCALAR)
                 elif op == 0x71:  # BINPUT 'q'
-                    key = self._uint(pos, 1, "BINPUT")
+                    if pos >= n:
+                        raise _Malformed(pos, "BINPUT: pickle data was truncated")
+                    key = mv[pos]
                     if not stack:
                         underflow(off, "BINPUT")
                     memo_put(key, stack[-1], off)
@@ -1004,7 +1013,9 @@ class _Walker:
                     memo_put(key, stack[-1], off)
                     pos = arg_end = pos + 4
                 elif op == 0x68:  # BINGET 'h'
-                    key = self._uint(pos, 1, "BINGET")
+                    if pos >= n:
+                        raise _Malformed(pos, "BINGET: pickle data was truncated")
+                    key = mv[pos]
                     stack.append(memo_get(key, off))
                     pos = arg_end = pos + 1
                 elif op == 0x6A:  # LONG_BINGET 'j'
@@ -1077,7 +1088,7 @@ class _Walker:
                     self._need(pos + size, ln, "BINBYTES")
                     b = _V(_K_BYTES, (pos + size, ln))
                     pos = arg_end = pos + size + ln
-                    if frame_end >= 0 and off < frame_end < arg_end:
+                    if off < frame_end < arg_end:  # never true without a FRAME (frame_end -1)
                         self._frame_straddle(off, frame_end, arg_end)
                         if self.depth < _MAX_NESTED_DEPTH:
                             self._nested(
@@ -1319,7 +1330,7 @@ class _Walker:
                 else:
                     raise _Malformed(off, f"invalid load key, {bytes([op])!r}")
 
-                if frame_end >= 0 and off < frame_end < arg_end:
+                if off < frame_end < arg_end:  # never true without a FRAME (frame_end -1)
                     self._frame_straddle(off, frame_end, arg_end)
         finally:
             self.ops = ops
