@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from datagate.models import Finding, Severity, Skip
+from datagate.scan._patterns import lazy_compile
 from datagate.scan.executables import DATA_EXTENSIONS
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
 
@@ -64,15 +65,15 @@ class MarkupHit:
 
 _F = re.IGNORECASE | re.DOTALL
 _HTML_RULES: tuple[tuple[str, re.Pattern[str], Severity], ...] = (
-    ("script", re.compile(r"<\s*(?:[a-z]+:)?script\b", _F), Severity.HIGH),
-    ("event-handler", re.compile(r"<[a-z][^<>]{0,2000}?[\s/\"'](on[a-z]{4,})\s*=", _F), Severity.HIGH),
-    ("javascript-url", re.compile(r"=\s*(?:[\"'`]\s*)?(?:java|vb|live)script\s*:", _F), Severity.HIGH),
-    ("embed", re.compile(r"<\s*(iframe|frame|object|embed|applet|portal)\b", _F), Severity.MEDIUM),
-    ("meta-refresh", re.compile(r"<meta\b[^<>]{0,500}?http-equiv\s*=\s*[\"']?\s*refresh[^<>]{0,1000}>", _F), Severity.MEDIUM),
-    ("data-html-url", re.compile(r"data:\s*(?:text/html|image/svg\+xml|application/(?:x-)?javascript)", _F), Severity.MEDIUM),
-    ("html-import", re.compile(r"<link\b[^<>]{0,500}?rel\s*=\s*[\"']?import", _F), Severity.MEDIUM),
+    ("script", lazy_compile(r"<\s*(?:[a-z]+:)?script\b", _F), Severity.HIGH),
+    ("event-handler", lazy_compile(r"<[a-z][^<>]{0,2000}?[\s/\"'](on[a-z]{4,})\s*=", _F), Severity.HIGH),
+    ("javascript-url", lazy_compile(r"=\s*(?:[\"'`]\s*)?(?:java|vb|live)script\s*:", _F), Severity.HIGH),
+    ("embed", lazy_compile(r"<\s*(iframe|frame|object|embed|applet|portal)\b", _F), Severity.MEDIUM),
+    ("meta-refresh", lazy_compile(r"<meta\b[^<>]{0,500}?http-equiv\s*=\s*[\"']?\s*refresh[^<>]{0,1000}>", _F), Severity.MEDIUM),
+    ("data-html-url", lazy_compile(r"data:\s*(?:text/html|image/svg\+xml|application/(?:x-)?javascript)", _F), Severity.MEDIUM),
+    ("html-import", lazy_compile(r"<link\b[^<>]{0,500}?rel\s*=\s*[\"']?import", _F), Severity.MEDIUM),
 )  # fmt: skip
-_JS_IN_REFRESH = re.compile(r"(?:java|vb)script\s*:|data\s*:", re.IGNORECASE)
+_JS_IN_REFRESH = lazy_compile(r"(?:java|vb)script\s*:|data\s*:", re.IGNORECASE)
 
 
 def html_active_content(text: str, *, max_hits: int = 50) -> list[MarkupHit]:
@@ -107,14 +108,14 @@ def html_active_content(text: str, *, max_hits: int = 50) -> list[MarkupHit]:
     return hits
 
 
-_HTML_START = re.compile(
+_HTML_START = lazy_compile(
     rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]{0,200}\?>\s*)?(?:<!--.{0,2000}?-->\s*)*"
     rb"(?:<!doctype\s+(?:html|svg)|<html\b|<svg\b|<head\b|<body\b|<script\b|<iframe\b|<hta:)",
     re.IGNORECASE | re.DOTALL,
 )
 
 
-_SVG_ROOT = re.compile(
+_SVG_ROOT = lazy_compile(
     r"\s*(?:\ufeff)?(?:<\?xml[^>]{0,200}\?>\s*)?(?:<!--.{0,2000}?-->\s*)*"
     r"(?:<!doctype\s+svg[^>]{0,500}>\s*)?<svg\b",
     re.IGNORECASE | re.DOTALL,
@@ -148,11 +149,11 @@ _PDF_NAMES: dict[str, Severity] = {
     "GoToE": Severity.MEDIUM,
     "GoToR": Severity.LOW,
 }
-_PDF_NAME_RX = re.compile(rb"/((?:[A-Za-z]|#[0-9A-Fa-f]{2}){2,20})(?![A-Za-z0-9#])")
-_PDF_STREAM_RX = re.compile(rb"(?<!end)stream\r?\n")
-_PDF_FLATE_RX = re.compile(rb"/(?:FlateDecode|Fl)(?![A-Za-z])")
-_OBJSTM = re.compile(rb"/ObjStm")
-_ENCRYPT = re.compile(rb"/Encrypt")
+_PDF_NAME_RX = lazy_compile(rb"/((?:[A-Za-z]|#[0-9A-Fa-f]{2}){2,20})(?![A-Za-z0-9#])")
+_PDF_STREAM_RX = lazy_compile(rb"(?<!end)stream\r?\n")
+_PDF_FLATE_RX = lazy_compile(rb"/(?:FlateDecode|Fl)(?![A-Za-z])")
+_OBJSTM = lazy_compile(rb"/ObjStm")
+_ENCRYPT = lazy_compile(rb"/Encrypt")
 _PDF_MAX_STREAMS = 2000
 _PDF_MAX_INFLATE = 64 * 1024 * 1024
 
@@ -228,38 +229,38 @@ def pdf_active_content(
 # Office
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_VBA_STREAMS = re.compile(
+_VBA_STREAMS = lazy_compile(
     re.escape("_VBA_PROJECT".encode("utf-16-le"))
     + b"|"
     + re.escape("VBA".encode("utf-16-le") + b"\0\0")
     + b"|"
     + re.escape("Macros".encode("utf-16-le") + b"\0\0")
 )
-_OLE_NATIVE = re.compile(re.escape("\x01Ole10Native".encode("utf-16-le")))
-_VBA_MEMBER = re.compile(rb"vbaProject\.bin", re.IGNORECASE)
-_CT_MACRO = re.compile(
+_OLE_NATIVE = lazy_compile(re.escape("\x01Ole10Native".encode("utf-16-le")))
+_VBA_MEMBER = lazy_compile(rb"vbaProject\.bin", re.IGNORECASE)
+_CT_MACRO = lazy_compile(
     rb"vbaProject|macroEnabled|application/vnd\.ms-office\.(?:vbaProject|activeX)|ms-excel\.addin|"
     rb"ms-word\.template\.macro|\.macrosheet|ms-excel\.intlmacrosheet",
     re.IGNORECASE,
 )
-_RELS_EXTERNAL = re.compile(
+_RELS_EXTERNAL = lazy_compile(
     rb"<Relationship\b[^>]{0,2000}?TargetMode\s*=\s*[\"']External[\"'][^>]{0,2000}?>|"
     rb"<Relationship\b[^>]{0,2000}?Target\s*=\s*[\"'](?:https?|file|\\\\\\\\)[^>]{0,2000}?TargetMode\s*=\s*[\"']External",
     re.IGNORECASE | re.DOTALL,
 )
-_RELS_RISKY_TYPE = re.compile(
+_RELS_RISKY_TYPE = lazy_compile(
     rb"attachedTemplate|oleObject|frame|subDocument|package", re.IGNORECASE
 )
-_ODF_BASIC = re.compile(r"(?:^|/)Basic/[^/]+/[^/]+\.xml$")
-_ODF_MODULE = re.compile(rb"<script:module\b")
-_DDE = re.compile(rb"\bDDEAUTO\b|\bDDE\b\s", re.IGNORECASE)
-_RTF_OBJ = re.compile(rb"\\objdata|\\objupdate|\\objemb|\\objlink|\\objautlink", re.IGNORECASE)
+_ODF_BASIC = lazy_compile(r"(?:^|/)Basic/[^/]+/[^/]+\.xml$")
+_ODF_MODULE = lazy_compile(rb"<script:module\b")
+_DDE = lazy_compile(rb"\bDDEAUTO\b|\bDDE\b\s", re.IGNORECASE)
+_RTF_OBJ = lazy_compile(rb"\\objdata|\\objupdate|\\objemb|\\objlink|\\objautlink", re.IGNORECASE)
 
 # ---------------------------------------------------------------------------------------------
 # shortcuts
 
 _LNK_MAGIC = bytes.fromhex("4C0000000114020000000000C000000000000046")
-_INI_SECTION = re.compile(rb"^[ \t]*\[([A-Za-z .]{1,40})\]", re.MULTILINE)
+_INI_SECTION = lazy_compile(rb"^[ \t]*\[([A-Za-z .]{1,40})\]", re.MULTILINE)
 
 
 def _ext(name: str) -> str:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datagate.models import Finding, Severity, Skip
+from datagate.scan._patterns import lazy_compile
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
 from datagate.scan.markup import html_active_content
 from datagate.scan.scripts import PythonHit, analyse_python, python_hit_findings, shell_pattern_hits
@@ -56,12 +57,12 @@ _SCRIPT_MIMES = frozenset(
      "application/ecmascript", "text/ecmascript", "application/vnd.jupyter.javascript"}
 )  # fmt: skip
 _MARKUP_MIMES = frozenset({"text/html", "image/svg+xml", "text/markdown", "application/xhtml+xml"})
-_IPY_CALL = re.compile(
+_IPY_CALL = lazy_compile(
     r"get_ipython\(\)\s*\.\s*(system|getoutput|run_cell_magic|run_line_magic|ex|ev|magic)\b"
 )
-_SHELL_ASSIGN = re.compile(r"[ \t]*[\w.,\[\]()*][\w.,\[\]()* \t]{0,200}=[ \t]*!")
-_MAGIC_ASSIGN = re.compile(r"[ \t]*[\w.,\[\]()*][\w.,\[\]()* \t]{0,200}=[ \t]*%(\w+)")
-_WIDGET_JS = re.compile(r"<\s*script\b|javascript\s*:|\"_esm\"\s*:|\bon[a-z]{4,}\s*=|\beval\s*\(|new\s+Function\s*\(",
+_SHELL_ASSIGN = lazy_compile(r"[ \t]*[\w.,\[\]()*][\w.,\[\]()* \t]{0,200}=[ \t]*!")
+_MAGIC_ASSIGN = lazy_compile(r"[ \t]*[\w.,\[\]()*][\w.,\[\]()* \t]{0,200}=[ \t]*%(\w+)")
+_WIDGET_JS = lazy_compile(r"<\s*script\b|javascript\s*:|\"_esm\"\s*:|\bon[a-z]{4,}\s*=|\beval\s*\(|new\s+Function\s*\(",
                         re.IGNORECASE)  # fmt: skip
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from datagate.models import EntryKind, FileEntry, Finding, Severity
+from datagate.scan._patterns import lazy_compile
 from datagate.scan.executables import EXECUTABLE_KINDS, SCRIPT_KINDS
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
 
@@ -293,12 +294,12 @@ def expected_kinds(name: str) -> tuple[str, frozenset[ContentKind]] | None:
 # ---------------------------------------------------------------------------------------------
 # .gitattributes
 
-_CODE_PATTERN = re.compile(
+_CODE_PATTERN = lazy_compile(
     r"\.(py|pyw|pyc|pth|sh|bash|zsh|bat|cmd|ps1|psm1|ipynb|so|dll|dylib|exe|js|vbs|hta|jar|whl|"
     r"toml|cfg)\]?\}?$|(^|/)(setup\.py|conftest\.py|sitecustomize\.py|requirements[^/]*\.txt)$",
     re.IGNORECASE,
 )
-_CATCH_ALL = re.compile(r"^(/?\*\*?(/\*\*?)*|/?\*\.\*|.*/\*\*|.*/)$")
+_CATCH_ALL = lazy_compile(r"^(/?\*\*?(/\*\*?)*|/?\*\.\*|.*/\*\*|.*/)$")
 
 
 def _gitattributes(blob: Blob, name: str) -> Iterator[Finding]:
@@ -352,11 +353,11 @@ def _gitattributes(blob: Blob, name: str) -> Iterator[Finding]:
         )
 
 
-_SUBMODULE_BAD = re.compile(
+_SUBMODULE_BAD = lazy_compile(
     r"^[ \t]*(url|path)[ \t]*=[ \t]*(?P<v>(?:ext::|fd::|file::|-).*|.*(?:^|/)\.\.(?:/|$).*|/.*)$",
     re.MULTILINE | re.IGNORECASE,
 )
-_SUBMODULE_ANY = re.compile(r"^[ \t]*\[submodule\b", re.MULTILINE | re.IGNORECASE)
+_SUBMODULE_ANY = lazy_compile(r"^[ \t]*\[submodule\b", re.MULTILINE | re.IGNORECASE)
 
 
 def _gitmodules(blob: Blob, name: str) -> Iterator[Finding]:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datagate.models import Finding, Severity, Skip
+from datagate.scan._patterns import lazy_compile
 from datagate.scan.executables import has_data_extension
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
 
@@ -100,18 +101,18 @@ _RISKY_ATTRS = frozenset(
      "call", "check_call", "check_output", "Popen", "getoutput", "load", "loads", "__import__",
      "import_module", "compile"}
 )  # fmt: skip
-_SECRET_KEY = re.compile(
+_SECRET_KEY = lazy_compile(
     r"TOKEN|KEY|SECRET|PASSW|CREDENTIAL|AUTH|SESSION|COOKIE|^AWS_|^HF_|HUGGING|GITHUB|PRIVATE",
     re.IGNORECASE,
 )
-_SECRET_PATH = re.compile(
+_SECRET_PATH = lazy_compile(
     r"\.ssh\b|id_rsa|id_ed25519|\.aws/|\.aws\b|\.netrc|\.git-credentials|\.gitconfig|"
     r"\.huggingface|huggingface/token|\.kube/config|\.docker/config|\.pypirc|/etc/passwd|"
     r"/etc/shadow|\.bash_history|\.gnupg|Login Data|\.config/gcloud|keychain",
     re.IGNORECASE,
 )
-_B64_BLOB = re.compile(r"[A-Za-z0-9+/=_\-\s]{512,}")
-_HEX_BLOB = re.compile(r"(?:[0-9a-fA-F]{2}|\\x[0-9a-fA-F]{2}){256,}")
+_B64_BLOB = lazy_compile(r"[A-Za-z0-9+/=_\-\s]{512,}")
+_HEX_BLOB = lazy_compile(r"(?:[0-9a-fA-F]{2}|\\x[0-9a-fA-F]{2}){256,}")
 _LOADER_BASES = ("GeneratorBasedBuilder", "ArrowBasedBuilder", "DatasetBuilder", "BeamBasedBuilder")
 
 _RULE_FOR = {
@@ -645,10 +646,10 @@ def _p(
     assert re.search(r"\\[A-Z]", rx) is None, "patterns run on lower-cased text"
     return _Pattern(
         label,
-        re.compile(rx.lower(), re.MULTILINE),
+        lazy_compile(rx.lower(), re.MULTILINE),
         sev,
         keywords,
-        re.compile(confirm) if confirm else None,
+        lazy_compile(confirm) if confirm else None,
     )
 
 
@@ -740,7 +741,7 @@ def _pattern_hits(text: str, patterns: tuple[_Pattern, ...]) -> list[dict[str, A
 _SHELL_INTERP = frozenset(
     {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish", "csh", "tcsh"}
 )
-_PY_INTERP = re.compile(r"^(python|pypy|ipython)[0-9.]*$")
+_PY_INTERP = lazy_compile(r"^(python|pypy|ipython)[0-9.]*$")
 _PY_NAMES = frozenset({"setup.py", "conftest.py", "sitecustomize.py", "usercustomize.py",
                        "__init__.py", "noxfile.py", "fabfile.py", "dodo.py", "manage.py"})  # fmt: skip
 _PKG_NAMES = frozenset({"pyproject.toml", "setup.cfg", "pipfile", "pipfile.lock", "environment.yml",
@@ -753,17 +754,17 @@ _OTHER_LANG_EXT = frozenset(
 _AUTORUN_NAMES = frozenset({".rprofile", "rprofile.site", "startup.jl", ".juliarc.jl", "_rprofile"})
 """Files an interpreter runs automatically when started in the folder (R, Julia)."""
 _WSH_EXT = frozenset({"vbs", "vbe", "jse", "wsf", "wsh", "hta", "sct", "wsc", "ps1xml", "msc"})
-_PY_HINT = re.compile(
+_PY_HINT = lazy_compile(
     rb"^(?:import[ \t]+[A-Za-z_][\w.]*|from[ \t]+[A-Za-z_.][\w.]*[ \t]+import[ \t]|"
     rb"def[ \t]+\w+[ \t]*\(|class[ \t]+\w+[ \t]*[(:]|exec[ \t]*\(|eval[ \t]*\()",
     re.MULTILINE,
 )
 # Only the start of the file counts: CSV/text datasets of code legitimately contain batch lines.
-_BATCH_HINT = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*@echo\s+off\b", re.IGNORECASE)
+_BATCH_HINT = lazy_compile(rb"\A(?:\xef\xbb\xbf)?\s*@echo\s+off\b", re.IGNORECASE)
 _SNIFF_PREFIX = 64 * 1024
-_NPM_HOOK = re.compile(rb'"(preinstall|install|postinstall|prepare|preprepare|postprepare)"\s*:')
-_VSCODE_AUTORUN = re.compile(r'"runOn"\s*:\s*"folderOpen"')
-_REQ_REMOTE = re.compile(
+_NPM_HOOK = lazy_compile(rb'"(preinstall|install|postinstall|prepare|preprepare|postprepare)"\s*:')
+_VSCODE_AUTORUN = lazy_compile(r'"runOn"\s*:\s*"folderOpen"')
+_REQ_REMOTE = lazy_compile(
     r"^[ \t]*(-i|--index-url|--extra-index-url|--trusted-host|-f|--find-links|-e|--editable|"
     r"-r|--requirement|-c|--constraint)\b|(git|hg|svn|bzr)\+|https?://|ftp://|file:|\s@\s",
     re.IGNORECASE,

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from datagate.scan._patterns import lazy_compile
 from datagate.scan.interface import ContentKind
 
 __all__ = [
@@ -439,19 +440,19 @@ def _zip_kind(head: bytes, tail: bytes) -> tuple[ContentKind, str]:
 # --------------------------------------------------------------------------------- text
 
 
-_PY_HINT = re.compile(
+_PY_HINT = lazy_compile(
     r"^[ \t]*(import[ \t]+[A-Za-z_]|from[ \t]+[\w.]+[ \t]+import\b|def[ \t]+\w+[ \t]*\(|"
     r"class[ \t]+\w+[ \t]*[(:]|async[ \t]+def\b|if[ \t]+__name__[ \t]*==|"
     r"(exec|eval|__import__|compile)[ \t]*\()",
     re.MULTILINE,
 )
-_PS_HINT = re.compile(
+_PS_HINT = lazy_compile(
     r"^[ \t]*(Invoke-Expression\b|iex[ \t]*[(\$]|Invoke-WebRequest\b|Start-Process\b|"
     r"Set-ExecutionPolicy\b|\$\w+[ \t]*=[ \t]*New-Object\b|New-Object[ \t]+(System\.)?Net\.WebClient|"
     r"\[System\.Convert\]::FromBase64String)",
     re.MULTILINE | re.IGNORECASE,
 )
-_YAML_LINE = re.compile(r"^[ \t]*(- |-$|[\w\"'./ -]+:([ \t]|$))")
+_YAML_LINE = lazy_compile(r"^[ \t]*(- |-$|[\w\"'./ -]+:([ \t]|$))")
 _HTML_START = (
     "<!doctype html",
     "<html",
