@@ -18,8 +18,19 @@ from datagate.models import CheckReport, Finding, ScanReport, Severity
 __all__ = ["check_to_dict", "dumps", "finding_to_dict", "scan_to_dict", "to_jsonable"]
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def to_jsonable(obj: Any) -> Any:
     """Return ``obj`` as plain JSON types: dataclasses, enums, mappings, tuples, paths, sets."""
+    # Exact types first: a report's values are mostly these (a scan report's JSON is walked twice).
+    kind = type(obj)
+    if kind in _PLAIN:
+        return obj
+    if kind is dict:
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if kind is list or kind is tuple:
+        return [to_jsonable(v) for v in obj]
     if isinstance(obj, enum.Enum):
         return obj.value
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
