@@ -4,12 +4,14 @@ Keyed by path, device, inode, ``mtime_ns``, ``ctime_ns`` and size, stored in SQL
 cache directory (``$DATAGATE_CACHE_DIR``, else ``$XDG_CACHE_HOME/datagate``, else
 ``~/.cache/datagate``), one database per resolved root: never inside the hashed tree.
 
-The inventory works on chunks of paths in byte order, possibly in several processes. Each chunk
-reads only its own key range (``lo <= path < hi``) with one indexed query, so no process ever
-holds the whole cache, and the ranges of consecutive chunks tile the key space: a row in a chunk's
-range whose path the chunk does not contain has vanished and is dropped. Writes happen in the
-parent only, in one transaction; the database runs in WAL mode so readers and the writer never
-block each other.
+The inventory works on chunks of paths in byte order, possibly in several processes. The rows
+of a chunk are stored together, as one JSON row set for the chunk's key range ``[lo, hi)``; the
+ranges of consecutive chunks tile the key space, so each chunk reads only the one or two sets
+that overlap its range, and rows of vanished paths go when the chunk's set is rewritten. A chunk
+also stores a memo (its rendered output, keyed by a signature of its paths and stat keys), and
+the tree a memo of its version id; an unchanged re-run then costs one lstat per file. Writes
+happen in the parent only, in one transaction, a few per chunk; the database runs in WAL mode
+so readers and the writer never block each other.
 
 Racy writes (the problem git calls "racily clean"): a file modified within the file system's
 timestamp granularity of when we hashed it could keep the same mtime and size. We therefore never
@@ -23,10 +25,11 @@ in :attr:`StatCache.problem`), never trusted partially.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
-from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "RACY_MARGIN_NS",
@@ -39,13 +42,13 @@ __all__ = [
     "read_memo_body",
     "read_memo_head",
     "read_tree_memo",
-    "read_range",
+    "read_rows",
 ]
 
 RACY_MARGIN_NS = 2_000_000_000
 """Entries modified less than this long before hashing are not cached (covers 2 s FAT mtimes)."""
 
-_SCHEMA_VERSION = "2"
+_SCHEMA_VERSION = "3"
 
 Memo = tuple[bytes, str | None, str, str, str, int, int, int]
 """A chunk memo: (signature, hi, out, dirhash, dvc, files, nbytes, links); see chunks.py."""
@@ -53,8 +56,6 @@ Memo = tuple[bytes, str | None, str, str, str, int, int, int]
 CacheRow = tuple[str, int, int, int, int, int, str, str | None]
 """A row as stored: (path, dev, ino, mtime_ns, ctime_ns, size, sha256 hex, md5 hex or None)."""
 
-_SELECT_ROWS = "SELECT path, dev, ino, mtime_ns, ctime_ns, size, sha256, md5 FROM files WHERE path >= ?"
-_path_of = itemgetter(0)
 
 
 def cache_dir() -> Path:
@@ -80,18 +81,38 @@ def _reader(db: str) -> sqlite3.Connection:
     return con
 
 
-def read_range(db: str, lo: str, hi: str | None) -> dict[str, CacheRow]:
-    """Return the rows of ``db`` with ``lo <= path < hi`` (no upper bound when ``hi`` is None).
+def read_rows(db: str, lo: str, hi: str | None) -> tuple[dict[str, CacheRow], list[tuple[str, str | None]]]:
+    """Return the cached rows with ``lo <= path < hi`` and the (lo, hi) of the row sets read.
 
-    Raises sqlite3.Error when the database is unreadable (the caller reports it).
+    Rows are stored per chunk, as one JSON row set for the chunk's key range; a range may take
+    rows from several stored sets when chunk boundaries moved since. Raises sqlite3.Error or
+    ValueError when the database is unreadable or a row set malformed (the caller reports it).
     """
     con = _reader(db)
     if hi is None:
-        rows = con.execute(_SELECT_ROWS, (lo,)).fetchall()
+        found = con.execute("SELECT lo, hi, rows FROM rowsets WHERE hi IS NULL OR hi > ?", (lo,)).fetchall()
     else:
-        rows = con.execute(_SELECT_ROWS + " AND path < ?", (lo, hi)).fetchall()
-    # dict(zip) keeps the per-row work in C.
-    return dict(zip(map(_path_of, rows), rows, strict=True))
+        found = con.execute(
+            "SELECT lo, hi, rows FROM rowsets WHERE lo < ? AND (hi IS NULL OR hi > ?)", (hi, lo)
+        ).fetchall()
+    rows: dict[str, CacheRow] = {}
+    for set_lo, set_hi, text in found:
+        loaded = json.loads(text)
+        if set_lo >= lo and (hi is None or (set_hi is not None and set_hi <= hi)):
+            # The set lies inside the range (the common case): no per-row bounds check.
+            for row in loaded:
+                rows[row[0]] = _row(row)
+        else:
+            for row in loaded:
+                if row[0] >= lo and (hi is None or row[0] < hi):
+                    rows[row[0]] = _row(row)
+    return rows, [(set_lo, set_hi) for set_lo, set_hi, _ in found]
+
+
+def _row(row: list[Any]) -> CacheRow:
+    if len(row) != 8 or type(row[0]) is not str or type(row[6]) is not str:
+        raise ValueError("malformed cache row")
+    return tuple(row)
 
 
 def read_memo_head(
@@ -142,6 +163,13 @@ def forget_readers() -> None:
     _readers = {}
 
 
+def _in_range(prefix: str, lo: str, hi: str | None) -> tuple[str, tuple[str, ...]]:
+    """Return ``prefix`` + a condition on ``lo`` within [lo, hi), and its arguments."""
+    if hi is None:
+        return prefix + " lo >= ?", (lo,)
+    return prefix + " lo >= ? AND lo < ?", (lo, hi)
+
+
 class StatCache:
     """The stat cache of one root directory, as the parent process sees it.
 
@@ -172,7 +200,7 @@ class StatCache:
                 row = con.execute("SELECT value FROM meta WHERE key='version'").fetchone()
                 if row is None or row[0] != _SCHEMA_VERSION:
                     raise ValueError(f"schema {row[0] if row else None} is not {_SCHEMA_VERSION}")
-                con.execute("SELECT path FROM files LIMIT 1").fetchall()
+                con.execute("SELECT lo FROM rowsets LIMIT 1").fetchall()
                 con.execute("SELECT lo FROM chunks LIMIT 1").fetchall()
                 con.execute("SELECT md5 FROM trees LIMIT 1").fetchall()
             finally:
@@ -193,34 +221,28 @@ class StatCache:
 
     def apply(
         self,
-        put: list[CacheRow],
-        drop: list[str],
-        memo: tuple[str, str | None, str, bool, Memo | None] | None = None,
+        lo: str,
+        hi: str | None,
+        rowset: str | None,
+        memo: tuple[str, bool, Memo | None] | None = None,
     ) -> None:
-        """Queue rows to insert, paths to delete and a chunk memo to reset (one transaction).
+        """Queue the new row set and memo of the chunk covering [lo, hi) (one transaction).
 
-        ``memo`` is (lo, hi, mode, md5, the new memo or None): every memo of that mode in the
-        key range [lo, hi) is dropped, then the new one stored. See :meth:`commit`.
+        ``rowset`` (JSON rows, None: unchanged) replaces every row set starting in the range;
+        ``memo`` is (mode, md5, the new memo or None): every memo of that mode starting in the
+        range is dropped, then the new one stored. See :meth:`commit`.
         """
-        if not put and not drop and memo is None:
+        if rowset is None and memo is None:
             return
         try:
             con = self._writer()
-            if drop:
-                con.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in drop])
-            if put:
-                con.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", put)
+            if rowset is not None:
+                con.execute(*_in_range("DELETE FROM rowsets WHERE", lo, hi))
+                con.execute("INSERT INTO rowsets VALUES (?, ?, ?)", (lo, hi, rowset))
             if memo is not None:
-                lo, hi, mode, md5, new = memo
-                if hi is None:
-                    con.execute(
-                        "DELETE FROM chunks WHERE mode = ? AND md5 = ? AND lo >= ?", (mode, int(md5), lo)
-                    )
-                else:
-                    con.execute(
-                        "DELETE FROM chunks WHERE mode = ? AND md5 = ? AND lo >= ? AND lo < ?",
-                        (mode, int(md5), lo, hi),
-                    )
+                mode, md5, new = memo
+                sql, args = _in_range("DELETE FROM chunks WHERE mode = ? AND md5 = ? AND", lo, hi)
+                con.execute(sql, (mode, int(md5), *args))
                 if new is not None:
                     con.execute(
                         "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -270,10 +292,8 @@ class StatCache:
             try:
                 con.execute("PRAGMA journal_mode=WAL")
                 con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-                con.execute(
-                    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, dev INT, ino INT,"
-                    " mtime_ns INT, ctime_ns INT, size INT, sha256 TEXT, md5 TEXT)"
-                )
+                con.execute("PRAGMA synchronous=NORMAL")  # WAL: durable enough for a cache
+                con.execute("CREATE TABLE IF NOT EXISTS rowsets (lo TEXT PRIMARY KEY, hi TEXT, rows TEXT)")
                 con.execute(
                     "CREATE TABLE IF NOT EXISTS chunks (lo TEXT, mode TEXT, md5 INT, sig BLOB,"
                     " hi TEXT, out TEXT, dirhash TEXT, dvc TEXT, files INT, nbytes INT, links INT,"

@@ -24,7 +24,7 @@ from typing import Literal
 
 from datagate.errors import InventoryError
 from datagate.inventory import cache as _cache
-from datagate.inventory.cache import CacheRow, Memo
+from datagate.inventory.cache import Memo
 from datagate.inventory.hashing import Digests, hash_file, hash_many
 from datagate.inventory.walk import special_kind
 
@@ -92,10 +92,8 @@ class ChunkResult:
     """Symlinks."""
     hashed_bytes: int = 0
     """Bytes actually read (cache misses)."""
-    put: list[CacheRow] = field(default_factory=list)
-    """Rows the stat cache should store."""
-    drop: list[str] = field(default_factory=list)
-    """Paths the stat cache should forget (vanished, racy or no longer regular files)."""
+    rowset: str | None = None
+    """The chunk's new stat cache rows as JSON, or None when the stored ones are still exact."""
     signature: bytes = b""
     """SHA-256 over the chunk's paths and stat keys (empty when no memo applies)."""
     memo_hit: bool = False
@@ -176,12 +174,12 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
                     result.signature, result.memo_hit = signature, True
                     result.files, result.nbytes, result.links = head[2:]
                     return
-            cached = _cache.read_range(chunk.cache, chunk.lo, chunk.hi)
+            cached, sources = _cache.read_rows(chunk.cache, chunk.lo, chunk.hi)
         except Exception as exc:  # noqa: BLE001 - any cache failure means: do not use it
             result.cache_problem = f"{type(exc).__name__}: {exc}"
-            cached = {}
+            cached, sources = {}, []
     else:
-        cached = {}
+        cached, sources = {}, []
     margin = chunk.racy_ns
     settled = True  # every entry old enough to be cached (the memo is only kept then)
 
@@ -202,15 +200,11 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
                 and row[1] == st.st_dev
                 and (row[7] is not None or not need_md5)
             ):
-                slots.append((path, st, (row[6], row[7] if need_md5 else None), None))
+                slots.append((path, st, (row[6], row[7]), None))  # md5 kept for the row set
                 continue
-            if row is not None:
-                result.drop.append(path)  # stale; re-put below unless racy
             misses.append(len(slots))
             slots.append((path, st, None, None))
         else:
-            if row is not None:
-                result.drop.append(path)
             try:
                 target = os.readlink(root + path)
             except OSError as exc:
@@ -218,11 +212,13 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
             if hashed_at - max(st.st_mtime_ns, st.st_ctime_ns) < margin:
                 settled = False
             slots.append((path, st, None, target))
-    # Rows left in this chunk's range are paths that are no longer there.
-    result.drop.extend(cached)
+    # Rows left over are paths no longer there (or no longer regular files): the stored row set
+    # changes, as it does when it came from sets cut at other chunk boundaries.
+    rows_changed = bool(cached) or bool(misses) or sources != [(chunk.lo, chunk.hi)]
     del cached, sts
 
     # Pass 3: hash the misses; big files on threads, small ones here (no thread hand-offs).
+    racy: set[int] = set()
     if misses:
         big = [i for i in misses if slots[i][1].st_size > BIG_FILE]
         digests: dict[int, Digests] = {}
@@ -233,7 +229,6 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
             if i not in digests:
                 path, st, _, _ = slots[i]
                 digests[i] = hash_file(root + path, st, md5=need_md5)
-        put = result.put
         for i in misses:
             path, st, _, _ = slots[i]
             d = digests[i]
@@ -241,15 +236,23 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
                 raise InventoryError(f"{root}{path}: changed size while hashing")
             result.hashed_bytes += d.size
             slots[i] = (path, st, (d.sha256, d.md5), None)
-            if not chunk.keep:
-                continue
-            if hashed_at - max(st.st_mtime_ns, st.st_ctime_ns) >= margin:
-                put.append((path, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, d.sha256, d.md5))
-            else:
+            if hashed_at - max(st.st_mtime_ns, st.st_ctime_ns) < margin:
                 settled = False
+                racy.add(i)
 
     # Pass 4: render, and offer the result as this chunk's memo when nothing in it is racy.
     _render(chunk.mode, slots, result, need_md5)
+    if chunk.keep and rows_changed:
+        # The rows of every regular file old enough to trust (see cache.py on racy entries).
+        result.rowset = json.dumps(
+            [
+                [path, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, d[0], d[1]]
+                for i, (path, st, d, target) in enumerate(slots)
+                if target is None and d is not None and i not in racy
+            ],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
     if memo_ok:
         result.signature = signature
         result.memo = (
@@ -288,6 +291,8 @@ def _render(
                 result.entries.append((path, True, size, perm, None, None, target))
             continue
         sha, md5 = digest
+        if not need_md5:
+            md5 = None
         size = st.st_size
         files += 1
         nbytes += size

@@ -24,6 +24,7 @@ from datagate.inventory.cache import StatCache
 from datagate.inventory.manifest import summary_text
 from datagate.inventory.walk import list_runs
 from datagate.report.inventory import manifest_text
+from tests.unit.inventory._cachedb import cached_shas
 
 # Names whose byte order differs from a per-folder name sort: "." and "-" sort before "/".
 _TRICKY = ["a.txt", "a-b", "a0", "a b", "é.csv", "Z", "_x", "~y", "日本.parquet"]
@@ -237,6 +238,42 @@ def test_racy_files_keep_the_memo_out(
         db = sqlite3.connect(path)
         try:
             assert db.execute("SELECT count(*) FROM chunks").fetchone()[0] == 0
-            assert db.execute("SELECT count(*) FROM files").fetchone()[0] == 0
+            assert cached_shas(path) == {}
         finally:
             db.close()
+
+
+class _Bytes:
+    """A progress sink that counts the bytes the inventory reports as read."""
+
+    def __init__(self) -> None:
+        self.read = 0
+
+    def task(self, description: str, *, total: int | None = None, total_bytes: int | None = None) -> _Bytes:
+        return self
+
+    def advance(self, items: int = 1, nbytes: int = 0) -> None:
+        self.read += nbytes
+
+    def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_moved_chunk_boundaries_still_reuse_cached_rows(
+    tmp_path: Path, small_chunks: None, cache_home: Path, monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+) -> None:
+    monkeypatch.setattr(cache_mod, "RACY_MARGIN_NS", 0)
+    root = _tree(tmp_path / "t")
+    first = _Bytes()
+    write_manifest(root, io.BytesIO(), workers=workers, progress=first)
+    assert first.read > 3 << 20  # everything, including the three big files
+    (root / "a" / "a-0").write_text("new early path: every later chunk boundary moves")
+    second = _Bytes()
+    write_manifest(root, io.BytesIO(), workers=workers, progress=second)
+    assert second.read == len("new early path: every later chunk boundary moves")
+    for fmt in ("json", "text"):  # a format never memoised before still reads nothing
+        third = _Bytes()
+        write_manifest(root, io.BytesIO(), fmt=fmt, workers=workers, progress=third)
+        assert third.read == 0

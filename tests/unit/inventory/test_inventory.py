@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from datagate.inventory import (
 from datagate.inventory import cache as cache_mod
 from datagate.inventory.hashing import hash_file
 from datagate.models import EntryKind
+from tests.unit.inventory._cachedb import cached_shas, poison_sha
 
 
 def make_tree(root: Path) -> Path:
@@ -139,10 +139,7 @@ def test_stat_cache_reuses_and_verify_bypasses(tmp_path: Path, monkeypatch: pyte
     m1, cache = build_manifest(root)
     assert cache is not None and cache.path.exists()
     # Poison the cached digest: hash_tree trusts the cache (proves it is used) ...
-    con = sqlite3.connect(cache.path)
-    with con:
-        con.execute("UPDATE files SET sha256 = ? WHERE path = 'a.csv'", ("0" * 64,))
-    con.close()
+    poison_sha(cache.path, "a.csv", "0" * 64)
     assert hash_tree(root).by_path()["a.csv"].sha256 == "0" * 64
     assert hash_tree(root, use_cache=False).by_path()["a.csv"].sha256 == m1.by_path()["a.csv"].sha256
     # ... while verify always re-reads, so it reports the real bytes.
@@ -158,13 +155,7 @@ def test_cache_skips_racy_entries(tmp_path: Path) -> None:
     _, cache = build_manifest(root)
     assert cache is not None
     # Written less than RACY_MARGIN_NS before hashing: never cached, so always re-hashed.
-    # (With nothing to store, the database is not even created.)
-    rows = 0
-    if cache.path.exists():
-        con = sqlite3.connect(cache.path)
-        rows = con.execute("SELECT count(*) FROM files").fetchone()[0]
-        con.close()
-    assert rows == 0
+    assert cached_shas(cache.path) == {}
 
 
 def test_corrupt_cache_is_ignored(tmp_path: Path) -> None:

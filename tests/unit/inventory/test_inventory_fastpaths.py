@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from datagate.inventory import build_manifest, dir_hash, hash_tree, manifest_lin
 from datagate.inventory import cache as cache_mod
 from datagate.inventory.manifest import _entry_line
 from datagate.models import EntryKind, FileEntry
+from tests.unit.inventory._cachedb import cached_shas
 
 _HEX = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
 _NAMES = st.text(min_size=1, max_size=20)
@@ -85,11 +85,7 @@ def test_dir_hash_rejects_a_lone_surrogate() -> None:
 
 
 def _rows(path: Path) -> dict[str, str]:
-    con = sqlite3.connect(path)
-    try:
-        return dict(con.execute("SELECT path, sha256 FROM files"))
-    finally:
-        con.close()
+    return cached_shas(path)
 
 
 def test_unchanged_rerun_leaves_cache_alone_and_vanished_rows_go(
