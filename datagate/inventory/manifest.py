@@ -419,12 +419,13 @@ def _in_processes(chunks: Iterator[Chunk], n: int) -> Iterator[ChunkResult]:
     import threading
     from collections import deque
     from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     method = "fork" if threading.active_count() == 1 and sys.platform == "linux" else "forkserver"
     if method not in multiprocessing.get_all_start_methods():
         method = "spawn"
     ctx = multiprocessing.get_context(method)
-    pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=forget_readers)
+    pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=_worker_init)
     try:
         window: deque[Future[ChunkResult]] = deque()
         for chunk in itertools.islice(chunks, 2 * n + 2):
@@ -434,8 +435,20 @@ def _in_processes(chunks: Iterator[Chunk], n: int) -> Iterator[ChunkResult]:
             for chunk in itertools.islice(chunks, 1):
                 window.append(pool.submit(run_chunk, chunk))
             yield result
+    except BrokenProcessPool as exc:
+        raise InventoryError(
+            f"a hashing process died ({exc})", hint="killed, or out of memory? run again"
+        ) from exc
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_init() -> None:
+    """Set up a hashing process: its own cache connections; Ctrl-C is the parent's to handle."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    forget_readers()
 
 
 def _entry_to_dict(e: FileEntry) -> dict[str, Any]:

@@ -277,3 +277,31 @@ def test_moved_chunk_boundaries_still_reuse_cached_rows(
         third = _Bytes()
         write_manifest(root, io.BytesIO(), fmt=fmt, workers=workers, progress=third)
         assert third.read == 0
+
+
+def test_a_killed_hashing_process_is_a_clean_inventory_error(
+    tmp_path: Path, small_chunks: None, cache_home: Path
+) -> None:
+    """A worker that dies (OOM killer, kill -9) ends the run with InventoryError, not a traceback."""
+    import signal
+
+    root = tmp_path / "t"
+    root.mkdir()
+    for i in range(60):
+        (root / f"f{i:02d}").write_text(str(i))
+
+    class KillFirstWorker:
+        def task(self, description: str, *, total: int | None = None, total_bytes: int | None = None) -> KillFirstWorker:
+            return self
+
+        def advance(self, items: int = 1, nbytes: int = 0) -> None:
+            import multiprocessing
+
+            for child in multiprocessing.active_children():
+                os.kill(child.pid or 0, signal.SIGKILL)
+
+        def close(self) -> None:
+            return None
+
+    with pytest.raises(InventoryError, match="hashing process died"):
+        write_manifest(root, io.BytesIO(), workers=2, progress=KillFirstWorker())
