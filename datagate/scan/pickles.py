@@ -553,6 +553,15 @@ _RUNS: dict[int, tuple[re.Pattern[bytes], int]] = {
 }
 
 
+# A list literal of numbers after its EMPTY_LIST (see number_list in _Walker._stream): a memo
+# store, MARK, up to 1,000 items of one opcode (a longer list has more batches: walked per opcode),
+# APPENDS.
+_NUMBER_LIST = re.compile(
+    rb"(\x94|q.|r....)?\(((?:K.)+|(?:M..)+|(?:J....)+|(?:G.{8})+)e", re.DOTALL
+)
+_NUMBER_LIST_NEXT = frozenset(b"\x94qr(")
+
+
 _OPNAMES = {
     0x65: "APPENDS", 0x75: "SETITEMS", 0x90: "ADDITEMS", 0x6C: "LIST", 0x74: "TUPLE",
     0x64: "DICT", 0x91: "FROZENSET",
@@ -934,6 +943,42 @@ class _Walker:
                     off,
                 )
 
+        def number_list(start: int, ops: int, check_at: int, frame_end: int) -> tuple[int, int]:
+            """Walk a list literal of numbers after its EMPTY_LIST in one step; return the new
+            ``(pos, ops)`` (unchanged when there is none, or when it must go opcode by opcode).
+
+            The opcodes (a memo store, MARK, BININT1, BININT2, BININT or BINFLOAT items of one
+            kind, APPENDS) leave the list on the stack, memoised, with its weight grown by the
+            item count, and nothing else: the items are never looked at. Exact like _run: only
+            whole opcodes before the current FRAME's end are taken, and only when no limit or
+            time check falls on one of them (``check_at``); else the loop walks them.
+            """
+            m = _NUMBER_LIST.match(mv, start, frame_end if frame_end > start else n)
+            if m is None or len(marks) >= _MAX_STACK:
+                return start, ops
+            first, last = m.span(2)
+            items = (last - first) // _RUNS[mv[first]][1]
+            stored = m.start(1) >= 0
+            count = stored + items + 2  # (memo store,) MARK, items, APPENDS
+            if ops + count >= check_at:
+                return start, ops
+            lst = stack[-1]
+            if stored:
+                code = mv[start]
+                if code == 0x94:  # MEMOIZE
+                    if len(memo) < _MAX_MEMO and not dropped[0]:
+                        memo[len(memo)] = lst
+                    else:
+                        memo_put(len(memo) + dropped[0], lst, start)
+                elif code == 0x71:  # BINPUT
+                    memo_put(mv[start + 1], lst, start)
+                else:  # LONG_BINPUT
+                    memo_put(int.from_bytes(mv[start + 1 : start + 5], "little"), lst, start)
+            end = m.end()
+            # what APPENDS adds (never an expansion finding: one element per opcode walked)
+            self._add_weight(lst, items, end - 1, ops + count)
+            return end, ops + count
+
         try:
             while True:
                 if pos >= n:
@@ -1030,6 +1075,8 @@ class _Walker:
                     stack.append(_V(_K_CONTAINER, {}))
                 elif op == 0x5D or op == 0x8F:  # EMPTY_LIST, EMPTY_SET
                     stack.append(_V(_K_CONTAINER))
+                    if op == 0x5D and pos < n and mv[pos] in _NUMBER_LIST_NEXT:
+                        pos, ops = number_list(pos, ops, check_at, frame_end)
                 elif op == 0x29:  # EMPTY_TUPLE
                     stack.append(tuple_of(()))
                 elif op == 0x85 or op == 0x86 or op == 0x87:  # TUPLE1/2/3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 import time
 from pathlib import Path
 
@@ -118,7 +119,8 @@ def test_adversarial_shapes_finish() -> None:
 
 # ------------------------------------------------------------------- opcode runs (fast path)
 #
-# Runs of BININT1/BININT2/BININT/BINFLOAT are pushed in one step (pickles._Walker._run). The
+# Runs of BININT1/BININT2/BININT/BINFLOAT are pushed in one step (pickles._Walker._run), and a
+# list literal of such numbers is walked in one step (number_list, matched by _NUMBER_LIST). The
 # analysis must be exactly the one the per-opcode loop gives: same issues (offsets included),
 # globals, opcode count, end and completeness, also when a FRAME ends inside a run, the data
 # is truncated inside one, or an opcode or stack limit is reached inside one.
@@ -127,6 +129,7 @@ def test_adversarial_shapes_finish() -> None:
 def _per_opcode(monkeypatch: pytest.MonkeyPatch, data: bytes, limits: Limits) -> PickleAnalysis:
     with monkeypatch.context() as m:
         m.setattr(pickles._Walker, "_run", lambda self, op, stack, pos, ops, *a: (pos, ops))
+        m.setattr(pickles, "_NUMBER_LIST", re.compile(rb"(?!)"))  # never matches
         return analyse(data, limits=limits)
 
 
@@ -135,7 +138,8 @@ _RUN_TOKENS = st.one_of(
     st.builds(lambda n, b: (b"M" + b) * n, st.integers(1, 40), st.binary(min_size=2, max_size=2)),
     st.builds(lambda n, b: (b"J" + b) * n, st.integers(1, 40), st.binary(min_size=4, max_size=4)),
     st.builds(lambda n, b: (b"G" + b) * n, st.integers(1, 40), st.binary(min_size=8, max_size=8)),
-    st.sampled_from([b"(", b"]", b"e", b"a", b"N", b"\x94", b"q\x00", b"h\x00", b"t", b"0", b"."]),
+    st.sampled_from([b"(", b"]", b"e", b"a", b"N", b"\x94", b"q\x00", b"h\x00", b"t", b"0", b".",
+                     b"]\x94(", b"]q\x07(", b"]r\x01\x00\x00\x00(", b"](", b"]\x94", b"}\x94("]),
     st.builds(lambda n: b"\x95" + n.to_bytes(8, "little"), st.integers(0, 400)),
     st.binary(max_size=3),
 )
@@ -155,9 +159,14 @@ def test_opcode_runs_are_walked_exactly_like_single_opcodes(
     assert analyse(data, limits=limits) == _per_opcode(monkeypatch, data, limits)
 
 
+@pytest.mark.parametrize("small_limits", [False, True], ids=["limits", "tiny-memo-and-stack"])
 def test_opcode_runs_in_real_pickles_and_fixtures(
-    monkeypatch: pytest.MonkeyPatch, corpus: list[bytes]
+    monkeypatch: pytest.MonkeyPatch, corpus: list[bytes], small_limits: bool
 ) -> None:
+    if small_limits:  # memo and stack limits reached inside runs and list literals
+        monkeypatch.setattr(pickles, "_MAX_MEMO", 5)
+        monkeypatch.setattr(pickles, "_MAX_MEMO_HARD", 9)
+        monkeypatch.setattr(pickles, "_MAX_STACK", 40)
     samples = [
         pickle.dumps(obj, protocol=p)
         for p in range(2, 6)
@@ -168,8 +177,14 @@ def test_opcode_runs_in_real_pickles_and_fixtures(
             [0.5] * 100,
             {f"k{i}": [float(i)] * 9 for i in range(40)},
             [list(range(j, j + 40)) for j in range(30)],
+            [[1 << 20] * 7, [0.25] * 30, [300] * 12, []],
+            [list(range(256, 256 + i)) for i in range(12)] * 2,
         )
     ]
+    # a list literal under many MARKs (the MARK limit), under a nearly full stack
+    for depth in (38, 39, 40, 41, 45):
+        samples.append(b"\x80\x04" + b"(" * depth + b"]\x94(" + b"K\x01" * 3 + b"e.")
+        samples.append(b"\x80\x04" + b"N" * depth + b"]\x94(" + b"K\x01" * 3 + b"e.")
     # a FRAME that ends at every byte of a run, the stream cut at every byte of one
     for run in (b"K\x07" * 12, b"M\x01\x02" * 12, b"J\x00\x00\x01\x00" * 12, b"G" + b"\x00" * 8):
         body = b"]q\x00(" + run * 3 + b"e."
