@@ -80,14 +80,17 @@ def _prime(command: Any, ctx: Any) -> None:
     if not _LAZY_COERCION:
         return
     for param in command.get_params(ctx):
-        if not isinstance(param, _TyperParameter) or param._runtime_param is not None:
-            continue
-        desc = param.type_descriptor
-        if desc.file_annotation is not None:
-            continue  # typer opens files itself, without pydantic
-        param._runtime_param = _LazyCoercion(
-            parameter_info=desc.parameter_info, annotation=desc.annotation, descriptor=desc
-        )
+        try:
+            if not isinstance(param, _TyperParameter) or param._runtime_param is not None:
+                continue
+            desc = param.type_descriptor
+            if desc.file_annotation is not None:
+                continue  # typer opens files itself, without pydantic
+            param._runtime_param = _LazyCoercion(
+                parameter_info=desc.parameter_info, annotation=desc.annotation, descriptor=desc
+            )
+        except (AttributeError, TypeError):  # pragma: no cover - typer's internals moved
+            continue  # this parameter keeps typer's own coercion
 
 
 class _Group(TyperGroup):

@@ -14,12 +14,14 @@ first failure in path order whichever process met it first.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import stat
 import time
 from array import array
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Literal
 
 from datagate.errors import InventoryError
@@ -45,6 +47,9 @@ _S_IFMT = stat.S_IFMT
 _IFREG = stat.S_IFREG
 _IFLNK = stat.S_IFLNK
 _IFDIR = stat.S_IFDIR
+_ENTRY_KINDS = frozenset((_IFREG, _IFLNK))
+_MODE_OF = attrgetter("st_mode")
+_STAT_KEY = attrgetter("st_mode", "st_dev", "st_ino", "st_mtime_ns", "st_ctime_ns", "st_size")
 
 
 
@@ -130,39 +135,26 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
     lstat = os.lstat
 
     # Pass 1: lstat everything, reject what is neither a regular file nor a symlink, and sum up
-    # the stat keys in a signature for the chunk memo.
-    sts: list[os.stat_result] = []
-    keys = array("q")
-    add_keys = keys.extend
+    # the stat keys in a signature for the chunk memo. The common case runs in C (map over
+    # lstat and attrgetter); any failure re-walks the chunk slowly to name the path.
+    try:
+        sts = list(map(lstat, [root + path for path in chunk.paths]))
+    except OSError:
+        sts = _lstat_or_explain(root, chunk.paths)
+    if not set(map(_S_IFMT, map(_MODE_OF, sts))) <= _ENTRY_KINDS:
+        _explain_kind(root, chunk.paths, sts)
     memo_ok = chunk.keep and chunk.mode != "entries"
-    for path in chunk.paths:
-        full = root + path
-        try:
-            st = lstat(full)
-        except FileNotFoundError:
-            raise InventoryError(f"{full}: vanished while walking") from None
-        except OSError as exc:
-            raise InventoryError(f"{full}: cannot stat ({exc.strerror})") from exc
-        fmt = _S_IFMT(st.st_mode)
-        if fmt != _IFREG and fmt != _IFLNK:
-            if fmt == _IFDIR:
-                raise InventoryError(f"{full}: became a directory while walking")
-            raise InventoryError(
-                f"{full}: is a {special_kind(st.st_mode)}, not a regular file",
-                hint="datagate hashes regular files and records symlinks; remove or move it",
-            )
-        sts.append(st)
-        if memo_ok:
-            try:
-                add_keys((st.st_mode, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size))
-            except OverflowError:
-                memo_ok = False
     signature = b""
     if memo_ok:
-        sig = hashlib.sha256(keys)
-        sig.update("\0".join(chunk.paths).encode("utf-8", "surrogateescape"))
-        signature = sig.digest()
-    del keys
+        try:
+            keys = array("q", itertools.chain.from_iterable(map(_STAT_KEY, sts)))
+        except OverflowError:
+            memo_ok = False
+        else:
+            sig = hashlib.sha256(keys)
+            sig.update("\0".join(chunk.paths).encode("utf-8", "surrogateescape"))
+            signature = sig.digest()
+            del keys
 
     # The chunk memo: the rendered result of this very chunk, valid while every stat key in it
     # (and so the signature) is unchanged.
@@ -262,6 +254,33 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
             else None
         )
         result.memo_reset = True
+
+
+def _lstat_or_explain(root: str, paths: tuple[str, ...]) -> list[os.stat_result]:
+    """lstat ``paths`` one by one; raise InventoryError naming the first that fails."""
+    out = []
+    for path in paths:
+        full = root + path
+        try:
+            out.append(os.lstat(full))
+        except FileNotFoundError:
+            raise InventoryError(f"{full}: vanished while walking") from None
+        except OSError as exc:
+            raise InventoryError(f"{full}: cannot stat ({exc.strerror})") from exc
+    return out
+
+
+def _explain_kind(root: str, paths: tuple[str, ...], sts: list[os.stat_result]) -> None:
+    """Raise InventoryError for the first of ``paths`` that is neither a file nor a symlink."""
+    for path, st in zip(paths, sts, strict=True):
+        fmt = _S_IFMT(st.st_mode)
+        if fmt == _IFDIR:
+            raise InventoryError(f"{root}{path}: became a directory while walking")
+        if fmt not in _ENTRY_KINDS:
+            raise InventoryError(
+                f"{root}{path}: is a {special_kind(st.st_mode)}, not a regular file",
+                hint="datagate hashes regular files and records symlinks; remove or move it",
+            )
 
 
 def _render(
