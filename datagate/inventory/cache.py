@@ -129,13 +129,18 @@ def read_memo_head(
     return None if row is None else tuple(row)
 
 
-def read_memo_body(db: str, lo: str, mode: str, md5: bool) -> tuple[bytes, str, str, str] | None:
+def read_memo_body(
+    db: str, lo: str, mode: str, md5: bool, *, out: bool
+) -> tuple[bytes, str, str, str] | None:
     """Return (signature, out, dirhash, dvc) of the memo of the chunk at ``lo``, or None.
 
-    Raises sqlite3.Error when the database is unreadable (the caller reports it).
+    Only the parts asked for are read: ``out`` alone (a memo hit is being printed) or, with
+    ``out=False``, the dirHash and DVC parts alone (the version id is being recomputed); the
+    other parts come back empty. Raises sqlite3.Error when the database is unreadable.
     """
+    columns = "sig, out, '', ''" if out else "sig, '', dirhash, dvc"
     row = _reader(db).execute(
-        "SELECT sig, out, dirhash, dvc FROM chunks WHERE lo = ? AND mode = ? AND md5 = ?",
+        f"SELECT {columns} FROM chunks WHERE lo = ? AND mode = ? AND md5 = ?",  # noqa: S608 - constant columns
         (lo, mode, int(md5)),
     ).fetchone()
     return None if row is None else tuple(row)

@@ -274,7 +274,7 @@ def _inventory(
                 tree_memo_ok = False
             if r.memo_hit:
                 assert db is not None
-                r.out = _memo_body(db, r, mode, dvc)[0]
+                r.out = _memo_body(db, r, mode, dvc, out=True)[0]
                 pending.append((r.lo, r.signature))
             else:
                 all_hits = False
@@ -341,7 +341,7 @@ class _Digests:
             assert db is not None
             md5 = self._dvc is not None
             for lo, sig in pending:
-                _, dirhash, dvc = _memo_body(db, (lo, sig), mode, md5)
+                _, dirhash, dvc = _memo_body(db, (lo, sig), mode, md5, out=False)
                 self.feed(dirhash, dvc)
             pending.clear()
 
@@ -355,12 +355,15 @@ class _Digests:
 
 
 def _memo_body(
-    db: str, chunk: ChunkResult | tuple[str, bytes], mode: str, md5: bool
+    db: str, chunk: ChunkResult | tuple[str, bytes], mode: str, md5: bool, *, out: bool
 ) -> tuple[str, str, str]:
-    """Return (out, dirhash, dvc) of a chunk's memo, checking it is the one the worker matched."""
+    """Return (out, dirhash, dvc) of a chunk's memo (see read_memo_body for ``out``).
+
+    Checks that the memo is the one the worker matched (same signature).
+    """
     lo, sig = (chunk.lo, chunk.signature) if isinstance(chunk, ChunkResult) else chunk
     try:
-        body = read_memo_body(db, lo, mode, md5)
+        body = read_memo_body(db, lo, mode, md5, out=out)
     except sqlite3.Error as exc:
         body = None
         why = f"unreadable ({exc})"
