@@ -100,14 +100,14 @@ class ChunkResult:
     rowset: str | None = None
     """The chunk's new stat cache rows as JSON, or None when the stored ones are still exact."""
     signature: bytes = b""
-    """SHA-256 over the chunk's paths and stat keys (empty when no memo applies)."""
+    """SHA-256 over the chunk's paths and stat keys (empty when no memo applies). On a chunk
+    that is not a memo hit, a signature means: drop the memos starting in this chunk's range,
+    then store :attr:`memo` (if any)."""
     memo_hit: bool = False
     """The stored memo of this chunk is still valid: ``out``, ``dirhash`` and ``dvc`` are left
     empty for the parent to read from the cache (counts are filled in)."""
     memo: Memo | None = None
     """This chunk's memo to store (None: nothing worth storing)."""
-    memo_reset: bool = False
-    """The memos in this chunk's range are stale: drop them (before storing ``memo``)."""
     lo: str = ""
     """The chunk's key range, for the memo table."""
     hi: str | None = None
@@ -253,7 +253,6 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
             if settled
             else None
         )
-        result.memo_reset = True
 
 
 def _lstat_or_explain(root: str, paths: tuple[str, ...]) -> list[os.stat_result]:

@@ -2,8 +2,10 @@
 
 Files are opened with ``O_NOFOLLOW`` and checked against the walk's lstat (same inode, still a
 regular file), so a file swapped for a symlink between walk and read is an error, not a silent
-read through the link. Reads go through one reusable buffer per thread; hashlib releases the GIL
-on large updates, so a small thread pool overlaps I/O and hashing across files.
+read through the link. Small files are read in one call; hashlib releases the GIL on large
+updates, so :func:`hash_many` hashes the big files of a chunk on a small thread pool (small files
+stay on the calling thread: GIL hand-offs per small file cost more than they save). Processes
+across chunks are chunks.py's and manifest.py's business.
 """
 
 from __future__ import annotations

@@ -287,7 +287,7 @@ def _inventory(
             if r.cache_problem is not None:
                 cache_problem = cache_problem or r.cache_problem
             elif cache is not None and not r.memo_hit:
-                cache.apply(r.lo, r.hi, r.rowset, (mode, dvc, r.memo) if r.memo_reset else None)
+                cache.apply(r.lo, r.hi, r.rowset, (mode, dvc, r.memo) if r.signature else None)
             task.advance(r.files + r.links, r.hashed_bytes)
         known = None
         if tree_memo_ok and all_hits and db is not None:
