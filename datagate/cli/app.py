@@ -139,8 +139,25 @@ options = GlobalOptions()
 """The global options of the current invocation (set by the callback)."""
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        from datagate.inventory.native import status
+
+        typer.echo(f"datagate {version('datagate')} (inventory accelerator: {status})")
+        raise typer.Exit()
+
+
 @app.callback()
 def _callback(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True,
+            help="Print the version (and whether the C accelerator is in use), then exit.",
+        ),
+    ] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug detail.")
     ] = False,

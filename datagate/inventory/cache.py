@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -68,16 +69,18 @@ def cache_dir() -> Path:
     return base / "datagate"
 
 
-# Reader connections of this process, by database path. A forked worker must not use its
+# Reader connections of this process, by database path and thread (each thread reads on its
+# own connection, so readers never wait on each other). A forked worker must not use its
 # parent's connections (SQLite forbids carrying them across fork): see forget_readers().
-_readers: dict[str, sqlite3.Connection] = {}
+_readers: dict[tuple[str, int], sqlite3.Connection] = {}
 
 
 def _reader(db: str) -> sqlite3.Connection:
-    con = _readers.get(db)
+    key = (db, threading.get_ident())
+    con = _readers.get(key)
     if con is None:
         con = sqlite3.connect(db, timeout=2, check_same_thread=False)
-        _readers[db] = con
+        _readers[key] = con
     return con
 
 
@@ -156,7 +159,7 @@ def read_tree_memo(db: str, md5: bool) -> tuple[bytes, str, str | None] | None:
 
 
 def close_readers() -> None:
-    """Close this process's reader connections."""
+    """Close this process's reader connections (call it when no other thread uses them)."""
     while _readers:
         _, con = _readers.popitem()
         con.close()

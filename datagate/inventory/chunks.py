@@ -28,9 +28,10 @@ from datagate.errors import InventoryError
 from datagate.inventory import cache as _cache
 from datagate.inventory.cache import Memo
 from datagate.inventory.hashing import Digests, hash_file, hash_many
+from datagate.inventory.native import native
 from datagate.inventory.walk import special_kind
 
-__all__ = ["BIG_FILE", "Chunk", "ChunkResult", "EntryTuple", "OutputMode", "run_chunk"]
+__all__ = ["BIG_FILE", "Chunk", "ChunkResult", "EntryTuple", "OutputMode", "probe_chunk", "run_chunk"]
 
 OutputMode = Literal["json", "text", "entries"]
 """What a chunk renders: manifest JSON lines, ``sha256sum``-style text lines, or entry tuples."""
@@ -75,6 +76,8 @@ class Chunk:
     """Entries modified less than this before hashing are not cached (see cache.py)."""
     mode: OutputMode
     """What to render."""
+    accel: bool = True
+    """Use the C accelerator where it is built (the parent decides, so workers agree)."""
 
 
 @dataclass(slots=True)
@@ -104,8 +107,11 @@ class ChunkResult:
     that is not a memo hit, a signature means: drop the memos starting in this chunk's range,
     then store :attr:`memo` (if any)."""
     memo_hit: bool = False
-    """The stored memo of this chunk is still valid: ``out``, ``dirhash`` and ``dvc`` are left
-    empty for the parent to read from the cache (counts are filled in)."""
+    """The stored memo of this chunk is still valid: ``dirhash`` and ``dvc`` are left empty for
+    the parent to read from the cache, ``out`` too unless :attr:`out_read` (counts are filled
+    in)."""
+    out_read: bool = False
+    """On a memo hit: ``out`` was read from the memo already."""
     memo: Memo | None = None
     """This chunk's memo to store (None: nothing worth storing)."""
     lo: str = ""
@@ -118,8 +124,40 @@ class ChunkResult:
     """(message, hint) of the first InventoryError, in path order."""
 
 
+def probe_chunk(chunk: Chunk, *, with_out: bool = False) -> ChunkResult | None:
+    """Return ``chunk``'s result from its stored memo if the memo still holds, else None.
+
+    The whole cost of an unchanged chunk: one C call for the stat keys of every path (without
+    the GIL, so threads can share the work), their signature, one cache query, and with
+    ``with_out`` a second for the manifest lines (``out``; ``out_read`` says it is filled).
+    Needs the accelerator and a readable cache. Never raises: anything unusual (a change, a
+    special file, an lstat failure, a cache problem) is a None, and :func:`run_chunk` meets it
+    again on its full path, which names it.
+    """
+    if not chunk.accel or native is None or chunk.cache is None or not chunk.keep or chunk.mode == "entries":
+        return None
+    packed = native.lstat_keys(chunk.root.rstrip("/") + "/", chunk.paths)
+    if packed is None:
+        return None
+    result = ChunkResult(lo=chunk.lo, hi=chunk.hi)
+    try:
+        if not _memo_hit(chunk, _signature(packed, chunk.paths), result):
+            return None
+        if with_out:
+            body = _cache.read_memo_body(chunk.cache, chunk.lo, chunk.mode, chunk.md5, out=True)
+            if body is None or body[0] != result.signature:
+                return None
+            result.out, result.out_read = body[1], True
+    except Exception:  # noqa: BLE001 - run_chunk reads the cache again and reports the failure
+        return None
+    return result
+
+
 def run_chunk(chunk: Chunk) -> ChunkResult:
     """Inventory ``chunk``; errors are returned in :attr:`ChunkResult.error`, never raised."""
+    hit = probe_chunk(chunk)
+    if hit is not None:
+        return hit
     result = ChunkResult(lo=chunk.lo, hi=chunk.hi)
     try:
         _run(chunk, result)
@@ -134,7 +172,9 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
     hashed_at = time.time_ns()
     lstat = os.lstat
 
-    # Pass 1: lstat everything, reject what is neither a regular file nor a symlink, and sum up
+    memo_ok = chunk.keep and chunk.mode != "entries"
+    # Pass 1 (after probe_chunk, with the accelerator, found no valid memo: it lstat's again, as
+    # the signature kept must be of the very stats the output is made of): lstat everything, reject what is neither a regular file nor a symlink, and sum up
     # the stat keys in a signature for the chunk memo. The common case runs in C (map over
     # lstat and attrgetter); any failure re-walks the chunk slowly to name the path.
     try:
@@ -143,7 +183,6 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
         sts = _lstat_or_explain(root, chunk.paths)
     if not set(map(_S_IFMT, map(_MODE_OF, sts))) <= _ENTRY_KINDS:
         _explain_kind(root, chunk.paths, sts)
-    memo_ok = chunk.keep and chunk.mode != "entries"
     signature = b""
     if memo_ok:
         try:
@@ -151,21 +190,15 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
         except OverflowError:
             memo_ok = False
         else:
-            sig = hashlib.sha256(keys)
-            sig.update("\0".join(chunk.paths).encode("utf-8", "surrogateescape"))
-            signature = sig.digest()
+            signature = _signature(keys, chunk.paths)
             del keys
 
     # The chunk memo: the rendered result of this very chunk, valid while every stat key in it
     # (and so the signature) is unchanged.
     if chunk.cache is not None:
         try:
-            if memo_ok:
-                head = _cache.read_memo_head(chunk.cache, chunk.lo, chunk.mode, need_md5)
-                if head is not None and head[0] == signature and head[1] == chunk.hi:
-                    result.signature, result.memo_hit = signature, True
-                    result.files, result.nbytes, result.links = head[2:]
-                    return
+            if memo_ok and _memo_hit(chunk, signature, result):
+                return
             cached, sources = _cache.read_rows(chunk.cache, chunk.lo, chunk.hi)
         except Exception as exc:  # noqa: BLE001 - any cache failure means: do not use it
             result.cache_problem = f"{type(exc).__name__}: {exc}"
@@ -253,6 +286,27 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
             if settled
             else None
         )
+
+
+def _signature(keys: bytes | array[int], paths: tuple[str, ...]) -> bytes:
+    """SHA-256 over the packed stat keys (native int64, six per path) and the paths."""
+    sig = hashlib.sha256(keys)
+    sig.update("\0".join(paths).encode("utf-8", "surrogateescape"))
+    return sig.digest()
+
+
+def _memo_hit(chunk: Chunk, signature: bytes, result: ChunkResult) -> bool:
+    """Fill ``result`` from the stored memo if it matches ``signature``; True if it did.
+
+    Raises whatever the cache read raises (the caller decides what a broken cache means).
+    """
+    assert chunk.cache is not None
+    head = _cache.read_memo_head(chunk.cache, chunk.lo, chunk.mode, chunk.md5)
+    if head is None or head[0] != signature or head[1] != chunk.hi:
+        return False
+    result.signature, result.memo_hit = signature, True
+    result.files, result.nbytes, result.links = head[2:]
+    return True
 
 
 def _lstat_or_explain(root: str, paths: tuple[str, ...]) -> list[os.stat_result]:

@@ -37,7 +37,8 @@ from datagate.inventory.cache import (
     read_memo_body,
     read_tree_memo,
 )
-from datagate.inventory.chunks import Chunk, ChunkResult, OutputMode, run_chunk
+from datagate.inventory.chunks import Chunk, ChunkResult, OutputMode, probe_chunk, run_chunk
+from datagate.inventory.native import native
 from datagate.inventory.walk import check_name, list_runs
 from datagate.models import EntryKind, FileEntry, Manifest
 from datagate.progress import NULL_PROGRESS, ProgressSink
@@ -242,15 +243,21 @@ def _inventory(
     keep = cache is not None
     racy_ns = cache_module.RACY_MARGIN_NS
 
+    accel = native is not None
+
     def make(spec: tuple[tuple[str, ...], str, str | None]) -> Chunk:
-        return Chunk(root_s, spec[0], spec[1], spec[2], dvc, db, keep, racy_ns, mode)
+        return Chunk(root_s, spec[0], spec[1], spec[2], dvc, db, keep, racy_ns, mode, accel)
 
     specs = _chunk_specs(runs, CHUNK_FILES)
     head = list(itertools.islice(specs, PARALLEL_MIN_CHUNKS))
     n = _worker_count(workers)
     results: Iterator[ChunkResult]
     if n > 1 and len(head) >= PARALLEL_MIN_CHUNKS:
-        results = _in_processes(map(make, itertools.chain(head, specs)), n)
+        chunks = map(make, itertools.chain(head, specs))
+        if db is not None and accel and mode != "entries":
+            results = _probe_then_processes(chunks, n)
+        else:
+            results = _in_processes(chunks, n)
     else:
         results = map(run_chunk, map(make, itertools.chain(head, specs)))
 
@@ -274,7 +281,8 @@ def _inventory(
                 tree_memo_ok = False
             if r.memo_hit:
                 assert db is not None
-                r.out = _memo_body(db, r, mode, dvc, out=True)[0]
+                if not r.out_read:
+                    r.out = _memo_body(db, r, mode, dvc, out=True)[0]
                 pending.append((r.lo, r.signature))
             else:
                 all_hits = False
@@ -410,6 +418,38 @@ def _worker_count(workers: int | None) -> int:
     except (AttributeError, OSError):
         cpus = os.cpu_count() or 1
     return max(1, min(cpus, 8))
+
+
+def _probe_then_processes(chunks: Iterator[Chunk], n: int) -> Iterator[ChunkResult]:
+    """Check the chunks' memos on ``n`` threads; from the first that does not hold, use processes.
+
+    An unchanged tree thus costs no process start: the lstat calls run in C without the GIL,
+    so threads share them as processes would. At the first chunk needing work, the threads
+    stop (before any fork) and that chunk and all after it go to :func:`_in_processes`, whose
+    workers still take memo hits where they find them (chunks probed ahead are probed again
+    there: a few milliseconds, at most a window's worth).
+    """
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    window: deque[tuple[Chunk, Future[ChunkResult | None]]] = deque()
+    pool = ThreadPoolExecutor(n, thread_name_prefix="datagate-probe")
+    try:
+        for chunk in itertools.islice(chunks, 2 * n + 2):
+            window.append((chunk, pool.submit(probe_chunk, chunk, with_out=True)))
+        while window:
+            chunk, future = window[0]
+            result = future.result()
+            if result is None:
+                break
+            window.popleft()
+            for chunk in itertools.islice(chunks, 1):
+                window.append((chunk, pool.submit(probe_chunk, chunk, with_out=True)))
+            yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if window:
+        yield from _in_processes(itertools.chain([c for c, _ in window], chunks), n)
 
 
 def _in_processes(chunks: Iterator[Chunk], n: int) -> Iterator[ChunkResult]:

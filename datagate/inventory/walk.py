@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from datagate.errors import InventoryError
+from datagate.inventory.native import native
 
 __all__ = ["EXCLUDED_AT_ROOT", "check_name", "list_runs", "special_kind"]
 
@@ -69,6 +70,7 @@ def list_runs(root: Path) -> Iterator[list[str]]:
     """
     base = os.fspath(root)
     # A frame: [sorted keys, positions of the subfolder keys, next subfolder, next key, prefix, parts]
+    # (keys are full relative paths; a subfolder's key is its path and a "/")
     stack: list[list[Any]] = [_frame(base, "", ())]
     while stack:
         frame = stack[-1]
@@ -76,28 +78,20 @@ def list_runs(root: Path) -> Iterator[list[str]]:
         if k < len(dirs):
             end = dirs[k]
             if end > start:
-                yield [prefix + key for key in keys[start:end]]
-            name = keys[end][:-1]
+                yield keys[start:end]
+            sub = keys[end]
             frame[2], frame[3] = k + 1, end + 1
-            stack.append(_frame(os.path.join(base, prefix + name), prefix + name + "/", (*parts, name)))
+            stack.append(_frame(os.path.join(base, sub[:-1]), sub, (*parts, sub[len(prefix) : -1])))
         else:
             if start < len(keys):
-                yield [prefix + key for key in keys[start:]]
+                yield keys[start:] if start else keys
             stack.pop()
 
 
 def _frame(directory: str, prefix: str, parts: tuple[str, ...]) -> list[Any]:
-    """List ``directory``: sort keys (a subfolder's key ends in "/") and where the subfolders are."""
+    """List ``directory``: its sorted keys (a subfolder's ends in "/") and where the subfolders are."""
     try:
-        with os.scandir(directory) as it:
-            entries = list(it)
-        # The file type comes with the listing on common file systems (no stat); comprehensions
-        # over C callables keep the per-entry cost low on folders of many files.
-        dirs = [e.name for e in filter(_IS_DIR, entries)]
-        if dirs:
-            files = [e.name for e in itertools.filterfalse(_IS_DIR, entries)]
-        else:
-            files = list(map(_NAME, entries))
+        files, dirs = _list_dir(directory, prefix)
     except FileNotFoundError:
         raise InventoryError(f"{directory}: directory vanished while walking") from None
     except PermissionError:
@@ -107,18 +101,37 @@ def _frame(directory: str, prefix: str, parts: tuple[str, ...]) -> list[Any]:
     # One check for the whole folder in the common case (printable ASCII names only).
     joined = "/".join(files) + "/" + "/".join(dirs)
     if not (joined.isascii() and joined.isprintable()):
-        for name in itertools.chain(files, dirs):
+        cut = len(prefix)
+        for name in itertools.chain((f[cut:] for f in files), dirs):
             check_name(name, os.path.join(directory, name))
     banned = {ex[-1] for ex in EXCLUDED_AT_ROOT if ex[:-1] == parts}
     if banned:
         dirs = [d for d in dirs if d not in banned]
-        files = [f for f in files if f not in banned]
+        files = [f for f in files if f[len(prefix) :] not in banned]
     if not dirs:
-        files.sort()
         return [files, [], 0, 0, prefix, parts]
-    dir_keys = sorted(d + "/" for d in dirs)
-    keys = sorted(files + dir_keys)
+    dir_keys = sorted(prefix + d + "/" for d in dirs)
+    keys = files + dir_keys
+    keys.sort()  # two sorted runs: one merge
     return [keys, [bisect.bisect_left(keys, d) for d in dir_keys], 0, 0, prefix, parts]
+
+
+def _scandir(directory: str, prefix: str) -> tuple[list[str], list[str]]:
+    """Return (sorted ``prefix + name`` of the non-folders, folder names) of ``directory``.
+
+    The Python twin of ``_native.list_dir``.
+    """
+    with os.scandir(directory) as it:
+        entries = list(it)
+    # The file type comes with the listing on common file systems (no stat); comprehensions
+    # over C callables keep the per-entry cost low on folders of many files.
+    dirs = [e.name for e in filter(_IS_DIR, entries)]
+    names = [e.name for e in itertools.filterfalse(_IS_DIR, entries)] if dirs else list(map(_NAME, entries))
+    names.sort()
+    return ([prefix + n for n in names] if prefix else names), dirs
+
+
+_list_dir = native.list_dir if native is not None else _scandir
 
 
 def special_kind(mode: int) -> str:

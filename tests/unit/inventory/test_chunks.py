@@ -20,8 +20,10 @@ from datagate.errors import InventoryError
 from datagate.inventory import cache as cache_mod
 from datagate.inventory import hash_tree, manifest_lines, write_manifest
 from datagate.inventory import manifest as manifest_mod
+from datagate.inventory import walk as walk_mod
 from datagate.inventory.cache import StatCache
 from datagate.inventory.manifest import summary_text
+from datagate.inventory.native import native
 from datagate.inventory.walk import list_runs
 from datagate.report.inventory import manifest_text
 from tests.unit.inventory._cachedb import cached_shas
@@ -69,6 +71,17 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(manifest_mod, "PARALLEL_MIN_CHUNKS", 2)
 
 
+@pytest.fixture(params=["native", "python"])
+def accel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with the C accelerator, then with the pure-Python code paths."""
+    if request.param == "python":
+        monkeypatch.setattr(manifest_mod, "native", None)
+        monkeypatch.setattr(walk_mod, "_list_dir", walk_mod._scandir)
+    elif native is None:
+        pytest.skip("the C accelerator is not built")
+    return str(request.param)
+
+
 @pytest.fixture
 def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "cache-home"
@@ -86,7 +99,7 @@ def _all_paths(root: Path) -> list[str]:
     return sorted((p for p in out if not p.startswith(skip)), key=lambda p: p.encode())
 
 
-def test_listing_is_in_full_path_byte_order(tmp_path: Path) -> None:
+def test_listing_is_in_full_path_byte_order(tmp_path: Path, accel: str) -> None:
     root = _tree(tmp_path / "t")
     listed = [p for run in list_runs(root) for p in run]
     assert listed == _all_paths(root)
@@ -97,7 +110,7 @@ def test_listing_is_in_full_path_byte_order(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_chunked_manifest_equals_reference(
-    tmp_path: Path, small_chunks: None, cache_home: Path, workers: int
+    tmp_path: Path, small_chunks: None, cache_home: Path, workers: int, accel: str
 ) -> None:
     root = _tree(tmp_path / "t")
     reference = hash_tree(root, use_cache=False, workers=1, dvc=True)
@@ -114,6 +127,7 @@ def test_chunked_manifest_equals_reference(
 def test_streamed_outputs_equal_the_rendered_manifest(
     tmp_path: Path, small_chunks: None, cache_home: Path, monkeypatch: pytest.MonkeyPatch,
     workers: int, dvc: bool,
+    accel: str,
 ) -> None:
     monkeypatch.setattr(cache_mod, "RACY_MARGIN_NS", 0)  # so the first run stores memos
     root = _tree(tmp_path / "t")
@@ -145,6 +159,7 @@ def _touch_later(path: Path) -> None:
 def test_memos_follow_every_kind_of_change(
     tmp_path: Path, small_chunks: None, cache_home: Path, monkeypatch: pytest.MonkeyPatch,
     workers: int,
+    accel: str,
 ) -> None:
     monkeypatch.setattr(cache_mod, "RACY_MARGIN_NS", 0)
     root = _tree(tmp_path / "t")
@@ -175,7 +190,7 @@ def test_memos_follow_every_kind_of_change(
 
 
 def test_poisoned_memo_is_used_and_verify_still_rereads(
-    tmp_path: Path, small_chunks: None, cache_home: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, small_chunks: None, cache_home: Path, monkeypatch: pytest.MonkeyPatch, accel: str
 ) -> None:
     """The memo is really what an unchanged re-run prints (so the speed-up is real) ..."""
     monkeypatch.setattr(cache_mod, "RACY_MARGIN_NS", 0)
@@ -214,7 +229,7 @@ def test_unchanged_rerun_does_not_write_the_cache(
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_first_error_in_path_order_from_a_later_chunk(
-    tmp_path: Path, small_chunks: None, cache_home: Path, workers: int
+    tmp_path: Path, small_chunks: None, cache_home: Path, workers: int, accel: str
 ) -> None:
     root = _tree(tmp_path / "t")
     os.mkfifo(root / "many" / "f0105.pipe")
@@ -263,6 +278,7 @@ class _Bytes:
 def test_moved_chunk_boundaries_still_reuse_cached_rows(
     tmp_path: Path, small_chunks: None, cache_home: Path, monkeypatch: pytest.MonkeyPatch,
     workers: int,
+    accel: str,
 ) -> None:
     monkeypatch.setattr(cache_mod, "RACY_MARGIN_NS", 0)
     root = _tree(tmp_path / "t")
