@@ -173,14 +173,15 @@ class Bench:
         return float(data["work"]), float(data["cpu"])
 
     def inproc(self, label: str, tree: str, script: str, args: list[str], *,
-               python: Path = PYTHON, repeat: int | None = None) -> tuple[float, float]:
+               python: Path = PYTHON, repeat: int | None = None,
+               env: dict[str, str] | None = None) -> tuple[float, float]:
         """Run an in-process timer script; return the median ``work`` (wall) and ``cpu`` seconds."""
         self.log(f"{label} (in-process) on {tree}")
         works: list[float] = []
         cpus: list[float] = []
         last: Run | None = None
         for _ in range(repeat or self.repeat):
-            r = run([str(python), "-c", script, *args], env=self.env)
+            r = run([str(python), "-c", script, *args], env=env or self.env)
             if r.rc != 0:
                 raise SystemExit(f"{label} failed (exit {r.rc}): {r.stderr.strip()[-2000:]}")
             data = json.loads(r.stdout.strip().splitlines()[-1])
@@ -331,20 +332,26 @@ def main(argv: list[str] | None = None) -> int:
             again_argv = [*dg, str(tree), "--format", "json"]
             help_argv = [str(DATAGATE), "--help"]
             b.log(f"interleaved pairs on {name}")
-            sha_pairs, beyond_pairs = [], []
+            sha_pairs, first_pairs, beyond_pairs = [], [], []
             for _ in range(max(5, args.repeat)):
                 s_run = run(sha_argv, env=env, keep_stdout=False)
                 d_run = run(nc_argv, env=env, keep_stdout=False)
                 sha_pairs.append(s_run.wall / d_run.wall)
+                shutil.rmtree(cache_dir, ignore_errors=True)
+                f_run = run(again_argv, env=env, keep_stdout=False)  # first run: writes the cache
+                first_pairs.append(s_run.wall / f_run.wall)
                 h_run = run(help_argv, env=env, keep_stdout=False)
                 a_run = run(again_argv, env=env, keep_stdout=False)
                 beyond_pairs.append(a_run.wall - h_run.wall)
-            sha_pairs.sort()
-            beyond_pairs.sort()
-            res["large_sha_pairs"] = sha_pairs[len(sha_pairs) // 2]
-            res["large_beyond_pairs"] = beyond_pairs[len(beyond_pairs) // 2]
-            pair_text["sha"] = ", ".join(f"{x:.2f}" for x in sha_pairs)
-            pair_text["beyond"] = ", ".join(f"{x:.3f}" for x in beyond_pairs)
+            for key_, pairs in (("sha", sha_pairs), ("first", first_pairs), ("beyond", beyond_pairs)):
+                pairs.sort()
+                res[f"large_{key_}_pairs"] = pairs[len(pairs) // 2]
+                pair_text[key_] = ", ".join(f"{x:.3f}" if key_ == "beyond" else f"{x:.2f}" for x in pairs)
+            # The same re-run without the C accelerator (DATAGATE_PURE_PYTHON=1), for reference.
+            pure_work, pure_cpu = b.inproc(
+                "datagate hash, unchanged re-run (stat cache), pure Python", name, _INPROC_DATAGATE,
+                ["-q", "hash", str(tree), "--format", "json"], env={**env, "DATAGATE_PURE_PYTHON": "1"})
+            res["large_again_pure_work"] = pure_work
         if not args.skip_dvc:
             repo = dvc_repo(work, key, tree, env)
             time.sleep(2.5)
@@ -358,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # --- report
     facts = machine_facts()
+    version_line = run([str(DATAGATE), "--version"], env=env).stdout.strip()
     cmd = "python benchmarks/bench_hash.py" + (" --quick" if args.quick else "") + \
         (f" --repeat {args.repeat}" if args.repeat != 3 else "") + (" --skip-dvc" if args.skip_dvc else "")
 
@@ -379,8 +387,11 @@ def main(argv: list[str] | None = None) -> int:
          f"{res['large_sha'] / res['large_nc']:.2f}", ""),
         (f"{L}, first run: CPU time, sha256sum / datagate --no-cache", "(info)",
          f"{res['large_sha_cpu'] / res['large_nc_cpu']:.2f}", ""),
-        (f"{L}, first run: sha256sum / datagate (writing the stat cache)", ">= 1.0",
-         f"{res['large_sha'] / res['large_first']:.2f}", verdict(res["large_sha"] >= res["large_first"])),
+        (f"{L}, first run: sha256sum / datagate (writing the stat cache), median of interleaved pairs",
+         ">= 1.0", f"{res['large_first_pairs']:.2f} (pairs: {pair_text['first']})",
+         verdict(res["large_first_pairs"] >= 1.0)),
+        (f"{L}, first run: same, from the separate medians below (one cache-writing run)", "(info)",
+         f"{res['large_sha'] / res['large_first']:.2f}", ""),
     ]
     if "large_dvc_add" in res:
         targets += [
@@ -400,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
          f"{fmt_s(res['large_beyond_pairs'])} (pairs: {pair_text['beyond']})",
          verdict(res["large_beyond_pairs"] < 0.5)),
         (f"{L}, unchanged re-run: same, from the separate medians below", "(info)", fmt_s(beyond), ""),
+        (f"{L}, unchanged re-run without the C accelerator (in-process timer, wall)", "(info)",
+         fmt_s(res["large_again_pure_work"]), ""),
     ]
     if "large_dvc_status" in res:
         targets.append((f"{L}, unchanged re-run: dvc status / datagate", ">= 5",
@@ -426,7 +439,10 @@ def main(argv: list[str] | None = None) -> int:
         "time the command inside an interpreter that has already imported everything and run it once on a "
         "one-file tree, so they exclude "
         "start-up; their CPU column includes the hashing processes. datagate's bytecode is compiled first "
-        "(`python -m compileall datagate`), as a wheel install has it.",
+        "(`python -m compileall datagate`), as a wheel install has it. "
+        f"`datagate --version`: {version_line}. In the interleaved pairs, each round runs sha256sum, "
+        "datagate --no-cache, datagate with an emptied stat cache (a cache-writing first run), "
+        "`datagate --help`, then the unchanged re-run.",
         "",
         "## Targets (issue 2)",
         "",

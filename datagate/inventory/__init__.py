@@ -13,8 +13,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from stat import S_ISREG
 
 from datagate.errors import InventoryError
+from datagate.inventory.hashing import OPEN_FLAGS
 from datagate.inventory.manifest import (
     ManifestSummary,
     build_manifest,
@@ -84,19 +86,21 @@ def open_entry(root: Path, entry: FileEntry) -> Iterator[memoryview]:
         raise InventoryError(f"{entry.path}: is not a regular file")
     full = os.path.join(root, entry.path)
     try:
-        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(full, OPEN_FLAGS)
     except OSError as exc:
         raise InventoryError(f"{full}: cannot open ({exc.strerror})") from exc
     try:
-        size = os.fstat(fd).st_size
-        if size == 0:
-            yield memoryview(b"")
-            return
-        mm = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
+        st = os.fstat(fd)
+        if not S_ISREG(st.st_mode):
+            raise InventoryError(f"{full}: is no longer a regular file")
+        mm = mmap.mmap(fd, st.st_size, access=mmap.ACCESS_READ) if st.st_size else None
     except OSError as exc:
-        os.close(fd)
         raise InventoryError(f"{full}: cannot map ({exc.strerror})") from exc
-    os.close(fd)
+    finally:
+        os.close(fd)  # the mapping keeps what it needs
+    if mm is None:
+        yield memoryview(b"")
+        return
     view = memoryview(mm)
     try:
         yield view

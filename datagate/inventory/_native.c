@@ -1,8 +1,10 @@
-/* Optional accelerator for the inventory's two per-file hot loops: listing a folder and
- * lstat'ing a chunk of paths. Both have pure-Python equivalents (walk.py, chunks.py) that give
- * identical results; this module only removes the interpreter's per-file overhead (a DirEntry
- * or stat_result object per file, six attribute reads per stat key). It never opens, reads or
- * follows anything: readdir, and fstatat with AT_SYMLINK_NOFOLLOW.
+/* Optional accelerator for the inventory's per-file hot loops: listing a folder, lstat'ing a
+ * chunk of paths, and reading the small files of a chunk for hashing. Each has a pure-Python
+ * twin (walk.py, chunks.py, hashing.py) that gives identical results; this module only removes
+ * the interpreter's per-file overhead (a DirEntry or stat_result object per file, six attribute
+ * reads per stat key, a dozen bytecode-level calls per file read). It never follows a symlink
+ * (readdir; fstatat with AT_SYMLINK_NOFOLLOW; openat with O_NOFOLLOW | O_NONBLOCK) and never computes a
+ * digest itself: the hashlib constructors it is given do.
  *
  * Built by setuptools as an optional extension: where no compiler is available, installation
  * goes on without it and datagate runs the Python code paths (DATAGATE_PURE_PYTHON=1 forces
@@ -22,7 +24,7 @@
 #include <unistd.h>
 
 /* Bumped whenever a signature or a result's meaning changes; Python checks it before use. */
-#define DATAGATE_NATIVE_ABI 1
+#define DATAGATE_NATIVE_ABI 2
 
 #ifndef O_CLOEXEC
 #define O_CLOEXEC 0
@@ -266,47 +268,70 @@ typedef struct {
     Py_ssize_t slash;   /* index of the last '/', or -1 */
 } rel_path;
 
+/* An open folder for relative fstatat/openat calls over paths in order: paths of one folder
+ * come together (chunks are in byte order), so each folder is opened once per run of them. */
+typedef struct {
+    char *buf;          /* root + the folder part of the current path */
+    size_t cap;
+    size_t len;         /* length of the folder part the fd is for */
+    const char *of;     /* the path whose folder part fd is for */
+    int fd;
+} folder_cursor;
+
+#define FOLDER_CURSOR_INIT {NULL, 0, (size_t)-1, NULL, -1}
+
+/* Return a descriptor of p's folder (p's name is then p->path + *name_at), or -1. */
+static int
+folder_of(folder_cursor *c, const char *root, size_t root_len, const rel_path *p, size_t *name_at)
+{
+    size_t want = p->slash < 0 ? 0 : (size_t)p->slash + 1;
+    *name_at = want;
+    if (c->fd >= 0 && want == c->len && memcmp(c->of, p->path, want) == 0) {
+        return c->fd;
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    if (root_len + want + 1 > c->cap) {
+        char *grown = realloc(c->buf, root_len + want + 1);
+        if (grown == NULL) {
+            return -1;
+        }
+        c->buf = grown;
+        c->cap = root_len + want + 1;
+    }
+    memcpy(c->buf, root, root_len);
+    memcpy(c->buf + root_len, p->path, want);
+    c->buf[root_len + want] = '\0';
+    c->fd = open(c->buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    c->len = want;
+    c->of = p->path;
+    return c->fd;
+}
+
+static void
+folder_close(folder_cursor *c)
+{
+    if (c->fd >= 0) {
+        close(c->fd);
+    }
+    free(c->buf);
+}
+
 /* The lstat loop; runs without the GIL. Returns 1 when every path gave a usable key. */
 static int
 fill_keys(const char *root, size_t root_len, const rel_path *paths, Py_ssize_t n, int64_t *out)
 {
-    char *dir = NULL;           /* root + the folder part of the current path */
-    size_t dir_cap = 0;
-    size_t dir_len = (size_t)-1; /* length of the folder part the open fd is for */
-    const char *dir_of = NULL;  /* the path whose folder part dir_fd is for */
-    int dir_fd = -1;
+    folder_cursor folder = FOLDER_CURSOR_INIT;
     int usable = 1;
-    for (Py_ssize_t i = 0; i < n && usable; i++) {
-        const rel_path *p = &paths[i];
-        size_t want = p->slash < 0 ? 0 : (size_t)p->slash + 1;
-        if (dir_fd < 0 || want != dir_len || memcmp(dir_of, p->path, want) != 0) {
-            if (dir_fd >= 0) {
-                close(dir_fd);
-                dir_fd = -1;
-            }
-            if (root_len + want + 1 > dir_cap) {
-                char *grown = realloc(dir, root_len + want + 1);
-                if (grown == NULL) {
-                    usable = 0;
-                    break;
-                }
-                dir = grown;
-                dir_cap = root_len + want + 1;
-            }
-            memcpy(dir, root, root_len);
-            memcpy(dir + root_len, p->path, want);
-            dir[root_len + want] = '\0';
-            dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dir_fd < 0) {
-                usable = 0;
-                break;
-            }
-            dir_len = want;
-            dir_of = p->path;
-        }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        size_t name_at;
+        int dir_fd = folder_of(&folder, root, root_len, &paths[i], &name_at);
         struct stat st;
         int64_t mtime, ctime;
-        if (fstatat(dir_fd, p->path + want, &st, AT_SYMLINK_NOFOLLOW) != 0
+        if (dir_fd < 0
+            || fstatat(dir_fd, paths[i].path + name_at, &st, AT_SYMLINK_NOFOLLOW) != 0
             || !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
             || (uint64_t)st.st_dev > (uint64_t)INT64_MAX
             || (uint64_t)st.st_ino > (uint64_t)INT64_MAX
@@ -323,11 +348,36 @@ fill_keys(const char *root, size_t root_len, const rel_path *paths, Py_ssize_t n
         out[5] = (int64_t)st.st_size;
         out += 6;
     }
-    if (dir_fd >= 0) {
-        close(dir_fd);
-    }
-    free(dir);
+    folder_close(&folder);
     return usable;
+}
+
+/* Fill paths[] from a sequence of str; 0 on success, 1 when a path is not plain UTF-8 (the
+ * caller declines), -1 with an exception set. */
+static int
+utf8_paths(PyObject *seq, rel_path *paths)
+{
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!PyUnicode_Check(items[i])) {
+            PyErr_SetString(PyExc_TypeError, "paths must be str");
+            return -1;
+        }
+        Py_ssize_t len;
+        /* The UTF-8 form is cached in the str (no copy for ASCII); it lives as long as seq. */
+        const char *utf8 = PyUnicode_AsUTF8AndSize(items[i], &len);
+        if (utf8 == NULL || (size_t)len != strlen(utf8)) {
+            /* Not UTF-8 (a surrogate-escaped name) or an embedded NUL: the Python path. */
+            PyErr_Clear();
+            return 1;
+        }
+        const char *slash = strrchr(utf8, '/');
+        paths[i].path = utf8;
+        paths[i].len = len;
+        paths[i].slash = slash == NULL ? -1 : (Py_ssize_t)(slash - utf8);
+    }
+    return 0;
 }
 
 static PyObject *
@@ -349,32 +399,20 @@ lstat_keys(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto fail;
     }
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
     paths = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(rel_path));
     if (paths == NULL) {
         PyErr_NoMemory();
         goto fail;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (!PyUnicode_Check(items[i])) {
-            PyErr_SetString(PyExc_TypeError, "lstat_keys: paths must be str");
-            goto fail;
-        }
-        Py_ssize_t len;
-        /* The UTF-8 form is cached in the str (no copy for ASCII); it lives as long as seq. */
-        const char *utf8 = PyUnicode_AsUTF8AndSize(items[i], &len);
-        if (utf8 == NULL || (size_t)len != strlen(utf8)) {
-            /* Not UTF-8 (a surrogate-escaped name) or an embedded NUL: the Python path. */
-            PyErr_Clear();
-            PyMem_Free(paths);
-            Py_DECREF(seq);
-            Py_DECREF(root_bytes);
-            Py_RETURN_NONE;
-        }
-        const char *slash = strrchr(utf8, '/');
-        paths[i].path = utf8;
-        paths[i].len = len;
-        paths[i].slash = slash == NULL ? -1 : (Py_ssize_t)(slash - utf8);
+    int plain = utf8_paths(seq, paths);
+    if (plain < 0) {
+        goto fail;
+    }
+    if (plain > 0) {
+        PyMem_Free(paths);
+        Py_DECREF(seq);
+        Py_DECREF(root_bytes);
+        Py_RETURN_NONE;
     }
     keys = PyBytes_FromStringAndSize(NULL, n * 6 * (Py_ssize_t)sizeof(int64_t));
     if (keys == NULL) {
@@ -404,9 +442,186 @@ fail:
     return NULL;
 }
 
+PyDoc_STRVAR(hash_files_doc,
+"hash_files(root, paths, expect, new_sha256, new_md5) -> list[tuple[str, str | None, int] | None]\n\n"
+"Hash the regular files ``root + path`` (small ones: each is read whole into memory) and\n"
+"return (sha256 hex, md5 hex or None, bytes read) for each. ``expect`` packs the walk's\n"
+"(st_dev, st_ino) of each path as two native unsigned 64-bit integers: a file is opened\n"
+"with O_NOFOLLOW | O_NONBLOCK (a FIFO swapped in cannot hang the open) relative to its\n"
+"folder and must still be that regular file. The digests are\n"
+"computed by the given constructors (hashlib's: ``new_sha256(data)``, ``new_md5(data)`` or\n"
+"None), so they are hashlib's own. A file that cannot be opened or read, is no longer the same\n"
+"regular file, or grew past its size at open is a None: the caller hashes it the Python way,\n"
+"which names the problem (all are None when any path is not plain UTF-8). Signals are\n"
+"handled as os.read handles them: a handler's exception ends the call.");
+
+#define HASH_FILES_MAX_SIZE ((off_t)1 << 26) /* larger files are the caller's to stream */
+
+static PyObject *
+hash_one(int dir_fd, const char *name, uint64_t dev, uint64_t ino, PyObject *new_sha,
+         PyObject *new_md5, int *declined)
+{
+    int fd;
+    *declined = 1;
+    for (;;) {
+        fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd >= 0 || errno != EINTR) {
+            break;
+        }
+        if (PyErr_CheckSignals() < 0) {
+            *declined = 0;
+            return NULL;
+        }
+    }
+    if (fd < 0) {
+        return NULL;
+    }
+    struct stat st;
+    PyObject *data = NULL, *sha = NULL, *sha_hex = NULL, *md5 = NULL, *md5_hex = NULL;
+    PyObject *result = NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_dev != dev
+        || (uint64_t)st.st_ino != ino || st.st_size < 0 || st.st_size > HASH_FILES_MAX_SIZE) {
+        goto done;
+    }
+    Py_ssize_t cap = (Py_ssize_t)st.st_size + 1; /* one more: a file that grew is noticed */
+    data = PyBytes_FromStringAndSize(NULL, cap);
+    if (data == NULL) {
+        *declined = 0;
+        goto done;
+    }
+    char *buf = PyBytes_AS_STRING(data);
+    Py_ssize_t total = 0;
+    while (total < cap) {
+        ssize_t got = read(fd, buf + total, (size_t)(cap - total));
+        if (got < 0) {
+            if (errno == EINTR) {
+                if (PyErr_CheckSignals() < 0) {
+                    *declined = 0;
+                    goto done;
+                }
+                continue;
+            }
+            goto done;
+        }
+        if (got == 0) {
+            break;
+        }
+        total += got;
+    }
+    if (total == cap) {
+        goto done; /* grew since it was opened */
+    }
+    if (_PyBytes_Resize(&data, total) < 0) {
+        *declined = 0;
+        goto done;
+    }
+    *declined = 0;
+    sha = PyObject_CallOneArg(new_sha, data);
+    if (sha == NULL || (sha_hex = PyObject_CallMethod(sha, "hexdigest", NULL)) == NULL) {
+        goto done;
+    }
+    if (new_md5 != Py_None) {
+        md5 = PyObject_CallOneArg(new_md5, data);
+        if (md5 == NULL || (md5_hex = PyObject_CallMethod(md5, "hexdigest", NULL)) == NULL) {
+            goto done;
+        }
+    }
+    result = Py_BuildValue("(OOn)", sha_hex, md5_hex != NULL ? md5_hex : Py_None, total);
+
+done:
+    close(fd);
+    Py_XDECREF(data);
+    Py_XDECREF(sha);
+    Py_XDECREF(sha_hex);
+    Py_XDECREF(md5);
+    Py_XDECREF(md5_hex);
+    return result;
+}
+
+static PyObject *
+hash_files(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "hash_files(root, paths, expect, new_sha256, new_md5) takes five arguments");
+        return NULL;
+    }
+    PyObject *new_sha = args[3], *new_md5 = args[4];
+    if (!PyCallable_Check(new_sha) || (new_md5 != Py_None && !PyCallable_Check(new_md5))) {
+        PyErr_SetString(PyExc_TypeError, "hash_files: the digest constructors must be callable");
+        return NULL;
+    }
+    PyObject *root_bytes = NULL, *seq = NULL, *out = NULL;
+    rel_path *paths = NULL;
+    Py_buffer expect = {0};
+    folder_cursor folder = FOLDER_CURSOR_INIT;
+    if (!PyUnicode_FSConverter(args[0], &root_bytes)) {
+        return NULL;
+    }
+    seq = PySequence_Fast(args[1], "hash_files: paths must be a sequence");
+    if (seq == NULL || PyObject_GetBuffer(args[2], &expect, PyBUF_SIMPLE) < 0) {
+        goto fail;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (expect.len != n * 2 * (Py_ssize_t)sizeof(uint64_t)) {
+        PyErr_SetString(PyExc_ValueError, "hash_files: expect must hold two uint64 per path");
+        goto fail;
+    }
+    paths = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(rel_path));
+    if (paths == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    out = PyList_New(n);
+    if (out == NULL) {
+        goto fail;
+    }
+    int plain = utf8_paths(seq, paths);
+    if (plain < 0) {
+        goto fail;
+    }
+    const char *root = PyBytes_AS_STRING(root_bytes);
+    size_t root_len = (size_t)PyBytes_GET_SIZE(root_bytes);
+    uint64_t ids[2];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = NULL;
+        size_t name_at;
+        int dir_fd = plain == 0 ? folder_of(&folder, root, root_len, &paths[i], &name_at) : -1;
+        if (dir_fd >= 0) {
+            int declined;
+            memcpy(ids, (const char *)expect.buf + i * 2 * (Py_ssize_t)sizeof(uint64_t), sizeof(ids));
+            item = hash_one(dir_fd, paths[i].path + name_at, ids[0], ids[1], new_sha, new_md5, &declined);
+            if (item == NULL && !declined) {
+                goto fail; /* an exception: a signal handler raised, or out of memory */
+            }
+        }
+        if (item == NULL) {
+            item = Py_NewRef(Py_None);
+        }
+        PyList_SET_ITEM(out, i, item);
+    }
+    folder_close(&folder);
+    PyBuffer_Release(&expect);
+    PyMem_Free(paths);
+    Py_DECREF(seq);
+    Py_DECREF(root_bytes);
+    return out;
+
+fail:
+    folder_close(&folder);
+    if (expect.obj != NULL) {
+        PyBuffer_Release(&expect);
+    }
+    PyMem_Free(paths);
+    Py_XDECREF(out);
+    Py_XDECREF(seq);
+    Py_XDECREF(root_bytes);
+    return NULL;
+}
+
 static PyMethodDef native_methods[] = {
     {"list_dir", (PyCFunction)(void (*)(void))list_dir, METH_FASTCALL, list_dir_doc},
     {"lstat_keys", (PyCFunction)(void (*)(void))lstat_keys, METH_FASTCALL, lstat_keys_doc},
+    {"hash_files", (PyCFunction)(void (*)(void))hash_files, METH_FASTCALL, hash_files_doc},
     {NULL, NULL, 0, NULL},
 };
 

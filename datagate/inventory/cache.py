@@ -10,8 +10,8 @@ ranges of consecutive chunks tile the key space, so each chunk reads only the on
 that overlap its range, and rows of vanished paths go when the chunk's set is rewritten. A chunk
 also stores a memo (its rendered output, keyed by a signature of its paths and stat keys), and
 the tree a memo of its version id; an unchanged re-run then costs one lstat per file. Writes
-happen in the parent only, in one transaction, a few per chunk; the database runs in WAL mode
-so readers and the writer never block each other.
+happen in the parent only, a transaction per chunk (see :meth:`StatCache.flush`); the database
+runs in WAL mode so readers and the writer never block each other.
 
 Racy writes (the problem git calls "racily clean"): a file modified within the file system's
 timestamp granularity of when we hashed it could keep the same mtime and size. We therefore never
@@ -245,8 +245,26 @@ class StatCache:
         try:
             con = self._writer()
             if rowset is not None:
+                # A stored set starting in this range may reach past it (chunk boundaries
+                # moved): its rows beyond ``hi`` belong to later chunks, which may be reading
+                # them right now, so they stay, as a set of their own starting at ``hi``.
+                # (Sets never overlap, so at most one reaches past ``hi``.)
+                spill = (
+                    con.execute(
+                        "SELECT hi, rows FROM rowsets WHERE lo >= ? AND lo < ? AND (hi IS NULL OR hi > ?)",
+                        (lo, hi, hi),
+                    ).fetchall()
+                    if hi is not None
+                    else []
+                )
                 con.execute(*_in_range("DELETE FROM rowsets WHERE", lo, hi))
                 con.execute("INSERT INTO rowsets VALUES (?, ?, ?)", (lo, hi, rowset))
+                for set_hi, text in spill:
+                    kept = [row for row in json.loads(text) if row[0] >= hi]
+                    con.execute(
+                        "INSERT INTO rowsets VALUES (?, ?, ?)",
+                        (hi, set_hi, json.dumps(kept, ensure_ascii=False, separators=(",", ":"))),
+                    )
             if memo is not None:
                 mode, md5, new = memo
                 sql, args = _in_range("DELETE FROM chunks WHERE mode = ? AND md5 = ? AND", lo, hi)
@@ -270,6 +288,22 @@ class StatCache:
                     "INSERT OR REPLACE INTO trees VALUES (?, ?, ?, ?)",
                     (int(md5), signature, root_digest, dvc_id),
                 )
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def flush(self) -> None:
+        """Commit what is queued so far and go on (the connection stays open).
+
+        The inventory flushes after every chunk it applies, so the WAL is checkpointed in
+        pieces while the workers hash, not all at once at the end; a run that fails keeps the
+        rows and memos of the chunks it finished (each is valid on its own: rows are keyed by
+        stat keys, memos by signatures, the tree memo by the signature of every chunk).
+        Problems are recorded, not raised.
+        """
+        if self._con is None:
+            return
+        try:
+            self._con.commit()
         except sqlite3.Error as exc:
             self._fail(exc)
 

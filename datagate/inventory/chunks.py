@@ -27,7 +27,7 @@ from typing import Literal
 from datagate.errors import InventoryError
 from datagate.inventory import cache as _cache
 from datagate.inventory.cache import Memo
-from datagate.inventory.hashing import Digests, hash_file, hash_many
+from datagate.inventory.hashing import hash_file, hash_many
 from datagate.inventory.native import native
 from datagate.inventory.walk import special_kind
 
@@ -51,6 +51,11 @@ _IFDIR = stat.S_IFDIR
 _ENTRY_KINDS = frozenset((_IFREG, _IFLNK))
 _MODE_OF = attrgetter("st_mode")
 _STAT_KEY = attrgetter("st_mode", "st_dev", "st_ino", "st_mtime_ns", "st_ctime_ns", "st_size")
+_ID_OF = attrgetter("st_dev", "st_ino")
+
+
+def _new_md5(data: bytes) -> hashlib._Hash:
+    return hashlib.md5(data, usedforsecurity=False)
 
 
 
@@ -242,25 +247,38 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
     rows_changed = bool(cached) or bool(misses) or sources != [(chunk.lo, chunk.hi)]
     del cached, sts
 
-    # Pass 3: hash the misses; big files on threads, small ones here (no thread hand-offs).
+    # Pass 3: hash the misses; big files on threads, small ones here (no thread hand-offs),
+    # with the accelerator in one call (any file it declines is hashed the Python way).
     racy: set[int] = set()
     if misses:
         big = [i for i in misses if slots[i][1].st_size > BIG_FILE]
-        digests: dict[int, Digests] = {}
+        digests: dict[int, tuple[str, str | None, int]] = {}
         if len(big) > 1:
             jobs = [(root + slots[i][0], slots[i][1]) for i in big]
-            digests.update(zip(big, hash_many(jobs, md5=need_md5), strict=True))
-        for i in misses:
+            digests.update(
+                (i, (d.sha256, d.md5, d.size))
+                for i, d in zip(big, hash_many(jobs, md5=need_md5), strict=True)
+            )
+        small = [i for i in misses if i not in digests]
+        if chunk.accel and native is not None and small:
+            expect = array("Q", itertools.chain.from_iterable(_ID_OF(slots[i][1]) for i in small))
+            got = native.hash_files(
+                root, [slots[i][0] for i in small], expect.tobytes(), hashlib.sha256,
+                _new_md5 if need_md5 else None,
+            )
+            digests.update((i, g) for i, g in zip(small, got, strict=True) if g is not None)
+        for i in small:
             if i not in digests:
                 path, st, _, _ = slots[i]
-                digests[i] = hash_file(root + path, st, md5=need_md5)
+                d = hash_file(root + path, st, md5=need_md5)
+                digests[i] = (d.sha256, d.md5, d.size)
         for i in misses:
             path, st, _, _ = slots[i]
-            d = digests[i]
-            if d.size != st.st_size:
+            sha, md5, size = digests[i]
+            if size != st.st_size:
                 raise InventoryError(f"{root}{path}: changed size while hashing")
-            result.hashed_bytes += d.size
-            slots[i] = (path, st, (d.sha256, d.md5), None)
+            result.hashed_bytes += size
+            slots[i] = (path, st, (sha, md5), None)
             if hashed_at - max(st.st_mtime_ns, st.st_ctime_ns) < margin:
                 settled = False
                 racy.add(i)

@@ -1,6 +1,6 @@
 """Content hashing: SHA-256 always, MD5 only to match DVC's ids.
 
-Files are opened with ``O_NOFOLLOW`` and checked against the walk's lstat (same inode, still a
+Files are opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked against the walk's lstat (same inode, still a
 regular file), so a file swapped for a symlink between walk and read is an error, not a silent
 read through the link. Small files are read in one call; hashlib releases the GIL on large
 updates, so :func:`hash_many` hashes the big files of a chunk on a small thread pool (small files
@@ -19,11 +19,16 @@ from dataclasses import dataclass
 
 from datagate.errors import InventoryError
 
-__all__ = ["Digests", "hash_file", "hash_many"]
+__all__ = ["OPEN_FLAGS", "Digests", "hash_file", "hash_many"]
 
 _CHUNK = 1 << 20
 _SMALL = 1 << 16
-_O_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+OPEN_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+)
+"""How a file of the walk is opened for reading: never through a final symlink, and without
+blocking (a FIFO swapped in after the walk would otherwise hang open(); it is then refused by the
+regular-file check on the descriptor). O_NONBLOCK does not change reads of regular files."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +50,7 @@ def hash_file(path: str, expected: os.stat_result | None = None, *, md5: bool = 
     InventoryError when the file vanished, is unreadable, or changed identity since the walk.
     """
     try:
-        fd = os.open(path, _O_FLAGS)
+        fd = os.open(path, OPEN_FLAGS)
     except FileNotFoundError:
         raise InventoryError(f"{path}: vanished while hashing") from None
     except PermissionError:

@@ -296,6 +296,7 @@ def _inventory(
                 cache_problem = cache_problem or r.cache_problem
             elif cache is not None and not r.memo_hit:
                 cache.apply(r.lo, r.hi, r.rowset, (mode, dvc, r.memo) if r.signature else None)
+                cache.flush()
             task.advance(r.files + r.links, r.hashed_bytes)
         known = None
         if tree_memo_ok and all_hits and db is not None:

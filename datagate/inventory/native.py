@@ -13,7 +13,7 @@ from types import ModuleType
 
 __all__ = ["ABI", "native", "status"]
 
-ABI = 1
+ABI = 2
 """The accelerator interface this code was written for (``DATAGATE_NATIVE_ABI`` in _native.c)."""
 
 

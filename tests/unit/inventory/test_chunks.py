@@ -321,3 +321,45 @@ def test_a_killed_hashing_process_is_a_clean_inventory_error(
 
     with pytest.raises(InventoryError, match="hashing process died"):
         write_manifest(root, io.BytesIO(), workers=2, progress=KillFirstWorker())
+
+
+def test_a_spanning_row_set_keeps_the_rows_of_later_chunks(
+    tmp_path: Path, cache_home: Path
+) -> None:
+    """Chunk boundaries moved: the stored set that reaches past a chunk's range is trimmed, not
+    dropped, so a later chunk still finds its rows (it may be reading them concurrently)."""
+    import json
+
+    cache = StatCache(tmp_path)
+    rows = [[p, 1, 2, 3, 4, 5, p * 8, None] for p in ("a", "b", "m", "x", "y")]
+    cache.apply("", None, json.dumps(rows))
+    cache.commit()
+    cache = StatCache(tmp_path)
+    cache.apply("", "c", json.dumps(rows[:2]))  # a new first chunk ["", "c")
+    cache.flush()
+    db = sqlite3.connect(cache.path)
+    try:
+        sets = db.execute("SELECT lo, hi, rows FROM rowsets ORDER BY lo").fetchall()
+    finally:
+        db.close()
+    assert [(lo, hi) for lo, hi, _ in sets] == [("", "c"), ("c", None)]
+    assert [r[0] for r in json.loads(sets[1][2])] == ["m", "x", "y"]
+    cache.commit()
+    assert cached_shas(cache.path) == {p: p * 8 for p in ("a", "b", "m", "x", "y")}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_failed_run_keeps_the_chunks_it_finished(
+    tmp_path: Path, small_chunks: None, cache_home: Path, monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+) -> None:
+    monkeypatch.setattr(cache_mod, "RACY_MARGIN_NS", 0)
+    root = _tree(tmp_path / "t")
+    os.mkfifo(root / "many" / "f0205.pipe")  # late in the tree: earlier chunks finish first
+    with pytest.raises(InventoryError, match="FIFO"):
+        write_manifest(root, io.BytesIO(), workers=workers)
+    (root / "many" / "f0205.pipe").unlink()
+    again = _Bytes()
+    write_manifest(root, io.BytesIO(), workers=workers, progress=again)
+    total = sum((root / p).stat().st_size for p in _all_paths(root) if not (root / p).is_symlink())
+    assert 0 < again.read < total - (3 << 20)  # the early chunks (with the big files) were kept

@@ -252,6 +252,28 @@ def test_file_vanishing_or_swapped_after_walk(tmp_path: Path) -> None:
         hash_file(str(f), st2)
 
 
+@pytest.mark.timeout(20)
+def test_a_fifo_swapped_in_after_the_walk_is_refused_without_hanging(tmp_path: Path) -> None:
+    """open() of a FIFO with no writer blocks forever unless O_NONBLOCK: every reader of walked
+    files must refuse it instead (the hashing paths, native and Python, and open_entry)."""
+    from datagate.inventory import open_entry
+    from datagate.models import FileEntry
+
+    f = tmp_path / "f"
+    f.write_text("data")
+    st = os.lstat(f)
+    f.unlink()
+    os.mkfifo(f)
+    with pytest.raises(InventoryError, match="no longer a regular file|replaced"):
+        hash_file(str(f), st)
+    with pytest.raises(InventoryError, match="no longer a regular file"):
+        hash_file(str(f))
+    entry = FileEntry("f", EntryKind.FILE, 4, 0o644, "0" * 64, None, None)
+    with pytest.raises(InventoryError, match="no longer a regular file"):
+        with open_entry(tmp_path, entry):
+            pass
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files regardless of permissions")
 def test_unreadable_file(tmp_path: Path) -> None:
     root = tmp_path / "t"

@@ -247,3 +247,66 @@ def test_cli_reports_the_accelerator_and_both_paths_print_the_same_manifest(tmp_
         assert runs[0] == runs[1] and runs[2] == runs[3]
         outputs[pure] = runs
     assert outputs["0"] == outputs["1"]
+
+
+def _ids(root: Path, paths: list[str]) -> bytes:
+    return array("Q", itertools.chain.from_iterable(
+        (st.st_dev, st.st_ino) for st in (os.lstat(root / p) for p in paths)
+    )).tobytes()
+
+
+def _md5(data: bytes) -> object:
+    import hashlib
+
+    return hashlib.md5(data, usedforsecurity=False)
+
+
+@needs_native
+def test_hash_files_matches_hashlib(tmp_path: Path) -> None:
+    import hashlib
+
+    assert native is not None
+    root = tmp_path / "t"
+    (root / "d" / "e").mkdir(parents=True)
+    sizes = [0, 1, 2047, 2048, 4096, 65535, 65536, 65537, 300_000, 1 << 20]
+    paths = []
+    for i, size in enumerate(sizes):
+        p = ["", "d/", "d/e/", "d/"][i % 4] + f"f{i}-{_NAMES[i % len(_NAMES)]}"
+        (root / p).write_bytes(os.urandom(size))
+        paths.append(p)
+    got = native.hash_files(str(root) + "/", paths, _ids(root, paths), hashlib.sha256, _md5)
+    for p, g in zip(paths, got, strict=True):
+        data = (root / p).read_bytes()
+        assert g == (hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest(), len(data)), p
+    no_md5 = native.hash_files(str(root) + "/", paths, _ids(root, paths), hashlib.sha256, None)
+    assert [g[1] if g else "x" for g in no_md5] == [None] * len(paths)
+
+
+@needs_native
+def test_hash_files_declines_what_python_must_explain(tmp_path: Path) -> None:
+    """Each case is a None (the caller's hash_file then names the problem), never a digest."""
+    import hashlib
+
+    assert native is not None
+    root = tmp_path / "t"
+    root.mkdir()
+    for name in ("ok", "swapped", "gone", "link", "fifo"):
+        (root / name).write_text(name)
+    names = ["ok", "swapped", "gone", "link", "fifo"]
+    expect = _ids(root, names)
+    (root / "swapped").rename(tmp_path / "kept")  # keeps the inode alive: it cannot be reused
+    (root / "swapped").write_text("another inode")  # replaced after the walk
+    (root / "gone").unlink()
+    (root / "link").unlink()
+    os.symlink("ok", root / "link")  # became a symlink: O_NOFOLLOW refuses it
+    (root / "fifo").unlink()
+    os.mkfifo(root / "fifo")  # not a regular file (and never opened for reading)
+    got = native.hash_files(str(root) + "/", names, expect, hashlib.sha256, None)
+    assert got[0] == (hashlib.sha256(b"ok").hexdigest(), None, 2)
+    assert got[1:] == [None] * 4
+    # A name that is not UTF-8 (os.fsdecode's surrogates): the whole call is declined.
+    odd = ["ok", "caf\udce9"]
+    assert native.hash_files(str(root) + "/", odd, _ids(root, ["ok", "ok"]), hashlib.sha256, None) == [None, None]
+    with pytest.raises(ValueError, match="two uint64"):
+        native.hash_files(str(root) + "/", ["ok"], b"", hashlib.sha256, None)
+
