@@ -352,7 +352,7 @@ fill_keys(const char *root, size_t root_len, const rel_path *paths, Py_ssize_t n
     return usable;
 }
 
-/* Fill paths[] from a sequence of str; 0 on success, 1 when a path is not plain UTF-8 (the
+/* Fill paths[] from a tuple of str; 0 on success, 1 when a path is not plain UTF-8 (the
  * caller declines), -1 with an exception set. */
 static int
 utf8_paths(PyObject *seq, rel_path *paths)
@@ -394,7 +394,8 @@ lstat_keys(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (!PyUnicode_FSConverter(args[0], &root_bytes)) {
         return NULL;
     }
-    seq = PySequence_Fast(args[1], "lstat_keys: paths must be a sequence");
+    /* A tuple: nobody can drop its strings while their UTF-8 is read without the GIL. */
+    seq = PySequence_Tuple(args[1]);
     if (seq == NULL) {
         goto fail;
     }
@@ -557,7 +558,8 @@ hash_files(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (!PyUnicode_FSConverter(args[0], &root_bytes)) {
         return NULL;
     }
-    seq = PySequence_Fast(args[1], "hash_files: paths must be a sequence");
+    /* A tuple: the hashlib calls may run other threads, which must not drop its strings. */
+    seq = PySequence_Tuple(args[1]);
     if (seq == NULL || PyObject_GetBuffer(args[2], &expect, PyBUF_SIMPLE) < 0) {
         goto fail;
     }

@@ -259,7 +259,7 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
                 (i, (d.sha256, d.md5, d.size))
                 for i, d in zip(big, hash_many(jobs, md5=need_md5), strict=True)
             )
-        small = [i for i in misses if i not in digests]
+        small = [i for i in misses if i not in digests and slots[i][1].st_size <= BIG_FILE]
         if chunk.accel and native is not None and small:
             expect = array("Q", itertools.chain.from_iterable(_ID_OF(slots[i][1]) for i in small))
             got = native.hash_files(
@@ -267,7 +267,7 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
                 _new_md5 if need_md5 else None,
             )
             digests.update((i, g) for i, g in zip(small, got, strict=True) if g is not None)
-        for i in small:
+        for i in misses:
             if i not in digests:
                 path, st, _, _ = slots[i]
                 d = hash_file(root + path, st, md5=need_md5)
