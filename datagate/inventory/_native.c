@@ -30,6 +30,12 @@
 #define O_CLOEXEC 0
 #endif
 
+#if defined(__APPLE__)
+/* macOS names the nanosecond timestamps differently. */
+#define st_mtim st_mtimespec
+#define st_ctim st_ctimespec
+#endif
+
 PyDoc_STRVAR(list_dir_doc,
 "list_dir(path, prefix) -> (files, dirs)\n\n"
 "The names in folder ``path`` (never '.' or '..'), split into subfolders and everything else.\n"
