@@ -7,6 +7,7 @@ twins anyway.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from types import ModuleType
@@ -24,9 +25,11 @@ def _load() -> tuple[ModuleType | None, str]:
         # The accelerator reads paths as UTF-8, as os.fsencode does on a UTF-8 file system.
         return None, f"off (file system encoding is {sys.getfilesystemencoding()})"
     try:
-        from datagate.inventory import _native
+        _native = importlib.import_module("datagate.inventory._native")
+    except ModuleNotFoundError:
+        return None, "not built (no C compiler or Python headers at install time?)"
     except ImportError as exc:
-        return None, f"not built ({exc})"
+        return None, f"unusable ({exc}); reinstall datagate"
     if getattr(_native, "ABI", None) != ABI:
         return None, f"stale build (ABI {getattr(_native, 'ABI', None)}, want {ABI}); reinstall datagate"
     return _native, "on"

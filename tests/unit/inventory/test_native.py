@@ -44,6 +44,17 @@ def test_accelerator_is_built_here() -> None:
     assert native.ABI == native_mod.ABI
 
 
+def test_status_says_why_the_accelerator_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setenv("DATAGATE_PURE_PYTHON", "1")
+    assert native_mod._load() == (None, "off (DATAGATE_PURE_PYTHON is set)")
+    monkeypatch.delenv("DATAGATE_PURE_PYTHON")
+    monkeypatch.setitem(sys.modules, "datagate.inventory._native", None)  # as if never built
+    module, why = native_mod._load()
+    assert module is None and why.startswith("not built")
+
+
 def _odd_folder(root: Path) -> Path:
     root.mkdir()
     for name in _NAMES:
