@@ -178,10 +178,11 @@ def _run(chunk: Chunk, result: ChunkResult) -> None:
     lstat = os.lstat
 
     memo_ok = chunk.keep and chunk.mode != "entries"
-    # Pass 1 (after probe_chunk, with the accelerator, found no valid memo: it lstat's again, as
-    # the signature kept must be of the very stats the output is made of): lstat everything, reject what is neither a regular file nor a symlink, and sum up
+    # Pass 1: lstat everything, reject what is neither a regular file nor a symlink, and sum up
     # the stat keys in a signature for the chunk memo. The common case runs in C (map over
-    # lstat and attrgetter); any failure re-walks the chunk slowly to name the path.
+    # lstat and attrgetter); any failure re-walks the chunk slowly to name the path. (When
+    # probe_chunk already lstat'ed these paths and found no valid memo, they are lstat'ed
+    # again: the signature kept must be of the very stats the output is made of.)
     try:
         sts = list(map(lstat, [root + path for path in chunk.paths]))
     except OSError:
