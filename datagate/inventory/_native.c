@@ -36,6 +36,17 @@
 #define st_ctim st_ctimespec
 #endif
 
+/* The argument count check of the METH_FASTCALL functions below. */
+static int
+takes(const char *signature, Py_ssize_t nargs, Py_ssize_t want)
+{
+    if (nargs == want) {
+        return 0;
+    }
+    PyErr_Format(PyExc_TypeError, "%s takes %zd arguments (%zd given)", signature, want, nargs);
+    return -1;
+}
+
 PyDoc_STRVAR(list_dir_doc,
 "list_dir(path, prefix) -> (files, dirs)\n\n"
 "The names in folder ``path`` (never '.' or '..'), split into subfolders and everything else.\n"
@@ -143,8 +154,7 @@ read_folder(const char *path, name_list *files, name_list *dirs)
 static PyObject *
 list_dir(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "list_dir(path, prefix) takes two arguments");
+    if (takes("list_dir(path, prefix)", nargs, 2) < 0) {
         return NULL;
     }
     PyObject *path_bytes = NULL, *prefix_bytes = NULL;
@@ -389,8 +399,7 @@ utf8_paths(PyObject *seq, rel_path *paths)
 static PyObject *
 lstat_keys(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "lstat_keys(root, paths) takes two arguments");
+    if (takes("lstat_keys(root, paths)", nargs, 2) < 0) {
         return NULL;
     }
     PyObject *root_bytes = NULL;
@@ -548,8 +557,7 @@ done:
 static PyObject *
 hash_files(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "hash_files(root, paths, expect, new_sha256, new_md5) takes five arguments");
+    if (takes("hash_files(root, paths, expect, new_sha256, new_md5)", nargs, 5) < 0) {
         return NULL;
     }
     PyObject *new_sha = args[3], *new_md5 = args[4];

@@ -65,6 +65,14 @@ def _tree(root: Path, n_extra: int = 30) -> Path:
     return root
 
 
+def _flat_tree(root: Path, n: int) -> Path:
+    """``n`` small files, ``f00`` ..., directly in ``root``."""
+    root.mkdir()
+    for i in range(n):
+        (root / f"f{i:02d}").write_text(str(i))
+    return root
+
+
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(manifest_mod, "CHUNK_FILES", 4)
@@ -243,10 +251,7 @@ def test_first_error_in_path_order_from_a_later_chunk(
 def test_racy_files_keep_the_memo_out(
     tmp_path: Path, small_chunks: None, cache_home: Path
 ) -> None:
-    root = tmp_path / "t"
-    root.mkdir()
-    for i in range(10):
-        (root / f"f{i}").write_text(str(i))  # all just written: racy
+    root = _flat_tree(tmp_path / "t", 10)  # all just written: racy
     write_manifest(root, io.BytesIO(), workers=1)
     path = StatCache(root).path
     if path.exists():
@@ -301,10 +306,7 @@ def test_a_killed_hashing_process_is_a_clean_inventory_error(
     """A worker that dies (OOM killer, kill -9) ends the run with InventoryError, not a traceback."""
     import signal
 
-    root = tmp_path / "t"
-    root.mkdir()
-    for i in range(60):
-        (root / f"f{i:02d}").write_text(str(i))
+    root = _flat_tree(tmp_path / "t", 60)
 
     class KillFirstWorker:
         def task(self, description: str, *, total: int | None = None, total_bytes: int | None = None) -> KillFirstWorker:

@@ -116,6 +116,10 @@ def test_list_dir_errors_name_the_folder(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(NotADirectoryError):
         native.list_dir(str(tmp_path / "file"), "")
+    with pytest.raises(TypeError, match=r"list_dir\(path, prefix\) takes 2 arguments \(1 given\)"):
+        native.list_dir(str(tmp_path))
+    with pytest.raises(TypeError, match=r"hash_files\(.*\) takes 5 arguments \(2 given\)"):
+        native.hash_files(str(tmp_path), [])
 
 
 def _python_keys(root: str, paths: list[str]) -> bytes:
