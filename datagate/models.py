@@ -191,6 +191,8 @@ class ScanReport:
     """Number of regular files scanned."""
     bytes: int
     """Total bytes of the regular files scanned."""
+    content_types: Mapping[str, int] = field(default_factory=dict)
+    """Regular files per sniffed content type (MIME-style, e.g. ``application/x-matlab-data``)."""
 
     def counts(self) -> dict[str, int]:
         """Return the number of unwaived findings per severity name, every severity present."""

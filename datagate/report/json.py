@@ -85,6 +85,7 @@ def scan_to_dict(report: ScanReport) -> dict[str, Any]:
             "bytes": report.bytes,
             "findings": {s.value: counts[s.value] for s in reversed(list(Severity))},
             "waived": waived,
+            "content_types": dict(report.content_types),
             "skipped": [
                 {"path": s.path, "member": s.member, "reason": s.reason} for s in report.skipped
             ],

@@ -62,6 +62,14 @@ SAFE_KINDS: frozenset[ContentKind] = frozenset(
         ContentKind.VIDEO,
         ContentKind.SAFETENSORS,
         ContentKind.HDF5,
+        ContentKind.MATLAB,
+        ContentKind.NETCDF,
+        ContentKind.IDL_SAVE,
+        ContentKind.ORC,
+        ContentKind.AVRO,
+        ContentKind.TFRECORD,
+        ContentKind.FITS,
+        ContentKind.FORTRAN,
         ContentKind.GGUF,
         ContentKind.ONNX,
         ContentKind.PDF,
@@ -227,11 +235,14 @@ class _FileScan:
         self.skipped: list[Skip] = []
         self.child_bytes = 0
         self.total_hit = False
+        self.content_type = ""
 
     def scan(self, blob: Blob) -> None:
         self.deadline.check()
         sniffed = sniff_full(blob.data)
         kind = sniffed.kind
+        if blob.member is None:
+            self.content_type = sniffed.content_type
         # The Blob constructor, not dataclasses.replace: this runs for every file and member.
         blob = Blob(
             blob.path, blob.data, blob.member, blob.depth, blob.mode, blob.name, kind,
@@ -522,6 +533,7 @@ def scan_tree(
     base = scan_root(root)
     findings: list[Finding] = []
     skipped: list[Skip] = []
+    content_types: dict[str, int] = {}
     task = progress.task("scanning", total=len(manifest.entries), total_bytes=manifest.total_bytes)
     try:
         with _Deadline(ctx.limits.max_seconds_per_file) as deadline:
@@ -542,6 +554,8 @@ def scan_tree(
                     fs.skipped.append(Skip(entry.path, "time budget exhausted; scan incomplete"))
                 findings.extend(fs.findings)
                 skipped.extend(fs.skipped)
+                if fs.content_type:
+                    content_types[fs.content_type] = content_types.get(fs.content_type, 0) + 1
                 task.advance(1, entry.size)
     finally:
         task.close()
@@ -552,6 +566,7 @@ def scan_tree(
         skipped=tuple(sorted(skipped, key=lambda s: (s.path, s.member or "", s.reason))),
         files=len(manifest.files),
         bytes=manifest.total_bytes,
+        content_types=dict(sorted(content_types.items())),
     )
 
 

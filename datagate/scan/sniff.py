@@ -31,12 +31,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from datagate.scan import _sciformats
 from datagate.scan._patterns import lazy_compile
 from datagate.scan.interface import ContentKind
 
 __all__ = [
     "HEAD_BYTES",
     "Sniffed",
+    "content_type",
     "find_eocd",
     "npy_header",
     "npy_is_numeric",
@@ -66,6 +68,16 @@ class Sniffed:
     """A human description (libmagic's when libmagic was consulted)."""
     also: frozenset[ContentKind] = field(default_factory=frozenset)
     """Further kinds the bytes are valid as (polyglots); the engine scans these too."""
+    mime: str = ""
+    """libmagic's MIME type when libmagic was consulted, else empty."""
+
+    @property
+    def content_type(self) -> str:
+        """The MIME-style content type reported for these bytes (see :func:`content_type`)."""
+        return content_type(self.kind, self.detail, self.mime)
+
+
+content_type = _sciformats.content_type
 
 
 # --------------------------------------------------------------------------------- libmagic
@@ -362,6 +374,9 @@ def _binary(head: bytes, data: bytes | memoryview, tail: bytes) -> tuple[Content
         meta = _u32(head, 4)
         if 0 < meta < n and meta % 8 == 0:
             return ContentKind.ARROW_STREAM, "Apache Arrow IPC stream"
+    science = _sciformats.strong(head, n)
+    if science is not None:
+        return science
     for off in (0, 512, 1024, 2048, 4096, 8192, 16384, 32768):
         if head[off : off + 8] == b"\x89HDF\r\n\x1a\n":
             return ContentKind.HDF5, "Hierarchical Data Format (HDF5)"
@@ -412,7 +427,7 @@ def _binary(head: bytes, data: bytes | memoryview, tail: bytes) -> tuple[Content
         and b"ai.onnx" in head + tail
     ):
         return ContentKind.ONNX, "ONNX model"
-    return None
+    return _sciformats.weak(head, data, n)
 
 
 def _zip_kind(head: bytes, tail: bytes) -> tuple[ContentKind, str]:
@@ -693,6 +708,7 @@ def sniff_full(data: bytes | memoryview) -> Sniffed:
         found = (ContentKind.PICKLE, "Python pickle, protocol 0/1")
     if found is None:
         found = _text(head, data, tail, truncated)
+    mime = ""
     if found is None:
         mime, desc = _MAGIC.identify(head[:_MAGIC_BYTES])
         kind = _mime_kind(mime) or ContentKind.BINARY
@@ -714,7 +730,7 @@ def sniff_full(data: bytes | memoryview) -> Sniffed:
                 detail += ", with a Zip archive appended"
     elif kind is not ContentKind.ZIP and head[:2] == b"PK":
         also.add(ContentKind.ZIP)
-    return Sniffed(kind, detail, frozenset(also))
+    return Sniffed(kind, detail, frozenset(also), mime)
 
 
 def sniff(data: bytes | memoryview) -> tuple[ContentKind, str]:
