@@ -90,6 +90,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc(file=sys.stderr)
         print(f"datagate: error: {exc.diagnostics()}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:
+        # A command whose install extra is missing says which one, in one line (exit 2).
+        from datagate.extras import missing_extra_message
+
+        hint = missing_extra_message(exc.name, name)
+        if hint is None:
+            raise
+        if verbose:
+            traceback.print_exc(file=sys.stderr)
+        print(f"datagate: error: {hint}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("datagate: interrupted", file=sys.stderr)
         return 130
