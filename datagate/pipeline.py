@@ -274,6 +274,7 @@ def ingest(
     use_cache: bool = True,
     openlineage_url: str | None = None,
     progress: ProgressSink = NULL_PROGRESS,
+    encoding: str = "utf-8",
 ) -> IngestResult:
     """Run the whole gate on ``source`` and store its lineage record; return the typed result.
 
@@ -367,6 +368,7 @@ def ingest(
             if _has_tabular(manifest):
                 check_key = results.cache_key(
                     "check", manifest_sha, policy=pol_digest, label=label, keys=list(keys), text=list(text),
+                    **({"encoding": encoding} if encoding != "utf-8" else {}),
                     baseline=base_rec.digest if base_rec is not None else None,
                 )
                 cacheable = use_cache and not isinstance(base_arg, Path)
@@ -377,7 +379,7 @@ def ingest(
                 else:
                     outcome = run_checks(
                         acquired.root, label=label, keys=tuple(keys), text=tuple(text),
-                        baseline=base_arg, policy=pol, progress=progress,
+                        baseline=base_arg, policy=pol, progress=progress, encoding=encoding,
                     )
                     check_report = dataclasses.replace(outcome.report, dataset=display)
                     profile_obj = getattr(outcome, "profile", None)

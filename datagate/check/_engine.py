@@ -97,8 +97,10 @@ def _label_key(v: Any) -> str:
     return str(v)
 
 
-def _prepare(path: Path, label: str | None, keys: Sequence[str]) -> tuple[DatasetLayout, list[_SplitState], list[str], list[str]]:
-    layout = discover(path)
+def _prepare(
+    path: Path, label: str | None, keys: Sequence[str], encoding: str = "utf-8"
+) -> tuple[DatasetLayout, list[_SplitState], list[str], list[str]]:
+    layout = discover(path, encoding=encoding)
     problems: list[str] = []
     states = []
     columns: list[str] = []
@@ -293,11 +295,14 @@ def run_checks(
     suites: Sequence[Path | str] = (),
     policy: Any = None,
     progress: ProgressSink = NULL_PROGRESS,
+    encoding: str = "utf-8",
 ) -> CheckOutcome:
     """Run every check on the dataset at ``path`` and return the report and profile.
 
     ``baseline`` is another dataset folder or a stored :class:`Profile`; ``suites`` are GX 1.x
-    suite JSON files; ``policy`` is a :class:`datagate.config.Policy` (or None for defaults).
+    suite JSON files; ``policy`` is a :class:`datagate.config.Policy` (or None for defaults);
+    ``encoding`` is the text encoding of CSV/TSV/JSON files (bytes that do not decode are a
+    read error naming the line and byte offset).
 
     Raises UsageError when ``label``, ``keys`` or ``text`` name a column the dataset lacks
     (naming it and the available ones), ConfigError for a bad check override in the policy, and
@@ -315,7 +320,7 @@ def run_checks(
     st_nulls = nulls.settings(policy)
     st_conf = conflicts.settings(policy)
 
-    layout, states, columns, problems = _prepare(path, label, keys)
+    layout, states, columns, problems = _prepare(path, label, keys, encoding)
     lab, src = resolve_label(layout, columns, label)
     _check_columns("--key", keys, columns, path)
     _check_columns("--text", text, columns, path)

@@ -17,13 +17,25 @@ Split discovery, in order: a ``datasets.save_to_disk`` folder (``dataset_dict.js
 Errors: :func:`discover` raises :class:`~datagate.errors.CheckError` when the path does not
 exist or holds no data file; reading a shard raises :class:`ShardError` (naming the file), which
 the check stage turns into a check ``error``.
+
+Validation before use (hostile or broken files must never crash the process): every record
+batch of every format is fully validated (``RecordBatch.validate(full=True)``: offsets,
+dictionary indices, UTF-8) before anything touches its values, since pyarrow trusts Arrow IPC
+buffers and would otherwise read out of bounds; a parquet footer is checked (magic, metadata
+size against :data:`MAX_PARQUET_METADATA_BYTES` and the file size) before pyarrow parses it, and
+its row groups must be consistent with the file; CSV/JSON text that does not decode in the
+shard's ``encoding`` (UTF-8 unless told otherwise) is a :class:`ShardError` naming the line and
+byte offset of the first bad byte.
 """
 
 from __future__ import annotations
 
 import bz2
+import codecs
+import dataclasses
 import fnmatch
 import gzip
+import io
 import json
 import lzma
 import queue
@@ -40,7 +52,11 @@ from datagate.errors import CheckError
 
 __all__ = [
     "BATCH_ROWS",
+    "DEFAULT_ENCODING",
     "LABEL_NAMES",
+    "MAX_COLUMN_CHUNK_BYTES",
+    "MAX_IN_MEMORY_BYTES",
+    "MAX_PARQUET_METADATA_BYTES",
     "SPLIT_ORDER",
     "DatasetLayout",
     "Shard",
@@ -53,6 +69,7 @@ __all__ = [
     "split_schema",
     "split_sort_key",
     "type_family",
+    "validate_encoding",
 ]
 
 BATCH_ROWS = 65_536
@@ -60,6 +77,19 @@ BATCH_ROWS = 65_536
 
 CSV_BLOCK_BYTES = 4 << 20
 """Bytes per CSV/JSON block handed to pyarrow's streaming readers."""
+
+DEFAULT_ENCODING = "utf-8"
+"""Text encoding of CSV/TSV/JSON shards unless ``--encoding`` says otherwise."""
+
+MAX_PARQUET_METADATA_BYTES = 64 << 20
+"""Largest parquet footer metadata read (a footer may declare gigabytes: issue 14)."""
+
+MAX_COLUMN_CHUNK_BYTES = 2 << 30
+"""Largest uncompressed size a parquet column chunk may declare."""
+
+MAX_IN_MEMORY_BYTES = 1 << 30
+"""Largest decompressed size of a compressed parquet/Arrow shard (read into memory for random
+access); a bigger one is a read error rather than an unbounded allocation."""
 
 LABEL_NAMES = ("label", "labels", "target", "class", "category")
 """Column names tried, in order, when neither ``--label`` nor a ClassLabel feature names one."""
@@ -113,6 +143,8 @@ class Shard:
     """parquet, csv, tsv, jsonl, json or arrow."""
     compression: str | None = None
     """gzip, zstd, bz2, xz, or None."""
+    encoding: str = DEFAULT_ENCODING
+    """Text encoding of CSV/TSV/JSON content (ignored for parquet and Arrow)."""
 
 
 @dataclass(frozen=True)
@@ -349,12 +381,39 @@ def _discover_card(root: Path, card: dict[str, Any]) -> DatasetLayout | None:
     return DatasetLayout(root, tuple(sorted(splits, key=lambda s: split_sort_key(s.name))), names, "card")
 
 
-def discover(path: Path) -> DatasetLayout:
+def validate_encoding(encoding: str) -> str:
+    """Return the codec name of ``encoding`` (``latin-1`` -> ``iso8859-1``).
+
+    Raises UsageError naming the value when Python knows no such text encoding.
+    """
+    from datagate.errors import UsageError
+
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        raise UsageError(f"--encoding {encoding!r}: unknown text encoding (e.g. utf-8, latin-1, cp1252)") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise UsageError(f"--encoding {encoding!r}: not a text encoding")
+    return info.name
+
+
+def discover(path: Path, *, encoding: str = DEFAULT_ENCODING) -> DatasetLayout:
     """Return the splits of the dataset at ``path`` (a folder or a single data file).
 
-    Raises CheckError when ``path`` does not exist or holds no readable data file.
+    ``encoding`` is the text encoding of its CSV/TSV/JSON files. Raises CheckError when ``path``
+    does not exist or holds no readable data file, UsageError for an unknown encoding.
     """
-    path = Path(path)
+    layout = _discover(Path(path))
+    codec = validate_encoding(encoding)
+    if codec == DEFAULT_ENCODING:
+        return layout
+    splits = tuple(
+        Split(sp.name, tuple(dataclasses.replace(sh, encoding=codec) for sh in sp.shards)) for sp in layout.splits
+    )
+    return dataclasses.replace(layout, splits=splits)
+
+
+def _discover(path: Path) -> DatasetLayout:
     if not path.exists():
         raise CheckError(f"{path}: no such file or directory")
     if path.is_file():
@@ -421,19 +480,198 @@ def _open_raw(shard: Shard) -> IO[bytes]:
     return open(shard.path, "rb")  # noqa: SIM115  (closed by the caller)
 
 
+def _native_utf8(shard: Shard) -> bool:
+    return shard.encoding == DEFAULT_ENCODING
+
+
+def _decode_problem(encoding: str, exc: UnicodeDecodeError, base: int, line: int) -> str:
+    """The one-line description of ``exc``: line, absolute byte offset and the bad byte."""
+    at = base + exc.start
+    prefix = exc.object[: exc.start]
+    line += bytes(prefix).decode(encoding, "replace").count("\n")
+    bad = bytes(exc.object[exc.start : exc.start + 1])
+    shown = f" 0x{bad[0]:02x}" if bad else ""
+    hint = " (set --encoding if the file is not UTF-8)" if encoding == DEFAULT_ENCODING else ""
+    return f"line {line}, byte {at}: not valid {encoding} ({exc.reason}{shown}){hint}"
+
+
+class _Transcoded(io.RawIOBase):
+    """The shard's text decoded from its ``encoding`` and handed on as UTF-8 (pyarrow's readers
+    take only UTF-8); a byte that does not decode raises ShardError with its line and offset."""
+
+    def __init__(self, raw: IO[bytes], shard: Shard) -> None:
+        super().__init__()
+        self._raw = raw
+        self._shard = shard
+        self._decoder = codecs.getincrementaldecoder(shard.encoding)("strict")
+        self._out = b""
+        self._offset = 0
+        self._line = 1
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._out and not self._eof:
+            chunk = self._raw.read(1 << 20)
+            pending = len(self._decoder.getstate()[0])
+            try:
+                text = self._decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as e:
+                raise ShardError(
+                    self._shard.relpath, _decode_problem(self._shard.encoding, e, self._offset - pending, self._line)
+                ) from None
+            self._offset += len(chunk)
+            self._line += text.count("\n")
+            self._out = text.encode("utf-8")
+            self._eof = not chunk
+        view = memoryview(buffer).cast("B")
+        n = min(len(view), len(self._out))
+        view[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def _locate_decode_error(shard: Shard) -> str | None:
+    """Return where the shard's text first fails to decode (line and byte), None if it decodes."""
+    decoder = codecs.getincrementaldecoder(shard.encoding)("strict")
+    offset, line = 0, 1
+    try:
+        with _open_raw(shard) as fh:
+            while True:
+                chunk = fh.read(1 << 20)
+                pending = len(decoder.getstate()[0])
+                try:
+                    text = decoder.decode(chunk, final=not chunk)
+                except UnicodeDecodeError as e:
+                    return _decode_problem(shard.encoding, e, offset - pending, line)
+                if not chunk:
+                    return None
+                offset += len(chunk)
+                line += text.count("\n")
+    except Exception:  # noqa: BLE001  unreadable bytes are reported by the caller's own error
+        return None
+
+
 def _input(shard: Shard) -> pa.NativeFile:
+    if not _native_utf8(shard) and shard.format in ("csv", "tsv", "jsonl", "json"):
+        return pa.PythonFile(_Transcoded(_open_raw(shard), shard), mode="r")
     if shard.compression is None:
         return pa.OSFile(str(shard.path), "rb")
     return pa.PythonFile(_open_raw(shard), mode="r")
 
 
+def _read_capped(fh: IO[bytes], shard: Shard) -> bytes:
+    data = fh.read(MAX_IN_MEMORY_BYTES + 1)
+    if len(data) > MAX_IN_MEMORY_BYTES:
+        raise ShardError(
+            shard.relpath, f"decompresses to more than {MAX_IN_MEMORY_BYTES >> 20} MiB (the limit for compressed {shard.format})"
+        )
+    return data
+
+
 def _random_access(shard: Shard) -> pa.NativeFile:
     """Parquet and Arrow files need random access: a plain file (not a memory map, whose touched
-    pages would count as resident memory for the whole file), or decompress into memory."""
+    pages would count as resident memory for the whole file), or decompress into memory (at
+    most :data:`MAX_IN_MEMORY_BYTES`)."""
     if shard.compression is None:
         return pa.OSFile(str(shard.path), "rb")
     with _open_raw(shard) as fh:
-        return pa.BufferReader(fh.read())
+        return pa.BufferReader(_read_capped(fh, shard))
+
+
+def _check_parquet_footer(source: pa.NativeFile, shard: Shard) -> None:
+    """Raise ShardError unless the parquet footer is sane: magic bytes, and metadata no larger
+    than the file or :data:`MAX_PARQUET_METADATA_BYTES` (checked before pyarrow allocates it)."""
+    size = source.size()
+    if size < 12:
+        raise ShardError(shard.relpath, f"not a parquet file ({size} bytes, too short for a footer)")
+    source.seek(size - 8)
+    tail = source.read(8)
+    source.seek(0)
+    head = source.read(4)
+    source.seek(0)
+    if tail[4:] == b"PARE":
+        raise ShardError(shard.relpath, "encrypted parquet footer (not supported)")
+    if head != b"PAR1" or tail[4:] != b"PAR1":
+        raise ShardError(shard.relpath, "not a parquet file (no PAR1 magic at both ends)")
+    declared = int.from_bytes(tail[:4], "little")
+    if declared > size - 12:
+        raise ShardError(shard.relpath, f"parquet footer declares {declared} bytes of metadata, but the file has {size} bytes")
+    if declared > MAX_PARQUET_METADATA_BYTES:
+        raise ShardError(
+            shard.relpath,
+            f"parquet footer metadata of {declared} bytes exceeds the limit of {MAX_PARQUET_METADATA_BYTES} bytes",
+        )
+
+
+def _check_row_groups(pf: Any, size: int, shard: Shard) -> None:
+    """Raise ShardError unless every row group and column chunk is consistent with the file."""
+    md = pf.metadata
+    total = 0
+    for i in range(md.num_row_groups):
+        rg = md.row_group(i)
+        if rg.num_rows < 0:
+            raise ShardError(shard.relpath, f"row group {i} declares {rg.num_rows} rows")
+        total += rg.num_rows
+        for j in range(rg.num_columns):
+            col = rg.column(j)
+            start = col.dictionary_page_offset if col.has_dictionary_page else col.data_page_offset
+            start = min(start, col.data_page_offset) if start is not None else col.data_page_offset
+            compressed = col.total_compressed_size
+            if start is None or start < 0 or compressed < 0 or start + compressed > size:
+                raise ShardError(
+                    shard.relpath, f"row group {i}, column {col.path_in_schema}: data lies outside the file"
+                )
+            if col.total_uncompressed_size < 0 or col.total_uncompressed_size > MAX_COLUMN_CHUNK_BYTES:
+                raise ShardError(
+                    shard.relpath,
+                    f"row group {i}, column {col.path_in_schema}: declares {col.total_uncompressed_size} "
+                    f"uncompressed bytes (limit {MAX_COLUMN_CHUNK_BYTES >> 20} MiB)",
+                )
+    if total != md.num_rows:
+        raise ShardError(shard.relpath, f"row groups hold {total} rows but the footer declares {md.num_rows}")
+
+
+def _parquet_file(source: pa.NativeFile, shard: Shard, **kw: Any) -> Any:
+    import pyarrow.parquet as pq
+
+    _check_parquet_footer(source, shard)
+    pf = pq.ParquetFile(source, **kw)
+    _check_row_groups(pf, source.size(), shard)
+    _check_columns(pf.schema_arrow, shard)
+    return pf
+
+
+def _check_columns(schema: pa.Schema, shard: Shard) -> None:
+    from collections import Counter
+
+    dup = sorted(n for n, k in Counter(schema.names).items() if k > 1)
+    if dup:
+        raise ShardError(shard.relpath, f"duplicate column names: {', '.join(map(repr, dup[:5]))}")
+
+
+def _validated(batch: pa.RecordBatch, shard: Shard) -> pa.RecordBatch:
+    """Return ``batch`` once fully validated; raise ShardError before anything reads bad data."""
+    try:
+        batch.validate(full=True)
+    except (pa.ArrowException, ValueError) as e:
+        where = _locate_decode_error(shard) if shard.format in ("csv", "tsv", "jsonl", "json") else None
+        raise ShardError(shard.relpath, where or f"invalid data: {_describe(e)}") from e
+    if shard.format in ("csv", "tsv") and _native_utf8(shard):
+        # pyarrow types a CSV column that is not valid UTF-8 as binary instead of failing
+        if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in batch.schema.types):
+            where = _locate_decode_error(shard)
+            if where is not None:
+                raise ShardError(shard.relpath, where)
+    return batch
 
 
 def _arrow_batches(shard: Shard, batch_rows: int) -> Iterator[pa.RecordBatch]:
@@ -442,12 +680,14 @@ def _arrow_batches(shard: Shard, batch_rows: int) -> Iterator[pa.RecordBatch]:
         source.seek(0)
         if head == b"ARROW1":
             reader = pa.ipc.open_file(source)
+            _check_columns(reader.schema, shard)
             for i in range(reader.num_record_batches):
-                yield from _rechunk(reader.get_batch(i), batch_rows)
+                yield from _rechunk(_validated(reader.get_batch(i), shard), batch_rows)
         else:
             stream = pa.ipc.open_stream(source)
+            _check_columns(stream.schema, shard)
             for batch in stream:
-                yield from _rechunk(batch, batch_rows)
+                yield from _rechunk(_validated(batch, shard), batch_rows)
 
 
 def _rechunk(batch: pa.RecordBatch, batch_rows: int) -> Iterator[pa.RecordBatch]:
@@ -464,14 +704,20 @@ def _json_batches(shard: Shard, batch_rows: int) -> Iterator[pa.RecordBatch]:
     stripped = head.lstrip()
     if stripped.startswith(b"["):
         with _open_raw(shard) as fh:
-            try:
-                data = json.loads(fh.read().decode("utf-8"))
-            except (ValueError, UnicodeDecodeError) as e:
-                raise ShardError(shard.relpath, f"invalid JSON: {e}") from e
+            raw = _read_capped(fh, shard)
+        try:
+            text = raw.decode(shard.encoding)
+        except UnicodeDecodeError as e:
+            raise ShardError(shard.relpath, _decode_problem(shard.encoding, e, 0, 1)) from None
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise ShardError(shard.relpath, f"invalid JSON: {e}") from e
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise ShardError(shard.relpath, "a JSON array of objects was expected")
         table = pa.Table.from_pylist(data)
-        yield from table.to_batches(max_chunksize=batch_rows)
+        for batch in table.to_batches(max_chunksize=batch_rows):
+            yield _validated(batch, shard)
         return
     yield from _jsonl_batches(shard, batch_rows)
 
@@ -481,39 +727,42 @@ def _jsonl_batches(shard: Shard, batch_rows: int) -> Iterator[pa.RecordBatch]:
 
     with _input(shard) as src:
         reader = pj.open_json(src, read_options=pj.ReadOptions(block_size=CSV_BLOCK_BYTES))
+        _check_columns(reader.schema, shard)
         for batch in reader:
-            yield from _rechunk(batch, batch_rows)
+            yield from _rechunk(_validated(batch, shard), batch_rows)
 
 
-def _csv_batches(shard: Shard, batch_rows: int, delimiter: str) -> Iterator[pa.RecordBatch]:
+def _open_csv(shard: Shard, src: pa.NativeFile) -> Any:
     import pyarrow.csv as pcsv
 
+    return pcsv.open_csv(
+        src,
+        read_options=pcsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+        parse_options=pcsv.ParseOptions(delimiter="\t" if shard.format == "tsv" else ","),
+    )
+
+
+def _csv_batches(shard: Shard, batch_rows: int) -> Iterator[pa.RecordBatch]:
     with _input(shard) as src:
-        reader = pcsv.open_csv(
-            src,
-            read_options=pcsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-            parse_options=pcsv.ParseOptions(delimiter=delimiter),
-        )
+        reader = _open_csv(shard, src)
+        _check_columns(reader.schema, shard)
         for batch in reader:
-            yield from _rechunk(batch, batch_rows)
+            yield from _rechunk(_validated(batch, shard), batch_rows)
 
 
 def _raw_batches(shard: Shard, batch_rows: int, columns: Sequence[str] | None) -> Iterator[pa.RecordBatch]:
     if shard.format == "parquet":
-        import pyarrow.parquet as pq
-
         with _random_access(shard) as source:
             # no pre-buffering: it caches whole row groups in the memory pool (measured: RSS
             # grows with the file); reading column chunks on demand keeps memory flat
-            pf = pq.ParquetFile(source, pre_buffer=False)
-            yield from pf.iter_batches(batch_size=batch_rows, columns=list(columns) if columns is not None else None)
+            pf = _parquet_file(source, shard, pre_buffer=False)
+            for batch in pf.iter_batches(batch_size=batch_rows, columns=list(columns) if columns is not None else None):
+                yield _validated(batch, shard)
         return
     if shard.format == "arrow":
         batches: Iterator[pa.RecordBatch] = _arrow_batches(shard, batch_rows)
-    elif shard.format == "csv":
-        batches = _csv_batches(shard, batch_rows, ",")
-    elif shard.format == "tsv":
-        batches = _csv_batches(shard, batch_rows, "\t")
+    elif shard.format in ("csv", "tsv"):
+        batches = _csv_batches(shard, batch_rows)
     elif shard.format == "jsonl":
         batches = _jsonl_batches(shard, batch_rows)
     else:
@@ -630,32 +879,26 @@ def read_schema(shard: Shard) -> pa.Schema:
     """
     try:
         if shard.format == "parquet":
-            import pyarrow.parquet as pq
-
             with _random_access(shard) as source:
-                return pq.ParquetFile(source).schema_arrow
+                return cast(pa.Schema, _parquet_file(source, shard).schema_arrow)
         if shard.format == "arrow":
             with _random_access(shard) as source:
                 head = source.read(6)
                 source.seek(0)
-                return pa.ipc.open_file(source).schema if head == b"ARROW1" else pa.ipc.open_stream(source).schema
-    except (pa.ArrowException, OSError, ValueError, EOFError) as e:
-        raise ShardError(shard.relpath, _describe(e)) from e
-    if shard.format in ("csv", "tsv"):
-        import pyarrow.csv as pcsv
-
-        try:
+                sch = pa.ipc.open_file(source).schema if head == b"ARROW1" else pa.ipc.open_stream(source).schema
+                _check_columns(sch, shard)
+                return sch
+        if shard.format in ("csv", "tsv") and _native_utf8(shard):
             with _input(shard) as src:
-                reader = pcsv.open_csv(
-                    src,
-                    read_options=pcsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-                    parse_options=pcsv.ParseOptions(delimiter="," if shard.format == "csv" else "\t"),
-                )
-                return reader.schema
-        except (pa.ArrowException, OSError, ValueError, EOFError, lzma.LZMAError) as e:
-            raise ShardError(shard.relpath, _describe(e)) from e
-        except Exception as e:  # noqa: BLE001  third-party decoders (zstandard) raise their own types
-            raise ShardError(shard.relpath, _describe(e)) from e
+                sch = _open_csv(shard, src).schema
+            _check_columns(sch, shard)
+            if not any(pa.types.is_binary(t) for t in sch.types):
+                return sch
+            # a column that is not valid UTF-8: read the first batch, which names the bad byte
+    except ShardError:
+        raise
+    except Exception as e:  # noqa: BLE001  any decoder failure (pyarrow, zstandard, lzma) is this shard's error
+        raise ShardError(shard.relpath, _describe(e)) from e
     for batch in iter_batches(shard, batch_rows=1024):
         return batch.schema
     raise ShardError(shard.relpath, "no rows, so no columns")

@@ -40,6 +40,9 @@ def check_command(
     text: Annotated[
         list[str] | None, typer.Option("--text", metavar="COL", help="Text column for near-duplicates (repeatable; default: long string columns).")
     ] = None,
+    encoding: Annotated[
+        str, typer.Option("--encoding", metavar="CODEC", help="Text encoding of CSV/TSV/JSON files (bytes that do not decode are a read error).")
+    ] = "utf-8",
     baseline: Annotated[
         Path | None, typer.Option("--baseline", metavar="PATH", help="Earlier version: a dataset folder or a saved profile JSON.")
     ] = None,
@@ -89,6 +92,7 @@ def check_command(
             suites=tuple(suite or ()),
             policy=policy,
             progress=sink,
+            encoding=encoding,
         )
     if save_profile is not None:
         write_output(dumps(outcome.profile.to_dict()) + "\n", save_profile)

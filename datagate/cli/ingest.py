@@ -28,6 +28,7 @@ def ingest_command(
     label: Annotated[str | None, typer.Option("--label", help="Label column.")] = None,
     key: Annotated[list[str] | None, typer.Option("--key", help="Key column for duplicates/leakage (repeatable).")] = None,
     text: Annotated[list[str] | None, typer.Option("--text", help="Text column for near-duplicates (repeatable).")] = None,
+    encoding: Annotated[str, typer.Option("--encoding", metavar="CODEC", help="Text encoding of CSV/TSV/JSON files (bytes that do not decode are a read error).")] = "utf-8",
     policy: Annotated[Path | None, typer.Option("--policy", "-p", help="Policy YAML (see datagate init).")] = None,
     store: Annotated[Path | None, typer.Option("--store", help="Lineage store directory (default: ./.datagate).")] = None,
     baseline: Annotated[
@@ -73,7 +74,7 @@ def ingest_command(
         result = ingest(
             src, name=name, dest=dest, label=label, keys=tuple(key or ()), text=tuple(text or ()),
             policy=policy, store=store, baseline=base, parents=tuple(parent or ()),
-            use_cache=not no_cache, openlineage_url=openlineage_url, progress=sink,
+            use_cache=not no_cache, openlineage_url=openlineage_url, progress=sink, encoding=encoding,
         )
     from datagate.lineage.store import atomic_write
 
