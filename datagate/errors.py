@@ -12,6 +12,8 @@ errors.
 
 from __future__ import annotations
 
+import threading
+
 __all__ = [
     "AcquireError",
     "CheckError",
@@ -23,7 +25,35 @@ __all__ = [
     "ReportError",
     "ScanError",
     "UsageError",
+    "breadcrumb",
+    "last_breadcrumb",
 ]
+
+_WHERE: dict[str, tuple[str, str | None]] = {}
+_WHERE_LOCK = threading.Lock()
+
+
+def breadcrumb(stage: str, file: str | None = None) -> None:
+    """Record that ``stage`` is now working on ``file`` (a path relative to its root, or None).
+
+    The CLI names the last breadcrumb when an unexpected exception escapes a command
+    (``internal error in <stage> on <file>``); stages call this as they start a file. Cheap, and
+    safe from any thread (the last writer wins, which is the file being worked on).
+    """
+    with _WHERE_LOCK:
+        _WHERE["last"] = (stage, file)
+
+
+def last_breadcrumb() -> tuple[str, str | None] | None:
+    """Return the last ``(stage, file)`` recorded by :func:`breadcrumb`, or None."""
+    with _WHERE_LOCK:
+        return _WHERE.get("last")
+
+
+def clear_breadcrumb() -> None:
+    """Forget the last breadcrumb (the CLI calls this as each command starts)."""
+    with _WHERE_LOCK:
+        _WHERE.pop("last", None)
 
 
 class DatagateError(Exception):

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datagate.acquire.interface import Acquired, Source, SourceInfo
-from datagate.errors import DatagateError, LineageError, UsageError
+from datagate.errors import DatagateError, LineageError, UsageError, breadcrumb
 from datagate.lineage.record import (
     LineageRecord,
     ParentRef,
@@ -324,12 +324,14 @@ def ingest(
     stages: dict[str, float] = {}
     try:
         with _staging(dest_path) as stage:
+            breadcrumb("acquire", info.uri)
             t = time.perf_counter()
             acquired: Acquired = src.acquire(stage, progress=progress)
             stages["acquire"] = time.perf_counter() - t
 
             from datagate.inventory import hash_tree
 
+            breadcrumb("hash", os.fspath(acquired.root))
             t = time.perf_counter()
             manifest = hash_tree(acquired.root, dvc=dvc, use_cache=use_cache, progress=progress)
             stages["hash"] = time.perf_counter() - t
@@ -341,6 +343,7 @@ def ingest(
             manifest_sha = hashlib.sha256(manifest_text).hexdigest()
             pol_digest = policy_digest(pol)
 
+            breadcrumb("scan", os.fspath(acquired.root))
             t = time.perf_counter()
             scan_key = results.cache_key("scan", manifest_sha, policy=pol_digest)
             scan_report = _cached(use_cache, st, scan_key, results.scan_from_dict)
@@ -360,6 +363,7 @@ def ingest(
             # the report shows what the gate saw: acquisition findings too, waivers marked
             scan_report = dataclasses.replace(scan_report, target=display, findings=findings)
 
+            breadcrumb("check", os.fspath(acquired.root))
             base_rec, base_arg = _pick_baseline(st, history, ds_name, baseline, manifest.root_digest)
             from datagate.check import run_checks
 
@@ -391,6 +395,7 @@ def ingest(
             stages["check"] = time.perf_counter() - t
             decision = decide(pol, findings=findings, checks=check_report.checks)
 
+            breadcrumb("record", os.fspath(acquired.root))
             t = time.perf_counter()
             profile = _profile_dict(profile_obj)
             run_block: dict[str, Any] = {
@@ -449,10 +454,13 @@ def ingest(
                 decision=decision, output_uri=output_uri,
             )
         )
-    except DatagateError as exc:
-        with contextlib.suppress(DatagateError):
+    except BaseException as exc:
+        # Any way out but COMPLETE closes the run with FAIL: operational errors, bugs, Ctrl-C
+        # and SIGTERM (the CLI turns it into an exception), so no START is left open.
+        message = exc.message if isinstance(exc, DatagateError) else f"{type(exc).__name__}: {exc}"[:500]
+        with contextlib.suppress(Exception):
             emitter.emit(
-                fail_event(run_id=run_id, event_time=_now(), name=ds_name, source_uri=info.uri, message=exc.message)
+                fail_event(run_id=run_id, event_time=_now(), name=ds_name, source_uri=info.uri, message=message)
             )
         raise
     return IngestResult(

@@ -48,7 +48,7 @@ from typing import IO, Any, cast
 
 import pyarrow as pa
 
-from datagate.errors import CheckError
+from datagate.errors import CheckError, breadcrumb
 
 __all__ = [
     "BATCH_ROWS",
@@ -838,6 +838,7 @@ def iter_batches(
     Raises ShardError (naming the file) when the shard is corrupt, truncated, ragged or does not
     match ``schema``.
     """
+    breadcrumb("check", shard.relpath)
     raw = _raw_batches(shard, batch_rows, columns)
     it = _prefetched(raw, prefetch) if prefetch > 0 else raw
     while True:
@@ -877,6 +878,7 @@ def read_schema(shard: Shard) -> pa.Schema:
 
     Raises ShardError naming the file when it cannot be read.
     """
+    breadcrumb("check", shard.relpath)
     try:
         if shard.format == "parquet":
             with _random_access(shard) as source:

@@ -38,7 +38,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType, TracebackType
 
-from datagate.errors import DatagateError
+from datagate.errors import DatagateError, breadcrumb
 from datagate.models import EntryKind, FileEntry, Finding, Manifest, ScanReport, Severity, Skip
 from datagate.progress import NULL_PROGRESS, ProgressSink
 from datagate.scan.interface import Blob, ContentKind, ScanContext, Scanner
@@ -538,6 +538,7 @@ def scan_tree(
     try:
         with _Deadline(ctx.limits.max_seconds_per_file) as deadline:
             for entry in manifest.entries:
+                breadcrumb("scan", entry.path)
                 if entry.kind is EntryKind.SYMLINK:
                     findings.extend(_symlink_findings(entry, base))
                     task.advance(1, 0)
