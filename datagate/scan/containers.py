@@ -306,6 +306,12 @@ def _read_bounded(
     return _Read(bytes(out))
 
 
+def _encrypted_severity(ctx: ScanContext) -> Severity:
+    """Encrypted members cannot be inspected, and nothing opens them without a password: medium,
+    high with ``--strict`` (issue 15)."""
+    return Severity.HIGH if ctx.strict else Severity.MEDIUM
+
+
 def _finding(
     blob: Blob,
     rule: str,
@@ -1130,8 +1136,9 @@ class _ZipReader:
             yield _finding(
                 blob,
                 "container.zip.encrypted",
-                Severity.HIGH,
-                "member is encrypted; its content cannot be inspected",
+                _encrypted_severity(self.ctx),
+                "member is encrypted; its content cannot be inspected (nothing opens it without "
+                "the password)",
                 member=display,
                 evidence={"flags": hex(flags), "method": loc.method},
             )
@@ -1502,8 +1509,9 @@ def _scan_7z(blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
             yield _finding(
                 blob,
                 "container.7z.encrypted",
-                Severity.HIGH,
-                "7z archive is encrypted; its content cannot be inspected",
+                _encrypted_severity(ctx),
+                "7z archive is encrypted; its content cannot be inspected (nothing opens it "
+                "without the password)",
             )
             yield _skip(blob, None, "encrypted 7z archive")
             return
@@ -1521,8 +1529,9 @@ def _scan_7z(blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
             yield _finding(
                 blob,
                 "container.7z.encrypted",
-                Severity.HIGH,
-                "7z archive is encrypted; its content cannot be inspected",
+                _encrypted_severity(ctx),
+                "7z archive is encrypted; its content cannot be inspected (nothing opens it "
+                "without the password)",
             )
             yield _skip(blob, None, "encrypted 7z archive")
             return

@@ -54,11 +54,13 @@ __all__ = [
     "PickleAnalysis",
     "PickleIssue",
     "PickleScanner",
+    "SIDE_EFFECT_FREE",
     "analyse",
     "analyse_npy",
     "findings_for",
     "is_allowlisted",
     "is_dangerous",
+    "is_model_class",
     "looks_like_pickle",
 ]
 
@@ -127,6 +129,30 @@ _TORCH_DTYPES = (
     "strided", "sparse_coo", "Size", "device", "contiguous_format", "channels_last",
     "preserve_format",
 )  # fmt: skip
+
+_SPARSE_FORMATS = ("csr", "csc", "coo", "bsr", "dia", "dok", "lil")
+
+SIDE_EFFECT_FREE: frozenset[tuple[str, str]] = frozenset(
+    # Pure functions of their (already unpickled) arguments: no I/O, no import, no attribute
+    # lookup by name, and none of them calls a callable it is given, so none can turn data into
+    # code; each returns a number, a bool or a str. (``map``, ``filter``, ``iter``, ``sorted``,
+    # ``getattr``, ``pow``, ``format`` and ``operator.*`` stay off: they call what they are
+    # handed, reach attributes, or can allocate without bound.)
+    _names("builtins", "len", "abs", "min", "max", "sum", "all", "any", "round", "divmod",
+           "chr", "ord", "hex", "oct", "bin", "isinstance", "issubclass", "callable", "hash")
+    # Abstract base classes: importing collections.abc runs no code (it is loaded at start-up),
+    # and calling one raises TypeError (abstract) or builds an empty object.
+    | _names("collections.abc", "Iterable", "Iterator", "Reversible", "Generator", "Container",
+             "Collection", "Sized", "Hashable", "Callable", "Set", "MutableSet", "Mapping",
+             "MutableMapping", "MappingView", "KeysView", "ItemsView", "ValuesView", "Sequence",
+             "MutableSequence", "ByteString", "Awaitable", "Coroutine", "AsyncIterable",
+             "AsyncIterator", "AsyncGenerator", "Buffer")
+    # Compiler feature flags: __future__ is a plain module of _Feature records (not callable).
+    | _names("__future__", "annotations", "division", "absolute_import", "print_function",
+             "unicode_literals", "generators", "nested_scopes", "with_statement",
+             "generator_stop", "barry_as_FLUFL")
+)  # fmt: skip
+"""Side-effect-free builtins judged like the data allowlist (docs/THREATS-allowlist.md)."""
 
 ALLOWLIST: frozenset[tuple[str, str]] = frozenset(
     _names(
@@ -212,6 +238,16 @@ ALLOWLIST: frozenset[tuple[str, str]] = frozenset(
     # joblib
     | _names("joblib.numpy_pickle", "NumpyArrayWrapper", "NDArrayWrapper")
     | _names("joblib.numpy_pickle_compat", "NDArrayWrapper")
+    # numpy.matrix (joblib and numpy test data) and numpy 1.0's array reconstructor, which
+    # builds an empty ndarray subclass exactly like multiarray._reconstruct
+    | _names("numpy.matrixlib.defmatrix", "matrix")
+    | _names("numpy", "matrix")
+    | _names("numpy.core._internal", "_reconstruct")
+    # scipy.sparse matrices and arrays: copyreg._reconstructor + BUILD of a plain __dict__
+    | {(f"scipy.sparse.{mod}", f"{fmt}_{kind}")
+       for fmt in _SPARSE_FORMATS for mod in (f"_{fmt}", fmt) for kind in ("matrix", "array")}
+    | {("scipy.sparse", f"{fmt}_{kind}") for fmt in _SPARSE_FORMATS for kind in ("matrix", "array")}
+    | SIDE_EFFECT_FREE
 )  # fmt: skip
 """Exact ``(module, qualname)`` pairs that are safe for data. No prefix or substring matching."""
 
@@ -330,6 +366,34 @@ _WHAT_IT_DOES: dict[str, str] = {
 }
 
 
+# Known machine-learning libraries whose pickled estimators and models show up as "data"
+# (pickle.model_class, high): a model, not data. Only class-like names qualify (CamelCase, or the
+# Cython ``__pyx_unpickle_<Class>`` reconstructors); functions of these packages stay
+# ``pickle.global.unsafe`` / ``pickle.call.unsafe``, and anything on the danger list stays critical.
+_MODEL_MODULES: tuple[str, ...] = (
+    "sklearn", "xgboost", "lightgbm", "catboost", "statsmodels", "imblearn", "skorch",
+    "torch.nn.modules", "transformers", "sentence_transformers", "gensim", "hdbscan", "umap",
+    "pmdarima", "prophet", "sktime", "category_encoders",
+)  # fmt: skip
+_MODEL_BAD_PARTS = frozenset({"_testing", "testing", "tests", "datasets", "externals", "utils"})
+_CLASS_NAME = re.compile(r"(?:_?[A-Z][A-Za-z0-9_]*|__pyx_unpickle_[A-Za-z0-9_]+)\Z")
+
+
+def is_model_class(module: str, name: str) -> bool:
+    """Return True when ``module.name`` is a class of a known ML library (a pickled model).
+
+    >>> is_model_class("sklearn.linear_model._logistic", "LogisticRegression")
+    True
+    >>> is_model_class("sklearn.utils._testing", "assert_run_python_script")
+    False
+    """
+    if not any(module == m or module.startswith(m + ".") for m in _MODEL_MODULES):
+        return False
+    if _MODEL_BAD_PARTS.intersection(module.split(".")) or "." in name:
+        return False
+    return _CLASS_NAME.match(name) is not None
+
+
 def _canonical(module: str, name: str) -> tuple[str, str]:
     module = _COMPAT_MODULES.get(module, module)
     return _COMPAT_NAMES.get((module, name), (module, name))
@@ -381,6 +445,8 @@ class GlobalRef:
     via: str
     """How it was reached: ``GLOBAL``, ``STACK_GLOBAL``, ``INST``, ``getattr``, ``EXT`` or
     ``nested`` (found in a literal that the C unpickler may execute)."""
+    model: bool = False
+    """True when it is a class of a known ML library (:func:`is_model_class`)."""
 
     @property
     def dotted(self) -> str:
@@ -460,6 +526,7 @@ _MAX_STACK = 5_000_000
 _MAX_MEMO = 2_000_000
 _MAX_MEMO_HARD = 6_000_000
 _MAX_NESTED_DEPTH = 3
+_DUP_LIMIT = 100  # DUP opcodes per file before a pickle.expansion finding (fickling's default)
 _NESTED_OPS_BUDGET = 200_000
 
 
@@ -598,6 +665,7 @@ class _Walker:
         self.complete = True
         self.first_error: int | None = None
         self._expansion_reported = False
+        self.dups = 0
         self._frame_reported = False
         self._memo_limit_reported = False
         self._dynamic_offsets: set[int] = set()
@@ -675,6 +743,24 @@ class _Walker:
                 weight=target.weight,
                 ops=self.ops,
             )
+
+    def _dup_expansion(self, off: int) -> None:
+        """Report a stream with more than ``_DUP_LIMIT`` DUP opcodes (once per walk).
+
+        Python's pickler never writes DUP; each one adds a reference to the stack, so a run of
+        them (or DUPs between LIST/TUPLE opcodes) is how memory-expansion pickles are built.
+        The simulated stack itself stays bounded by ``_MAX_STACK`` (a ``pickle.limit``)."""
+        if self._expansion_reported:
+            return
+        self._expansion_reported = True
+        self._issue(
+            "pickle.expansion",
+            Severity.MEDIUM,
+            f"pickle repeats the DUP opcode more than {_DUP_LIMIT} times (Python's pickler never "
+            "writes DUP); duplicated references are how memory-expansion pickles are built",
+            off,
+            dups=_DUP_LIMIT + 1,
+        )
 
     def _mark_called(self, v: _V) -> None:
         if v.kind == _K_GLOBAL:
@@ -993,7 +1079,9 @@ class _Walker:
                         raise _LimitHit(pos, f"simulated stack exceeds {_MAX_STACK:,} items")
                     # next: the next time check, the opcode past the limit, or the first opcode
                     # before which the stack could hold more than _MAX_STACK items
-                    check_at = min((ops | 0xFFFF) + 1, max_ops + 1, ops + _MAX_STACK - len(stack) + 1)
+                    check_at = min(
+                        (ops | 0xFFFF) + 1, max_ops + 1, ops + _MAX_STACK - len(stack) + 1
+                    )
                 off = pos
                 op = mv[pos]
                 pos += 1
@@ -1275,6 +1363,9 @@ class _Walker:
                     if not stack:
                         underflow(off, "DUP")
                     stack.append(stack[-1])
+                    self.dups += 1
+                    if self.dups == _DUP_LIMIT + 1:
+                        self._dup_expansion(off)
                 elif (
                     op == 0x6C or op == 0x74 or op == 0x64 or op == 0x91
                 ):  # LIST, TUPLE, DICT, FROZENSET
@@ -1521,7 +1612,8 @@ class _Walker:
                     continue
             ref = GlobalRef(
                 rec.module, rec.name, rec.offset, rec.allowlisted, rec.dangerous, rec.called,
-                rec.via,
+                rec.via, not rec.allowlisted and not rec.dangerous
+                and is_model_class(rec.module, rec.name),
             )  # fmt: skip
             refs.append(ref)
             if rec.allowlisted:
@@ -1532,8 +1624,12 @@ class _Walker:
             issues.append(
                 PickleIssue(
                     "pickle.global.allowlisted",
-                    Severity.LOW,
-                    "pickle imports only data-safe globals ("
+                    Severity.LOW if strict else Severity.INFO,
+                    (
+                        "pickle also imports data-safe globals ("
+                        if issues
+                        else "pickle imports only data-safe globals ("
+                    )
                     + ", ".join(allowed[:6])
                     + (", ..." if len(allowed) > 6 else "")
                     + "); prefer a non-executable format such as parquet or safetensors",
@@ -1557,7 +1653,14 @@ def _global_issue(ref: GlobalRef, strict: bool) -> PickleIssue:
     effect = _WHAT_IT_DOES.get(last)
     if ref.module in ("os", "posix", "nt") and last in ("system", "popen"):
         effect = "runs a shell command"
-    if ref.called:
+    if ref.model:
+        sev = Severity.CRITICAL if strict else Severity.HIGH
+        rule = "pickle.model_class"
+        msg = (
+            f"pickle {'builds' if ref.called else 'imports'} {ref.dotted}: a model, not data; "
+            "prefer skops, ONNX or safetensors (loading it runs the library's code)"
+        )
+    elif ref.called:
         sev = Severity.CRITICAL
         rule = "pickle.call.dangerous" if ref.dangerous else "pickle.call.unsafe"
         what = effect or (
@@ -1633,8 +1736,48 @@ def looks_like_pickle(data: bytes | bytearray | memoryview) -> bool:
         return True
     except _Malformed as e:
         # running off the end of the window is fine when the data goes on
-        return e.truncated and len(window) < len(mv) and w.ops >= 1
+        if e.truncated and len(window) < len(mv) and w.ops >= 1:
+            return True
+        # A stream that names a global and then ends or breaks (a string declared longer than
+        # the file, a missing newline, an invalid opcode) is a pickle that fails closed: the
+        # loader imports, and may call, what it named before the error (THREATS.md B1).
+        return _names_a_global(w)
     return True
+
+
+_IDENT = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\Z")
+
+
+def _known_roots() -> frozenset[str]:
+    """Return the top-level module names a protocol-0 GLOBAL plausibly imports: the standard
+    library, Python 2 spellings and every package named by the allowlists and the danger list."""
+    import sys
+
+    roots = set(sys.stdlib_module_names) | set(_COMPAT_MODULES)
+    roots.update(m.split(".", 1)[0] for m, _ in ALLOWLIST)
+    roots.update(m.split(".", 1)[0] for m in _MODEL_MODULES)
+    roots.update(p.split(".", 1)[0] for p in _DANGEROUS_PATHS if "." in p)
+    return frozenset(roots)
+
+
+def _names_a_global(w: _Walker) -> bool:
+    """Return True when the broken walk ``w`` named a global that makes it a pickle.
+
+    The names must be dotted identifiers, and either the module is one a pickle plausibly
+    imports (``os``, ``builtins``, ``numpy`` ...) or at least one more opcode parsed after the
+    global (``cfoo\\nbar\\n(X...``). Two lines of words after a ``c`` are not enough."""
+    global _ROOTS
+    for rec in w.recs.values():
+        if not (_IDENT.match(rec.module) and _IDENT.match(rec.name)):
+            continue
+        if _ROOTS is None:
+            _ROOTS = _known_roots()
+        if rec.module.split(".", 1)[0] in _ROOTS or w.ops >= 3:
+            return True
+    return False
+
+
+_ROOTS: frozenset[str] | None = None
 
 
 _NPY_MAGIC = b"\x93NUMPY"

@@ -127,6 +127,12 @@ def test_really_encrypted_member_is_a_finding_and_a_skip() -> None:
     assert "container.zip.encrypted" in _rules(items)
     assert any(isinstance(i, Skip) and i.member == "secret.bin" for i in items)
     assert not _children(items)
+    # medium by default (nothing opens it without the password), high with --strict (issue 15)
+    sev = {i.severity for i in items if isinstance(i, Finding) and i.rule.endswith("encrypted")}
+    assert sev == {Severity.MEDIUM}
+    blob = Blob("outer/e.zip", bytes(data), name="e.zip", kind=sniff(bytes(data))[0])
+    strict = list(CONTAINER_SCANNER.scan(blob, ScanContext(limits=Limits(), strict=True)))
+    assert {i.severity for i in strict if isinstance(i, Finding)} == {Severity.HIGH}
 
 
 def test_local_only_and_missing_local_members() -> None:

@@ -233,7 +233,7 @@ def test_op_limit_is_a_high_finding() -> None:
 
 def test_persistent_ids_are_data(fx: tuple[Path, tuple[Sample, ...]]) -> None:
     a = analyse(_by_name(fx, "benign_torch_zip_data_pkl"))
-    assert a.max_severity is Severity.LOW
+    assert a.max_severity is Severity.INFO
     assert {g.dotted for g in a.globals} == {
         "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.FloatStorage",
     }  # fmt: skip
@@ -249,7 +249,7 @@ def test_calling_a_persistent_object_is_not_flagged_but_calling_a_call_result_is
 def test_getattr_on_an_allowlisted_class_is_resolved() -> None:
     data = pickle.dumps(zoneinfo.ZoneInfo("Europe/Paris"), protocol=2)
     a = analyse(data)
-    assert a.max_severity is Severity.LOW
+    assert a.max_severity is Severity.INFO
     assert "zoneinfo.ZoneInfo._unpickle" in {g.dotted for g in a.globals}
     hostile = dumps(C(C(G("builtins", "getattr"), (G("os", "path"), "join")), ("a", "b")))
     assert _rules(hostile)["pickle.call.dangerous"] is Severity.CRITICAL
@@ -287,7 +287,7 @@ def test_benign_protocols_of_data_objects_are_quiet() -> None:
     for proto in range(6):
         for obj in ([1, "a", None], {"k": (1.5, b"x")}, np.arange(6.0), frame):
             a = analyse(pickle.dumps(obj, protocol=proto))
-            assert a.max_severity in (None, Severity.LOW), (proto, a.issues)
+            assert a.max_severity in (None, Severity.INFO), (proto, a.issues)
 
 
 # ---- looks_like_pickle ------------------------------------------------------------------------
@@ -358,7 +358,7 @@ def test_100mb_float_array_pickle_is_walked_not_read() -> None:
         data = pickle.dumps(arr, protocol=proto)
         a = analyse(memoryview(data))
         assert a.complete and a.ops < 200
-        assert a.max_severity is Severity.LOW
+        assert a.max_severity is Severity.INFO
         del data
 
 
@@ -384,7 +384,7 @@ def test_memo_limits_keep_names_and_fail_closed(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(mod, "_MAX_MEMO_HARD", 120)
     # over the soft limit: containers are dropped, names kept, the stream stays judged correctly
     soft = pickle.dumps([[i] for i in range(80)] + [datetime.date(2020, 1, 1)] * 3, protocol=4)
-    assert _rules(soft) == {"pickle.limit": Severity.LOW, "pickle.global.allowlisted": Severity.LOW}
+    assert _rules(soft) == {"pickle.limit": Severity.LOW, "pickle.global.allowlisted": Severity.INFO}
     # over the hard limit: a memoised callable comes back unknown, and calling it is critical
     strings = b"".join(encode(str(i)) + b"\x94" for i in range(200))  # memo 0..199
     hostile = b"\x80\x04](" + strings + b"e" + encode(SYSTEM) + b"\x94" + b"0"  # memo 200
@@ -428,13 +428,13 @@ def test_real_joblib_dumps_are_walked_past_their_array_bytes() -> None:
     )
     for dump in done.stdout.split():
         a = analyse(bytes.fromhex(dump))
-        assert a.complete and a.max_severity is Severity.LOW, a.issues
+        assert a.complete and a.max_severity is Severity.INFO, a.issues
     joblib = pytest.importorskip("joblib")
     # object arrays: joblib writes a whole pickle inline, which is analysed like the rest
     buf = io.BytesIO()
     joblib.dump({"o": np.array([{"k": 1}, None], dtype=object)}, buf)
     a = analyse(buf.getvalue())
-    assert a.complete and a.max_severity is Severity.LOW
+    assert a.complete and a.max_severity is Severity.INFO
 
 
 def test_joblib_wrapper_without_a_readable_dtype_is_malformed() -> None:
