@@ -25,6 +25,7 @@ from datagate.errors import DatagateError, clear_breadcrumb, last_breadcrumb
 # Command modules register themselves on import; the order here is the order in --help.
 from datagate.cli import hash as _hash  # noqa: E402,F401  (registration side effect)
 from datagate.cli import verify as _verify  # noqa: E402,F401  (registration side effect)
+from datagate.cli import sign as _sign  # noqa: E402,F401  (registration side effect)
 from datagate.cli import scan as _scan  # noqa: E402,F401  (registration side effect)
 from datagate.cli import check as _check  # noqa: E402,F401  (registration side effect)
 from datagate.cli import suggest as _suggest  # noqa: E402,F401  (registration side effect)

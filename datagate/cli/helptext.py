@@ -32,6 +32,8 @@ __all__ = [
     "SCAN_HELP",
     "SHOW_EPILOG",
     "SHOW_HELP",
+    "SIGN_EPILOG",
+    "SIGN_HELP",
     "STATUS_EPILOG",
     "STATUS_HELP",
     "SUGGEST_EPILOG",
@@ -210,9 +212,29 @@ INIT_EPILOG = _examples(
     "$ dvc repro",
 )
 
+SIGN_HELP = (
+    "Sign a dataset folder (OpenSSF model-signing format)."
+    "\n\n"
+    "Writes a Sigstore bundle whose DSSE envelope lists every file's SHA-256 (git metadata and the "
+    "signature itself excluded), the format `model_signing sign/verify` reads and writes. Sign with "
+    "an elliptic-curve key (--key), a key plus its X.509 certificate (--certificate), or keyless "
+    "with Sigstore (--sigstore; needs the network). Check it with `datagate verify PATH --signature FILE`."
+)
+SIGN_EPILOG = _examples(
+    "# Sign a folder with a P-256 key (openssl ecparam -name prime256v1 -genkey -noout -out key.pem):",
+    "$ datagate sign data/ --key key.pem --signature data.sig",
+    "",
+    "# With a signing certificate issued by your CA:",
+    "$ datagate sign data/ --key key.pem --certificate signer.crt --certificate-chain ca.crt",
+    "",
+    "# Keyless, in CI with an OIDC identity:",
+    "$ datagate sign data/ --sigstore --signature data.sigstore.json",
+)
+
 COMMAND_HELP: Mapping[str, tuple[str, str]] = {
     "hash": (HASH_HELP, HASH_EPILOG),
     "verify": (VERIFY_HELP, VERIFY_EPILOG),
+    "sign": (SIGN_HELP, SIGN_EPILOG),
     "scan": (SCAN_HELP, SCAN_EPILOG),
     "check": (CHECK_HELP, CHECK_EPILOG),
     "suggest": (SUGGEST_HELP, SUGGEST_EPILOG),

@@ -74,6 +74,26 @@ def verify_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
     ] = None,
+    signature: Annotated[
+        Path | None,
+        typer.Option("--signature", help="Check this model-signing signature over PATH (with a trust option)."),
+    ] = None,
+    public_key: Annotated[
+        Path | None, typer.Option("--public-key", help="--signature: the signer's public key (PEM).")
+    ] = None,
+    certificate_chain: Annotated[
+        list[Path] | None,
+        typer.Option("--certificate-chain", help="--signature: CA certificates the signing certificate must chain to (repeatable)."),
+    ] = None,
+    identity: Annotated[
+        str | None, typer.Option("--identity", help="--signature: keyless Sigstore signer identity (with --issuer).")
+    ] = None,
+    issuer: Annotated[
+        str | None, typer.Option("--issuer", help="--signature: OIDC issuer of --identity.")
+    ] = None,
+    trust_config: Annotated[
+        Path | None, typer.Option("--trust-config", help="--signature: Sigstore ClientTrustConfig JSON (keyless).")
+    ] = None,
 ) -> None:
     from datagate.cli.progress_bridge import progress_sink
     from datagate.report import inventory as render
@@ -81,6 +101,19 @@ def verify_command(
 
     if manifest is not None and against is not None:
         raise UsageError("--manifest and --against are alternatives; give one")
+    if signature is not None:
+        from datagate.cli.authenticity import trust_option
+
+        if manifest is not None or against is not None:
+            raise UsageError("--signature is checked on its own; drop --manifest/--against")
+        from datagate.lineage.signing import verify_tree
+        from datagate.report.authenticity import signature_json, signature_text
+
+        trust = trust_option(public_key, certificate_chain, identity, issuer, trust_config)
+        check = verify_tree(path, signature, trust).to_dict()
+        text = signature_json(str(path), check) if fmt is VerifyFormat.json else signature_text(str(path), check)
+        write_output(text, output)
+        raise typer.Exit(0 if check["verified"] else 1)
     if against is not None:
         from datagate.acquire.hub import check_local_against_hub, parse_hf_uri
 

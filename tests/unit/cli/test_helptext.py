@@ -13,6 +13,7 @@ from datagate.cli import helptext
 COMMANDS = (
     "hash",
     "verify",
+    "sign",
     "scan",
     "check",
     "suggest",
