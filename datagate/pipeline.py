@@ -269,6 +269,7 @@ def ingest(
     policy: Policy | Path | str | None = None,
     store: Store | Path | str | None = None,
     baseline: str | Path | None = "auto",
+    no_label: bool = False,
     parents: Sequence[str] = (),
     dvc: bool = True,
     use_cache: bool = True,
@@ -373,7 +374,7 @@ def ingest(
                 check_key = results.cache_key(
                     "check", manifest_sha, policy=pol_digest, label=label, keys=list(keys), text=list(text),
                     **({"encoding": encoding} if encoding != "utf-8" else {}),
-                    baseline=base_rec.digest if base_rec is not None else None,
+                    no_label=no_label, baseline=base_rec.digest if base_rec is not None else None,
                 )
                 cacheable = use_cache and not isinstance(base_arg, Path)
                 hit = _cached(cacheable, st, check_key, lambda d: (results.check_from_dict(d["report"]), d["profile"]))
@@ -383,7 +384,7 @@ def ingest(
                 else:
                     outcome = run_checks(
                         acquired.root, label=label, keys=tuple(keys), text=tuple(text),
-                        baseline=base_arg, policy=pol, progress=progress, encoding=encoding,
+                        baseline=base_arg, policy=pol, progress=progress, encoding=encoding, no_label=no_label,
                     )
                     check_report = dataclasses.replace(outcome.report, dataset=display)
                     profile_obj = getattr(outcome, "profile", None)

@@ -62,8 +62,10 @@ def check(
     suites: Sequence[Path | str] = (),
     policy: Any = None,
     progress: ProgressSink = NULL_PROGRESS,
+    no_label: bool = False,
 ) -> CheckReport:
     """Run every check and return the report (see :func:`run_checks` for arguments and errors)."""
     return run_checks(
-        path, label=label, keys=keys, text=text, baseline=baseline, suites=suites, policy=policy, progress=progress
+        path, label=label, keys=keys, text=text, baseline=baseline, suites=suites, policy=policy, progress=progress,
+        no_label=no_label,
     ).report

@@ -23,6 +23,7 @@ from datagate.check._hashing import text_for_shingles
 from datagate.check._spool import DEFAULT_BUDGET_BYTES
 from datagate.check.duplicates import LOC_SHIFT, default_key
 from datagate.check.interface import mark_incomplete, skipped
+from datagate.check.label_columns import label_absence, merge_class_labels
 from datagate.check.load import (
     DatasetLayout,
     Shard,
@@ -296,6 +297,7 @@ def run_checks(
     policy: Any = None,
     progress: ProgressSink = NULL_PROGRESS,
     encoding: str = "utf-8",
+    no_label: bool = False,
 ) -> CheckOutcome:
     """Run every check on the dataset at ``path`` and return the report and profile.
 
@@ -306,7 +308,9 @@ def run_checks(
 
     Raises UsageError when ``label``, ``keys`` or ``text`` name a column the dataset lacks
     (naming it and the available ones), ConfigError for a bad check override in the policy, and
-    CheckError when the path holds nothing readable. A bad shard, an empty split or a bad suite
+    CheckError when the path holds nothing readable. ``no_label`` (``--no-label``) says the
+    dataset has no label column: the label checks are skipped instead of warning that none was
+    found (a UsageError together with ``label``). A bad shard, an empty split or a bad suite
     is a check ``error`` result, not an exception.
     """
     path = Path(path)
@@ -320,8 +324,11 @@ def run_checks(
     st_nulls = nulls.settings(policy)
     st_conf = conflicts.settings(policy)
 
+    if no_label and label is not None:
+        raise UsageError("--label and --no-label are alternatives; give one")
     layout, states, columns, problems = _prepare(path, label, keys, encoding)
-    lab, src = resolve_label(layout, columns, label)
+    layout = replace(layout, class_names=merge_class_labels(layout.class_names, (s.schema for s in states)))
+    lab, src = (None, None) if no_label else resolve_label(layout, columns, label)
     _check_columns("--key", keys, columns, path)
     _check_columns("--text", text, columns, path)
     key = tuple(keys) if keys else default_key(columns)
@@ -415,6 +422,7 @@ def run_checks(
                 continue
             results.append(gx.run_suite(Path(suite_path), layout, [(st.name, st.shards, st.schema) for st in states]))
 
+    results = list(label_absence(results, lab, no_label=no_label))
     split_info = {
         st.name: {
             "files": [sh.relpath for sh in layout.splits[i].shards],

@@ -91,8 +91,7 @@ MAX_IN_MEMORY_BYTES = 1 << 30
 """Largest decompressed size of a compressed parquet/Arrow shard (read into memory for random
 access); a bigger one is a read error rather than an unbounded allocation."""
 
-LABEL_NAMES = ("label", "labels", "target", "class", "category")
-"""Column names tried, in order, when neither ``--label`` nor a ClassLabel feature names one."""
+from datagate.check.label_columns import LABEL_NAMES  # noqa: E402  (re-exported; one list)
 
 SPLIT_ORDER = ("train", "validation", "test")
 """Canonical split order: duplicates and leakage count rows of later splits against earlier ones.
@@ -969,7 +968,8 @@ def split_schema(split: Split) -> tuple[pa.Schema | None, list[ShardError]]:
             continue
         schemas.append(sch)
     unified = pa.unify_schemas(schemas, promote_options="permissive")
-    unified = pa.schema([unified.field(n) for n in first.names])
+    # the first shard's metadata is kept: it carries ``datasets``' features (ClassLabel names)
+    unified = pa.schema([unified.field(n) for n in first.names], metadata=first.metadata)
     return unified, problems
 
 

@@ -34,6 +34,9 @@ def check_command(
     label: Annotated[
         str | None, typer.Option("--label", help="Label column (default: a ClassLabel feature, else label/target/class...).")
     ] = None,
+    no_label: Annotated[
+        bool, typer.Option("--no-label", help="The dataset has no label column: skip the label checks (else they warn when none is found).")
+    ] = False,
     key: Annotated[
         list[str] | None, typer.Option("--key", metavar="COL", help="Row-key column for duplicates and leakage (repeatable; default: all but id-like columns).")
     ] = None,
@@ -86,6 +89,7 @@ def check_command(
         outcome = run_checks(
             path,
             label=label,
+            no_label=no_label,
             keys=tuple(key or ()),
             text=tuple(text or ()),
             baseline=baseline,

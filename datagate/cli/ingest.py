@@ -26,6 +26,7 @@ def ingest_command(
     name: Annotated[str | None, typer.Option("--name", "-n", help="Dataset name in the store (default: from SOURCE).")] = None,
     dest: Annotated[Path | None, typer.Option("--dest", "-d", help="Deliver the vetted data here (must not exist or be empty).")] = None,
     label: Annotated[str | None, typer.Option("--label", help="Label column.")] = None,
+    no_label: Annotated[bool, typer.Option("--no-label", help="The dataset has no label column: skip the label checks.")] = False,
     key: Annotated[list[str] | None, typer.Option("--key", help="Key column for duplicates/leakage (repeatable).")] = None,
     text: Annotated[list[str] | None, typer.Option("--text", help="Text column for near-duplicates (repeatable).")] = None,
     encoding: Annotated[str, typer.Option("--encoding", metavar="CODEC", help="Text encoding of CSV/TSV/JSON files (bytes that do not decode are a read error).")] = "utf-8",
@@ -73,7 +74,7 @@ def ingest_command(
     with progress_sink(options.quiet) as sink:
         result = ingest(
             src, name=name, dest=dest, label=label, keys=tuple(key or ()), text=tuple(text or ()),
-            policy=policy, store=store, baseline=base, parents=tuple(parent or ()),
+            no_label=no_label, policy=policy, store=store, baseline=base, parents=tuple(parent or ()),
             use_cache=not no_cache, openlineage_url=openlineage_url, progress=sink, encoding=encoding,
         )
     from datagate.lineage.store import atomic_write
