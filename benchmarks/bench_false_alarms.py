@@ -86,7 +86,7 @@ def _planted_real(work: Path) -> list[tuple[str, Path, dict[str, Any], Mapping[s
 
     from fixtures.gen.real import load, write_splits
 
-    cases = []
+    cases: list[tuple[str, Path, dict[str, Any], Mapping[str, Any]]] = []
     df = load("penguins")
     typo = df.copy()
     # grams/kilograms typo: 2 masses entered in kilograms; sentinel: 3 bill lengths coded -999
@@ -131,10 +131,10 @@ def planted(work: Path) -> list[dict[str, Any]]:
     ids = set(CHECK_IDS)
     cases: list[tuple[str, Path, dict[str, Any], Mapping[str, Any]]] = []
     for case, exp in EXPECTED.items():
-        wanted: dict[str, Any] = {k: v for k, v in exp.items() if k in ids}
+        counts: dict[str, Any] = {k: v for k, v in exp.items() if k in ids}
         if "status" in exp:
-            wanted[f"{next(iter(wanted))}.status"] = exp["status"]
-        cases.append((case, paths[case], kwargs.get(case, {}), wanted))
+            counts[f"{next(iter(counts))}.status"] = exp["status"]
+        cases.append((case, paths[case], kwargs.get(case, {}), counts))
     cases += _planted_real(work)
     rows = []
     for case, path, kw, wanted in cases:

@@ -409,7 +409,7 @@ def run_checks(
         "near_duplicates.cross_split",
         lambda: near_duplicates.evaluate(st_near, p.near, names, lambda locs: _fetch_texts(p, locs), found.cross_locs, text_source),
     )
-    add(st_out.enabled, "outliers", lambda: outliers.evaluate(st_out, p.outliers, names) if p.outliers is not None else skipped("outliers", "disabled"))
+    add(st_out.enabled, "outliers", lambda: outliers.evaluate(st_out, p.outliers, names, outliers.baseline_ranges(base)) if p.outliers is not None else skipped("outliers", "disabled"))
     add(st_nulls.enabled, "nulls", lambda: nulls.evaluate(st_nulls, prof, base))
     add(st_conf.enabled, "conflicting_labels", lambda: conflicts.evaluate(st_conf, p.conflicts, names, lab))
 
