@@ -8,10 +8,16 @@
 Public API: :func:`hash_tree`, :func:`verify`, :func:`scan`, :func:`check`, :func:`ingest`,
 ``__version__``. Heavy modules (pyarrow, great_expectations, dvc, datasets) are imported lazily
 by the functions that need them, so ``import datagate`` stays fast.
+
+``datagate.scan`` and ``datagate.check`` are also the names of sub-packages: once one is
+imported, Python binds ``datagate.scan`` to the module, so those modules are callable and run
+their function (``datagate.scan(path)`` is ``datagate.scan.scan(path)`` either way).
 """
 
 from __future__ import annotations
 
+import sys
+import types
 from importlib import import_module
 from typing import Any
 
@@ -26,6 +32,19 @@ _LAZY = {
     "check": "datagate.check",
     "ingest": "datagate.pipeline",
 }
+
+
+class CallableModule(types.ModuleType):
+    """A module that, called, runs its function of the same name (``datagate.scan(...)``)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call ``<module>.<last part of its name>`` with the arguments; return its result."""
+        return getattr(self, self.__name__.rpartition(".")[2])(*args, **kwargs)
+
+
+def _callable_module(name: str) -> None:
+    """Make the (already imported) module ``name`` a :class:`CallableModule`."""
+    sys.modules[name].__class__ = CallableModule
 
 
 def __getattr__(name: str) -> Any:

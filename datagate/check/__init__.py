@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from datagate import _callable_module
 from datagate.check._engine import CheckOutcome, profile_dataset, run_checks
 from datagate.check.profile import Profile
 from datagate.models import CheckReport
@@ -63,9 +64,15 @@ def check(
     policy: Any = None,
     progress: ProgressSink = NULL_PROGRESS,
     no_label: bool = False,
+    encoding: str = "utf-8",
 ) -> CheckReport:
     """Run every check and return the report (see :func:`run_checks` for arguments and errors)."""
     return run_checks(
         path, label=label, keys=keys, text=text, baseline=baseline, suites=suites, policy=policy, progress=progress,
         no_label=no_label,
+        encoding=encoding,
     ).report
+
+
+# `import datagate.check` binds the package attribute to this module: keep `datagate.check(...)` working.
+_callable_module(__name__)

@@ -26,13 +26,13 @@ import hashlib
 import json
 import os
 import re
-import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from datagate.errors import LineageError, ManifestError
+from datagate.atomic import TMP_MARK as _TMP_MARK
+from datagate.errors import DatagateError, LineageError, ManifestError
 from datagate.lineage.record import LineageRecord, validate_dataset_name, validate_record
 from datagate.models import Manifest
 
@@ -54,7 +54,6 @@ DEFAULT_STORE_DIR = ".datagate"
 
 _GITIGNORE = b"# datagate: records, manifests, profiles and attestations are meant for git\nlock\ncache/\n"
 _HEX_RE = re.compile(r"^[0-9a-f]{64}$")
-_TMP_MARK = ".tmp-"
 
 
 def default_store_path() -> Path:
@@ -63,42 +62,21 @@ def default_store_path() -> Path:
     return Path(env) if env else Path.cwd() / DEFAULT_STORE_DIR
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: temp file in the same dir, fsync, rename, dir fsync.
+    """Write ``data`` to ``path`` atomically: temp file in the same dir, fsync, rename, dir fsync
+    (:func:`datagate.atomic.atomic_write_bytes`; the parent folders are created first).
 
     Raises LineageError naming ``path`` when it cannot be written; the target is then untouched.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
+    from datagate.atomic import atomic_write_bytes
+
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise LineageError(f"{path}: cannot write ({exc.strerror or exc})") from exc
-    _fsync_dir(path.parent)
+    except DatagateError as exc:
+        raise LineageError(exc.message) from exc
 
 
 def _read_json(path: Path) -> Any:

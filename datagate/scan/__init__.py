@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from datagate import _callable_module
 from datagate.models import ScanReport
 from datagate.progress import NULL_PROGRESS, ProgressSink
 from datagate.scan.interface import Blob, ContentKind, Limits, ScanContext, Scanner
@@ -106,3 +107,7 @@ def scan(
 
         report = replace(report, findings=apply_waivers(report.findings, manifest, policy))
     return report
+
+
+# `import datagate.scan` binds the package attribute to this module: keep `datagate.scan(...)` working.
+_callable_module(__name__)
