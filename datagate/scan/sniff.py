@@ -22,9 +22,11 @@ import ast
 import csv
 import io
 import json
+import os
 import pickletools
 import re
 import struct
+import sys
 import threading
 import zlib
 from collections.abc import Callable
@@ -37,9 +39,12 @@ from datagate.scan.interface import ContentKind
 
 __all__ = [
     "HEAD_BYTES",
+    "LIBMAGIC_CANDIDATES",
     "Sniffed",
     "content_type",
     "find_eocd",
+    "import_magic",
+    "libmagic_path",
     "npy_header",
     "npy_is_numeric",
     "sniff",
@@ -82,6 +87,69 @@ content_type = _sciformats.content_type
 
 # --------------------------------------------------------------------------------- libmagic
 
+LIBMAGIC_CANDIDATES: tuple[str, ...] = (
+    "libmagic.so.1",  # the soname: the dynamic linker's own search (ld.so.cache, no process)
+    "/usr/lib/x86_64-linux-gnu/libmagic.so.1",
+    "/usr/lib/aarch64-linux-gnu/libmagic.so.1",
+    "/usr/lib64/libmagic.so.1",
+    "/usr/lib/libmagic.so.1",
+    "/lib/libmagic.so.1",
+    "/usr/local/lib/libmagic.so.1",
+    "/opt/homebrew/lib/libmagic.dylib",
+    "/usr/local/lib/libmagic.dylib",
+    "/opt/local/lib/libmagic.dylib",
+    "libmagic.dylib",
+    "libmagic-1.dll",
+)
+"""Where libmagic is looked for, in order: by soname, then at the usual install paths."""
+
+_IMPORT_LOCK = threading.Lock()
+
+
+def libmagic_path() -> str | None:
+    """Return the first of :data:`LIBMAGIC_CANDIDATES` that loads, or None.
+
+    Never starts a process: ``ctypes.util.find_library`` (which python-magic calls) runs
+    ``ldconfig -p`` and compilers to search, so a scan would not be process-free (issue 14).
+    """
+    import ctypes
+
+    for candidate in LIBMAGIC_CANDIDATES:
+        if "/" in candidate and not os.path.exists(candidate):
+            continue
+        try:
+            ctypes.CDLL(candidate)
+        except OSError:
+            continue
+        return candidate
+    return None
+
+
+def import_magic() -> Any:
+    """Import python-magic with libmagic found by :func:`libmagic_path`, never by a process.
+
+    python-magic's loader asks ``ctypes.util.find_library('magic')`` first; for the duration of
+    the import that function answers from :func:`libmagic_path` (None for any other library).
+    Raises ImportError when libmagic cannot be loaded.
+    """
+    import ctypes.util
+
+    with _IMPORT_LOCK:
+        if "magic" in sys.modules:
+            return sys.modules["magic"]
+        found = libmagic_path()
+        real = ctypes.util.find_library
+
+        def no_process(name: str) -> str | None:
+            return found if name == "magic" else None
+
+        ctypes.util.find_library = no_process
+        try:
+            import magic
+        finally:
+            ctypes.util.find_library = real
+        return magic
+
 
 class _Magic:
     """Lazily created python-magic objects, one pair per process, guarded by a lock."""
@@ -99,8 +167,7 @@ class _Magic:
                 return "", ""
             try:
                 if self._mime is None:
-                    import magic  # local import: libmagic loads only when first needed
-
+                    magic = import_magic()  # libmagic loads only when first needed
                     self._mime = magic.Magic(mime=True)
                     self._desc = magic.Magic()
                 mime = str(self._mime.from_buffer(head))
