@@ -8,7 +8,7 @@
 :func:`run_checks` reads every split once (pyarrow record batches) and returns a
 :class:`CheckOutcome`: the :class:`~datagate.models.CheckReport` (stable check ids ``schema``,
 ``label_distribution``, ``label_drift``, ``duplicates.within_split``, ``duplicates.cross_split``,
-``near_duplicates.cross_split``, ``outliers``, ``nulls``, ``conflicting_labels``, then
+``near_duplicates.cross_split``, ``near_duplicates.within_split``, ``outliers``, ``nulls``, ``conflicting_labels``, then
 ``gx.<suite>`` per suite) and the version's compact :class:`~datagate.check.profile.Profile`,
 which a later run takes as ``baseline``. Default thresholds are named constants in each check
 family's module and can be overridden per check id in the policy file::
@@ -27,6 +27,7 @@ label_drift                    fail      threshold (JS distance 0.1), alpha (0.0
 duplicates.within_split        warn      threshold (0 rows per split)
 duplicates.cross_split         fail      threshold (0 rows)
 near_duplicates.cross_split    fail      threshold (Jaccard 0.7)
+near_duplicates.within_split   warn      threshold (Jaccard 0.7)
 outliers                       warn      threshold (6 robust deviations), fail_mads (30)
 nulls                          warn      threshold (null rate 1.0), spike_delta (0.05),
                                          spike_ratio (2.0)

@@ -1,14 +1,45 @@
-"""The check stage's single streaming pass: read every split once, feed every accumulator.
+"""The check stage's spine: map every shard to a mergeable partial, shuffle, reduce, evaluate.
 
-Per record batch: column statistics and label counts (profile), row-key hashes (duplicates,
-leakage), feature hashes + label codes (conflicting labels), MinHash band keys (near-duplicates),
-numeric values and text lengths (outliers). Then each family merges its partials and evaluates.
+Work items are shards (a data file) or row-group ranges of a large parquet file
+(:data:`ITEM_ROWS` rows each). The :class:`~datagate.engine.interface.Engine` runs
+:func:`map_item` on each; results come back in item order:
+
+* **map** (per item, in a worker): column statistics and label counts (profile), numeric values
+  (sampled on the driver, see below), outlier series, and the rows to shuffle - row-key hashes
+  (``dup``: duplicates, leakage), feature hashes with label codes (``conf``: conflicting labels),
+  MinHash band keys (``near``: near-duplicate candidates) - plus each row's word hashes as the
+  item's side array (near-duplicate verification). Rows are named ``item << 40 | row-in-item``.
+* **fold** (driver, item order): partials merge into per-split accumulators; the map's row counts
+  give each item's first row in its split, so row identity becomes ``(split, row in file order)``
+  here, and sample priorities (a hash of split and row) do not depend on how rows were cut into
+  shards or batches. Label counts are a capped counter (:data:`MAX_LABEL_CLASSES`).
+* **reduce** (one task per hash-prefix bucket, :func:`reduce_bucket`): item locations are turned
+  into split locations, then exact duplicates / leakage, conflicts and near-duplicate candidates
+  are found and verified in that bucket; bucket results merge on the driver.
+* **evaluate**: each family's ``evaluate(settings, merged, ...)`` gives its CheckResult.
+
+A map or reduce task that fails (an exception, a lost worker) is reported as a problem naming the
+shard or bucket: every check it could affect becomes ``error`` (never a silent pass).
+
+How a new check family plugs in (issues 13/17): write its statistic as a small picklable partial
+with ``add(batch, split_index, row0)`` (``row0``: the batch's first row *within the work item*)
+and an associative ``merge(other)``; then
+
+1. create it in :func:`map_item` (``summary.extra[<name>]``) and call ``add`` per batch;
+2. fold it in :func:`_fold` (``merged.extra[<name>]``), shifting any row numbers it keeps by the
+   ``row_offset`` given there (the item's first row in its split);
+3. if it needs all rows at once, return ``(hash, item location, ...)`` uint64 rows under a new
+   shuffle name from :func:`map_item` and handle that name in :func:`reduce_bucket` (locations are
+   already split locations there), merging bucket results in :func:`_merge_reduced`;
+4. call its pure ``evaluate`` in :func:`run_checks` through ``add(...)`` and add its id to
+   :data:`datagate.check.interface.CHECK_IDS`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,9 +50,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datagate.check import conflicts, duplicates, labels, near_duplicates, nulls, outliers, schema
-from datagate.check._hashing import text_for_shingles
+from datagate.check._hashing import mix64, row_hash, to_numpy
 from datagate.check._spool import DEFAULT_BUDGET_BYTES
-from datagate.check.duplicates import LOC_SHIFT, default_key
+from datagate.check.duplicates import LOC_SHIFT, default_key, loc_of
 from datagate.check.interface import mark_incomplete, skipped
 from datagate.check.label_columns import label_absence, merge_class_labels
 from datagate.check.load import (
@@ -30,10 +61,12 @@ from datagate.check.load import (
     ShardError,
     discover,
     iter_batches,
+    parquet_row_groups,
     resolve_label,
     split_schema,
 )
 from datagate.check.profile import (
+    MAX_TRAIN_HASHES,
     ColumnAccumulator,
     Profile,
     RowHashSet,
@@ -41,15 +74,22 @@ from datagate.check.profile import (
     is_numeric,
     load_profile_file,
 )
+from datagate.engine.interface import Engine, Failed, MapOutput, SideStore
 from datagate.errors import CheckError, UsageError
 from datagate.models import CheckReport, CheckResult
 from datagate.progress import NULL_PROGRESS, ProgressSink
 
-__all__ = ["MAX_LABEL_CLASSES", "CheckOutcome", "profile_dataset", "run_checks"]
+__all__ = ["ITEM_ROWS", "MAX_LABEL_CLASSES", "CheckOutcome", "WorkItem", "map_item", "profile_dataset", "reduce_bucket", "run_checks"]
 
 MAX_LABEL_CLASSES = 10_000
 """A label column with more distinct values than this is not treated as class labels: label
 checks and conflicting labels are skipped with that reason (and the profile stays compact)."""
+
+ITEM_ROWS = 262_144
+"""A parquet file with more rows than this is cut into work items of whole row groups of about
+this many rows, so one large file still uses every core."""
+
+_NAN = float("nan")
 
 
 @dataclass(frozen=True)
@@ -60,6 +100,8 @@ class CheckOutcome:
     """Every check's result."""
     profile: Profile
     """The profile to store for this version (pass it as ``baseline`` next time)."""
+    engine: Mapping[str, Any] = field(default_factory=dict)
+    """The engine that ran the checks (name, workers), for the lineage record's run block."""
 
 
 @dataclass
@@ -69,26 +111,79 @@ class _SplitState:
     schema: pa.Schema | None
     rows: int = 0
     columns: dict[str, ColumnAccumulator] = field(default_factory=dict)
-    label_counts: Counter[str] = field(default_factory=Counter)
+    label_counts: Counter[str] | None = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One map task: a shard, or a row-group range of one."""
+
+    index: int
+    """Position in item order (splits in canonical order, shards in file order)."""
+    split_index: int
+    """The split it belongs to."""
+    shard: Shard
+    """The file."""
+    schema: pa.Schema
+    """The split's schema (batches are cast to it)."""
+    row_groups: tuple[int, int] | None = None
+    """``(first, end)`` row groups of a parquet file, or None for the whole file."""
+
+    @property
+    def name(self) -> str:
+        """Return the shard's path, with its row-group range when it has one."""
+        if self.row_groups is None:
+            return self.shard.relpath
+        return f"{self.shard.relpath} (row groups {self.row_groups[0]}-{self.row_groups[1] - 1})"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What every map task needs (picklable)."""
+
+    label: str | None
+    key: tuple[str, ...]
+    features: tuple[str, ...] | None
+    text: tuple[str, ...]
+    near: bool
+    outlier_numeric: tuple[str, ...]
+    outlier_text: tuple[str, ...]
+    id_like: frozenset[str]
 
 
 @dataclass
-class _Pass:
-    layout: DatasetLayout
-    splits: list[_SplitState]
-    columns: list[str]
-    label: str | None
-    label_source: str | None
-    key: tuple[str, ...]
-    problems: list[str]
-    dups: duplicates.DuplicateAccumulator
-    conflicts: conflicts.ConflictAccumulator | None = None
-    near: near_duplicates.NearDuplicateAccumulator | None = None
-    outliers: outliers.OutlierAccumulator | None = None
-    text_columns: tuple[str, ...] = ()
-    text_source: str = ""
-    label_overflow: bool = False
+class ItemSummary:
+    """A map task's partial (see the module docstring)."""
 
+    rows: int = 0
+    """Rows read."""
+    problem: str | None = None
+    """The shard's read error, if reading stopped early."""
+    columns: dict[str, ColumnAccumulator] = field(default_factory=dict)
+    """Per-column statistics (without the sample)."""
+    samples: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    """Per sampled numeric column, its values in row order (NaN for nulls)."""
+    label_counts: Counter[str] | None = field(default_factory=Counter)
+    """Rows per label value; None once past MAX_LABEL_CLASSES."""
+    series: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    """Outlier series values in row order."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Partials of further families, by name."""
+
+
+@dataclass(frozen=True)
+class _ReduceContext:
+    split_of_item: npt.NDArray[np.int64]
+    offset_of_item: npt.NDArray[np.int64]
+    baseline: RowHashSet | None
+    near_threshold: float
+
+
+@dataclass
+class _Reduced:
+    dup: duplicates.DuplicateFindings | None = None
+    conf: conflicts.ConflictFindings | None = None
+    near: near_duplicates.NearFindings | None = None
 
 def _label_key(v: Any) -> str:
     if v is None:
@@ -147,93 +242,254 @@ def _auto_text(states: Sequence[_SplitState], columns: Sequence[str], label: str
     return ()
 
 
-def _stream(p: _Pass, progress: ProgressSink) -> None:
-    for si, st in enumerate(p.splits):
+def _items(states: Sequence[_SplitState]) -> list[WorkItem]:
+    """Return the work items: every shard, large parquet files cut by row groups."""
+    items: list[WorkItem] = []
+    for si, st in enumerate(states):
         if st.schema is None:
             continue
-        numeric = {c for c in st.schema.names if is_numeric(st.schema.field(c).type)}
-        st.columns = {
-            c: ColumnAccumulator(
-                c,
-                st.schema.field(c).type,
-                numeric=c in numeric,
-                sample=c != p.label and c.lower() not in duplicates.ID_COLUMN_NAMES,
-            )
-            for c in st.schema.names
-        }
-        task = progress.task(f"checking {st.name}")
-        row = 0
         for shard in st.shards:
-            try:
-                for batch in iter_batches(shard, schema=st.schema):
-                    n = batch.num_rows
-                    if n == 0:
-                        continue
-                    for c, acc in st.columns.items():
-                        acc.add(batch.column(batch.schema.get_field_index(c)), row, si)
-                    if p.label is not None and not p.label_overflow and p.label in batch.schema.names:
-                        vc = pc.value_counts(batch.column(batch.schema.get_field_index(p.label)))
-                        for item in vc.to_pylist():
-                            st.label_counts[_label_key(item["values"])] += int(item["counts"])
-                        if len(st.label_counts) > MAX_LABEL_CLASSES:
-                            # a continuous or free-text column, not class labels: stop counting
-                            p.label_overflow = True
-                            p.conflicts = None
-                            for other in p.splits:
-                                other.label_counts.clear()
-                    p.dups.add(batch, si, row)
-                    if p.conflicts is not None:
-                        p.conflicts.add(batch, si, row)
-                    if p.near is not None:
-                        p.near.add(batch, si, row)
-                    if p.outliers is not None:
-                        p.outliers.add(batch, si, row)
-                    row += n
-                    task.advance(n)
-            except ShardError as e:
-                p.problems.append(str(e))
-        task.close()
-        st.rows = row
-        if row == 0:
-            p.problems.append(f"split {st.name!r} has no rows")
+            ranges: list[tuple[int, int] | None] = [None]
+            groups = parquet_row_groups(shard)
+            if groups is not None and sum(groups) > ITEM_ROWS and len(groups) > 1:
+                ranges = []
+                first, rows = 0, 0
+                for g, count in enumerate(groups):
+                    rows += count
+                    if rows >= ITEM_ROWS:
+                        ranges.append((first, g + 1))
+                        first, rows = g + 1, 0
+                if first < len(groups):
+                    ranges.append((first, len(groups)))
+            for rg in ranges:
+                items.append(WorkItem(len(items), si, shard, st.schema, rg))
+    return items
 
 
-def _fetch_texts(p: _Pass, locs: npt.NDArray[np.uint64]) -> dict[int, str]:
-    out: dict[int, str] = {}
-    if len(locs) == 0:
-        return out
-    locs = np.sort(locs)
-    split_of = (locs >> np.uint64(LOC_SHIFT)).astype(np.int64)
-    for si in np.unique(split_of):
-        st = p.splits[int(si)]
-        want = (locs[split_of == si] & np.uint64((1 << LOC_SHIFT) - 1)).astype(np.int64)
-        row = 0
-        for shard in st.shards:
-            try:
-                for batch in iter_batches(shard, schema=st.schema, columns=list(p.text_columns)):
-                    n = batch.num_rows
-                    lo, hi = np.searchsorted(want, [row, row + n])
-                    if hi > lo:
-                        idx = want[lo:hi] - row
-                        sub = batch.take(pa.Array.from_buffers(pa.int64(), len(idx), [None, pa.py_buffer(np.ascontiguousarray(idx, dtype=np.int64))]))
-                        texts = text_for_shingles(sub, p.text_columns).to_pylist()
-                        for r, t in zip(want[lo:hi].tolist(), texts, strict=True):
-                            out[(int(si) << LOC_SHIFT) | r] = t or ""
-                    row += n
-            except ShardError:
+def _weight(item: WorkItem) -> int:
+    try:
+        size = item.shard.path.stat().st_size
+    except OSError:
+        return 0
+    return size
+
+
+def map_item(plan: _Plan, item: WorkItem) -> MapOutput:
+    """Read one work item with datagate's readers and return its partial and shuffle rows."""
+    sch = item.schema
+    out = ItemSummary()
+    out.columns = {
+        c: ColumnAccumulator(c, sch.field(c).type, numeric=is_numeric(sch.field(c).type), sample=False) for c in sch.names
+    }
+    sampled = [c for c in sch.names if is_numeric(sch.field(c).type) and c != plan.label and c.lower() not in plan.id_like]
+    samples: dict[str, list[npt.NDArray[np.float64]]] = {c: [] for c in sampled}
+    series: dict[str, list[npt.NDArray[np.float64]]] = {}
+    dup: list[npt.NDArray[np.uint64]] = []
+    conf: list[npt.NDArray[np.uint64]] = []
+    near: list[npt.NDArray[np.uint64]] = []
+    side_off: list[npt.NDArray[np.int64]] = []
+    side_h: list[npt.NDArray[np.uint64]] = []
+    counts: Counter[str] | None = Counter()
+    key_ok = all(k in sch.names for k in plan.key)
+    row0 = 0
+    try:
+        for batch in iter_batches(item.shard, schema=sch, row_groups=item.row_groups):
+            n = batch.num_rows
+            if n == 0:
                 continue
+            cols = {c: batch.column(i) for i, c in enumerate(batch.schema.names)}
+            for c, acc in out.columns.items():
+                acc.add(cols[c], row0, 0)
+            for c in sampled:
+                samples[c].append(np.asarray(to_numpy(cols[c].cast(pa.float64()), nulls=_NAN), dtype=np.float64))
+            if plan.label is not None and counts is not None and plan.label in cols:
+                vc = pc.value_counts(cols[plan.label])
+                for entry in vc.to_pylist():
+                    counts[_label_key(entry["values"])] += int(entry["counts"])
+                if len(counts) > MAX_LABEL_CLASSES:
+                    counts = None  # a continuous or free-text column, not class labels
+            if key_ok and plan.key:
+                h = row_hash(batch, plan.key)
+                dup.append(np.stack([h, loc_of(item.index, np.arange(row0, row0 + n, dtype=np.int64))], axis=1))
+            if plan.features is not None and plan.label is not None and counts is not None:
+                conf.append(conflicts.shuffle_rows(batch, plan.features, plan.label, item.index, row0))
+            if plan.near:
+                table, off, hs = near_duplicates.map_rows(batch, plan.text, item.index, row0)
+                near.append(table)
+                side_off.append(off)
+                side_h.append(hs)
+            for c in plan.outlier_numeric:
+                series.setdefault(c, []).append(np.asarray(to_numpy(cols[c].cast(pa.float64()), nulls=_NAN), dtype=np.float64))
+            for c in plan.outlier_text:
+                col = cols[c]
+                if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+                    col = col.cast(pa.large_string())
+                lengths = to_numpy(pc.utf8_length(col).cast(pa.float64()), nulls=_NAN)
+                series.setdefault(f"len({c})", []).append(np.log1p(np.asarray(lengths, dtype=np.float64)))
+            row0 += n
+    except ShardError as e:
+        out.problem = str(e)
+    out.rows = row0
+    out.label_counts = counts
+    out.samples = {c: np.concatenate(v) if v else np.zeros(0) for c, v in samples.items()}
+    out.series = {c: np.concatenate(v) for c, v in series.items() if v}
+    shuffle: dict[str, npt.NDArray[np.uint64]] = {}
+    if dup:
+        shuffle["dup"] = np.concatenate(dup)
+    if conf and counts is not None:
+        shuffle["conf"] = np.concatenate(conf)
+    if near:
+        shuffle["near"] = np.concatenate(near)
+    side = near_duplicates.pack_side(side_off, side_h) if plan.near else None
+    return MapOutput(out, shuffle, side)
+
+
+def reduce_bucket(bucket: int, rows: Mapping[str, npt.NDArray[np.uint64]], ctx: _ReduceContext, side: SideStore) -> _Reduced:
+    """Reduce one hash-prefix bucket: exact duplicates, conflicts, near-duplicate candidates."""
+    del bucket  # results do not depend on which bucket this is
+
+    def relocate(loc: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+        item = (loc >> np.uint64(LOC_SHIFT)).astype(np.int64)
+        row = (loc & np.uint64((1 << LOC_SHIFT) - 1)).astype(np.int64)
+        return loc_of(0, row + ctx.offset_of_item[item]) | (ctx.split_of_item[item].astype(np.uint64) << np.uint64(LOC_SHIFT))
+
+    out = _Reduced()
+    t = rows.get("dup")
+    if t is not None:
+        out.dup = duplicates.analyse_bucket(np.stack([t[:, 0], relocate(t[:, 1])], axis=1), ctx.baseline)
+    t = rows.get("conf")
+    if t is not None:
+        out.conf = conflicts.analyse_bucket(np.stack([t[:, 0], relocate(t[:, 1]), t[:, 2]], axis=1))
+    t = rows.get("near")
+    if t is not None:
+        out.near = near_duplicates.reduce_bucket(np.stack([t[:, 0], relocate(t[:, 1]), t[:, 1]], axis=1), side, ctx.near_threshold)
     return out
 
 
-def _profile(p: _Pass, train_hashes: RowHashSet | None) -> Profile:
+def _merge_reduced(a: _Reduced, b: _Reduced) -> _Reduced:
+    """Merge bucket results (``b`` from a higher bucket)."""
+    return _Reduced(
+        b.dup if a.dup is None else a.dup if b.dup is None else duplicates.merge_findings(a.dup, b.dup),
+        b.conf if a.conf is None else a.conf if b.conf is None else a.conf.merge(b.conf),
+        b.near if a.near is None else a.near if b.near is None else a.near.merge(b.near),
+    )
+
+
+@dataclass
+class _Merged:
+    """Everything the fold and reduce phases produced."""
+
+    states: list[_SplitState]
+    problems: list[str]
+    reduce_problems: list[str]
+    reduced: _Reduced
+    outliers: outliers.OutlierAccumulator | None
+    label_overflow: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _fold(
+    states: list[_SplitState], items: Sequence[WorkItem], summaries: Iterator[ItemSummary | Failed], acc_out: outliers.OutlierAccumulator | None, progress: ProgressSink
+) -> tuple[list[str], npt.NDArray[np.int64], bool]:
+    """Fold the map partials into the split states in item order; return problems, item offsets
+    and whether the label counts overflowed."""
+    problems: list[str] = []
+    offsets = np.zeros(len(items), dtype=np.int64)
+    overflow = False
+    task = None
+    current = -1
+    for item, summ in zip(items, summaries, strict=True):
+        st = states[item.split_index]
+        if item.split_index != current:
+            if task is not None:
+                task.close()
+            task = progress.task(f"checking {st.name}")
+            current = item.split_index
+            st.columns = {
+                c: ColumnAccumulator(c, st.schema.field(c).type, numeric=is_numeric(st.schema.field(c).type), sample=True)
+                for c in (st.schema.names if st.schema is not None else [])
+            }
+        offsets[item.index] = st.rows
+        if isinstance(summ, Failed):
+            problems.append(str(summ))
+            continue
+        if summ.problem is not None:
+            problems.append(summ.problem)
+        for c, part in summ.columns.items():
+            if c in st.columns:
+                st.columns[c].merge(part)
+        for c, vals in summ.samples.items():
+            finite = np.flatnonzero(np.isfinite(vals))
+            if len(finite) and c in st.columns:
+                prio = mix64((finite + st.rows).astype(np.uint64) ^ np.uint64(item.split_index))
+                st.columns[c]._keep(prio, vals[finite])
+        if summ.label_counts is None or st.label_counts is None:
+            overflow = True
+        else:
+            st.label_counts.update(summ.label_counts)
+            if len(st.label_counts) > MAX_LABEL_CLASSES:
+                overflow = True
+        if acc_out is not None:
+            for name, vals in summ.series.items():
+                acc_out._add(name, item.split_index, st.rows, vals)
+        st.rows += summ.rows
+        if task is not None:
+            task.advance(summ.rows)
+    if task is not None:
+        task.close()
+    if overflow:
+        for st in states:
+            st.label_counts = Counter()
+    for st in states:
+        if st.schema is not None and st.rows == 0:
+            problems.append(f"split {st.name!r} has no rows")
+    return problems, offsets, overflow
+
+
+def _execute(
+    engine: Engine,
+    states: list[_SplitState],
+    plan: _Plan,
+    baseline: RowHashSet | None,
+    near_threshold: float,
+    acc_out: outliers.OutlierAccumulator | None,
+    progress: ProgressSink,
+) -> _Merged:
+    """Run map, fold, reduce and bucket merge on ``engine``."""
+    items = _items(states)
+    job = engine.map_shuffle(
+        functools.partial(map_item, plan), items, names=[it.name for it in items], weights=[_weight(it) for it in items]
+    )
+    try:
+        problems, offsets, overflow = _fold(states, items, job.summaries(), acc_out, progress)
+        split_of = np.array([it.split_index for it in items], dtype=np.int64)
+        ctx = _ReduceContext(split_of, offsets, baseline, near_threshold)
+        reduced = _Reduced()
+        reduce_problems: list[str] = []
+        for res in job.reduce(reduce_bucket, ctx):
+            if isinstance(res, Failed):
+                reduce_problems.append(str(res))
+                continue
+            reduced = _merge_reduced(reduced, res)
+    finally:
+        job.close()
+    return _Merged(states, problems, reduce_problems, reduced, acc_out, overflow)
+
+
+def _profile(layout: DatasetLayout, states: Sequence[_SplitState], label: str | None, key: tuple[str, ...], train_hashes: RowHashSet | None) -> Profile:
     splits = {}
-    for st in p.splits:
+    for st in states:
         if st.schema is None:
             continue  # nothing readable: reported as a problem, left out of the profile
         cols = {c: acc.stats() for c, acc in st.columns.items()}
-        splits[st.name] = SplitProfile(st.rows, cols, dict(sorted(st.label_counts.items())))
-    names = p.layout.class_names.get(p.label) if p.label is not None else None
-    return Profile(splits, p.label, names, p.key, train_hashes)
+        splits[st.name] = SplitProfile(st.rows, cols, dict(sorted((st.label_counts or {}).items())))
+    names = layout.class_names.get(label) if label is not None else None
+    return Profile(splits, label, names, key, train_hashes)
+
+
+def _train_hashes(states: Sequence[_SplitState], key: tuple[str, ...], found: duplicates.DuplicateFindings) -> RowHashSet:
+    first = states[0].name if states else "train"
+    return RowHashSet.from_sorted(first, key, found.first_split_hashes[:MAX_TRAIN_HASHES], found.first_split_distinct)
 
 
 def _load_baseline(baseline: Path | Profile | Mapping[str, Any] | None, label: str | None, keys: Sequence[str]) -> Profile | None:
@@ -254,21 +510,35 @@ def _load_baseline(baseline: Path | Profile | Mapping[str, Any] | None, label: s
     return profile_dataset(path, label=label, keys=keys)
 
 
-def profile_dataset(path: Path, *, label: str | None = None, keys: Sequence[str] = (), progress: ProgressSink = NULL_PROGRESS) -> Profile:
+def _engine_or_default(engine: Engine | None) -> tuple[Engine, bool]:
+    if engine is not None:
+        return engine, False
+    from datagate.engine.local import LocalEngine
+
+    return LocalEngine(), True
+
+
+def profile_dataset(
+    path: Path, *, label: str | None = None, keys: Sequence[str] = (), progress: ProgressSink = NULL_PROGRESS, engine: Engine | None = None
+) -> Profile:
     """Return the profile of the dataset at ``path`` (one read pass, no checks).
 
     ``label`` is used when it is a column there (else the label is found as usual); ``keys`` must
     be columns there to give comparable row-key hashes (else the default key is used).
     Raises CheckError when nothing there can be read.
     """
-    layout, states, columns, problems = _prepare(Path(path), None, ())
-    lab, src = resolve_label(layout, columns, label if label in columns else None)
+    layout, states, columns, _problems = _prepare(Path(path), None, ())
+    lab, _src = resolve_label(layout, columns, label if label in columns else None)
     key = tuple(keys) if keys and all(k in columns for k in keys) else default_key(columns)
-    p = _Pass(layout, states, columns, lab, src, key, problems, duplicates.DuplicateAccumulator(key, budget=DEFAULT_BUDGET_BYTES))
-    _stream(p, progress)
-    found = p.dups.analyse(None)
-    first = states[0].name if states else "train"
-    return _profile(p, RowHashSet.from_sorted(first, key, found.first_split_hashes, found.first_split_distinct))
+    plan = _Plan(lab, key, None, (), False, (), (), duplicates.ID_COLUMN_NAMES)
+    eng, own = _engine_or_default(engine)
+    try:
+        merged = _execute(eng, states, plan, None, 1.0, None, progress)
+    finally:
+        if own:
+            eng.close()
+    found = merged.reduced.dup or duplicates.DuplicateFindings()
+    return _profile(layout, states, lab, key, _train_hashes(states, key, found))
 
 
 def _suite_columns(suites: Sequence[Path]) -> tuple[list[tuple[str, list[str]]], list[CheckResult]]:
@@ -298,20 +568,22 @@ def run_checks(
     progress: ProgressSink = NULL_PROGRESS,
     encoding: str = "utf-8",
     no_label: bool = False,
+    engine: Engine | None = None,
 ) -> CheckOutcome:
     """Run every check on the dataset at ``path`` and return the report and profile.
 
     ``baseline`` is another dataset folder or a stored :class:`Profile`; ``suites`` are GX 1.x
     suite JSON files; ``policy`` is a :class:`datagate.config.Policy` (or None for defaults);
     ``encoding`` is the text encoding of CSV/TSV/JSON files (bytes that do not decode are a
-    read error naming the line and byte offset).
+    read error naming the line and byte offset); ``engine`` runs the map/shuffle/reduce work (default: a
+    :class:`~datagate.engine.local.LocalEngine` on every core, closed afterwards).
 
     Raises UsageError when ``label``, ``keys`` or ``text`` name a column the dataset lacks
     (naming it and the available ones), ConfigError for a bad check override in the policy, and
     CheckError when the path holds nothing readable. ``no_label`` (``--no-label``) says the
     dataset has no label column: the label checks are skipped instead of warning that none was
-    found (a UsageError together with ``label``). A bad shard, an empty split or a bad suite
-    is a check ``error`` result, not an exception.
+    found (a UsageError together with ``label``). A bad shard, an empty split, a failed task or
+    a bad suite is a check ``error`` result, not an exception.
     """
     path = Path(path)
     st_schema = schema.settings(policy)
@@ -320,6 +592,7 @@ def run_checks(
     st_within = duplicates.within_settings(policy)
     st_cross = duplicates.cross_settings(policy)
     st_near = near_duplicates.settings(policy)
+    st_near_within = near_duplicates.within_settings(policy)
     st_out = outliers.settings(policy)
     st_nulls = nulls.settings(policy)
     st_conf = conflicts.settings(policy)
@@ -353,65 +626,77 @@ def run_checks(
     numeric_cols = [c for c in numeric_cols if c in common]
     text_cols_ok = tuple(c for c in text_cols if c in common)
     key_ok = tuple(c for c in key if c in common)
-    budget = DEFAULT_BUDGET_BYTES
-    p = _Pass(
-        layout,
-        states,
-        columns,
-        lab,
-        src,
-        key_ok,
-        problems,
-        duplicates.DuplicateAccumulator(key_ok, budget=budget),
-        text_columns=text_cols_ok,
-        text_source=text_source,
-    )
     features = tuple(c for c in key_ok if c != lab)
-    if lab is not None and features and lab in common and st_conf.enabled:
-        p.conflicts = conflicts.ConflictAccumulator(features, lab, budget=budget)
-    if text_cols_ok and st_near.enabled and len(states) > 1:
-        p.near = near_duplicates.NearDuplicateAccumulator(text_cols_ok, budget=budget)
-    if st_out.enabled:
-        p.outliers = outliers.OutlierAccumulator(numeric_cols, text_cols_ok, budget=budget)
-
-    _stream(p, progress)
+    with_conflicts = lab is not None and bool(features) and lab in common and st_conf.enabled
+    with_near = bool(text_cols_ok) and ((st_near.enabled and len(states) > 1) or st_near_within.enabled)
+    plan = _Plan(
+        lab,
+        key_ok,
+        features if with_conflicts else None,
+        text_cols_ok,
+        with_near,
+        tuple(numeric_cols) if st_out.enabled else (),
+        text_cols_ok if st_out.enabled else (),
+        duplicates.ID_COLUMN_NAMES,
+    )
+    acc_out = outliers.OutlierAccumulator(numeric_cols, text_cols_ok, budget=DEFAULT_BUDGET_BYTES) if st_out.enabled else None
+    bh = base.train_hashes if base is not None and base.train_hashes is not None and base.train_hashes.key_columns == key_ok else None
+    near_threshold = min(st_near.num("threshold"), st_near_within.num("threshold"))
+    eng, own = _engine_or_default(engine)
+    try:
+        merged = _execute(eng, states, plan, bh, near_threshold, acc_out, progress)
+        engine_info = eng.describe()
+    finally:
+        if own:
+            eng.close()
+    problems += merged.problems
+    shuffle_problems = problems + merged.reduce_problems
     names = [s.name for s in states]
-    found = p.dups.analyse(base.train_hashes if base is not None and base.train_hashes is not None and base.train_hashes.key_columns == key_ok else None)
-    train_hashes = RowHashSet.from_sorted(names[0], key_ok, found.first_split_hashes, found.first_split_distinct)
-    prof = _profile(p, train_hashes)
+    found = merged.reduced.dup or duplicates.DuplicateFindings()
+    prof = _profile(layout, states, lab, key_ok, _train_hashes(states, key_ok, found))
 
     suite_cols, suite_errors = _suite_columns([Path(s) for s in suites]) if suites else ([], [])
     results: list[CheckResult] = []
 
     reason = ""
 
-    def add(settings_enabled: bool, check_id: str, make: Any) -> None:
+    def add(settings_enabled: bool, check_id: str, make: Any, *, shuffled: bool = False) -> None:
         if not settings_enabled:
-            why = reason if p.label_overflow and check_id in ("label_distribution", "label_drift", "conflicting_labels") else "disabled by policy"
+            why = reason if merged.label_overflow and check_id in ("label_distribution", "label_drift", "conflicting_labels") else "disabled by policy"
             results.append(skipped(check_id, why))
             return
-        results.append(mark_incomplete(make(), p.problems))
+        results.append(mark_incomplete(make(), shuffle_problems if shuffled else problems))
 
-    if p.label_overflow:
+    if merged.label_overflow:
         reason = f"label column {lab!r} has more than {MAX_LABEL_CLASSES} distinct values: not class labels"
         prof = Profile(prof.splits, None, None, prof.key_columns, prof.train_hashes)
         st_dist = replace(st_dist, enabled=False)
         st_drift = replace(st_drift, enabled=False)
         st_conf = replace(st_conf, enabled=False)
+    near_found = merged.reduced.near if with_near else None
+    if with_near and near_found is None:
+        near_found = near_duplicates.NearFindings()
     add(st_schema.enabled, "schema", lambda: schema.evaluate(st_schema, prof, base, suite_cols))
     add(st_dist.enabled, "label_distribution", lambda: labels.evaluate_distribution(st_dist, prof))
     add(st_drift.enabled, "label_drift", lambda: labels.evaluate_drift(st_drift, prof, base))
-    add(st_within.enabled, "duplicates.within_split", lambda: duplicates.evaluate_within(st_within, found, names, key_ok))
-    bh = base.train_hashes if base is not None and base.train_hashes is not None and base.train_hashes.key_columns == key_ok else None
-    add(st_cross.enabled, "duplicates.cross_split", lambda: duplicates.evaluate_cross(st_cross, found, names, key_ok, bh))
+    add(st_within.enabled, "duplicates.within_split", lambda: duplicates.evaluate_within(st_within, found, names, key_ok), shuffled=True)
+    add(st_cross.enabled, "duplicates.cross_split", lambda: duplicates.evaluate_cross(st_cross, found, names, key_ok, bh), shuffled=True)
     add(
         st_near.enabled,
         "near_duplicates.cross_split",
-        lambda: near_duplicates.evaluate(st_near, p.near, names, lambda locs: _fetch_texts(p, locs), found.cross_locs, text_source),
+        lambda: near_duplicates.evaluate(st_near, near_found, names, found.cross_locs, text_cols_ok, text_source),
+        shuffled=True,
     )
-    add(st_out.enabled, "outliers", lambda: outliers.evaluate(st_out, p.outliers, names, outliers.baseline_ranges(base)) if p.outliers is not None else skipped("outliers", "disabled"))
+    add(
+        st_near_within.enabled,
+        "near_duplicates.within_split",
+        lambda: near_duplicates.evaluate(st_near_within, near_found, names, found.within_locs, text_cols_ok, text_source, within=True),
+        shuffled=True,
+    )
+    add(st_out.enabled, "outliers", lambda: outliers.evaluate(st_out, acc_out, names, outliers.baseline_ranges(base)) if acc_out is not None else skipped("outliers", "disabled"))
     add(st_nulls.enabled, "nulls", lambda: nulls.evaluate(st_nulls, prof, base))
-    add(st_conf.enabled, "conflicting_labels", lambda: conflicts.evaluate(st_conf, p.conflicts, names, lab))
+    conf_found = (merged.reduced.conf or conflicts.ConflictFindings()) if with_conflicts else None
+    add(st_conf.enabled, "conflicting_labels", lambda: conflicts.evaluate(st_conf, conf_found, names, lab, features), shuffled=True)
 
     if suites:
         from datagate.check import gx
@@ -438,4 +723,4 @@ def run_checks(
         label_column=lab,
         label_source=src,
     )
-    return CheckOutcome(report, prof)
+    return CheckOutcome(report, prof, engine_info)

@@ -94,6 +94,19 @@ class BucketSpool:
             if path.stat().st_size:
                 yield np.fromfile(path, dtype=np.uint64).reshape(-1, self.ncols)
 
+    def bucket(self, b: int) -> npt.NDArray[np.uint64]:
+        """Return bucket ``b``'s tuples as an ``(n, ncols)`` array (empty when it has none)."""
+        if self._dir is None:
+            parts = self._mem[b]
+            if not parts:
+                return np.zeros((0, self.ncols), dtype=np.uint64)
+            return np.concatenate(parts) if len(parts) > 1 else parts[0]
+        self._files[b].flush()
+        path = self._dir / f"b{b:04d}.u64"
+        if not path.stat().st_size:
+            return np.zeros((0, self.ncols), dtype=np.uint64)
+        return np.fromfile(path, dtype=np.uint64).reshape(-1, self.ncols)
+
     def close(self) -> None:
         """Free memory and delete the spill directory, if any."""
         for fh in self._files:

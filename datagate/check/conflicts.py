@@ -1,7 +1,8 @@
 """``conflicting_labels``: rows with identical features but different labels (across all splits).
 
 Features: the row-key columns (``--key``, else every non-id column) minus the label column. Each
-row's feature hash, location and label code go to a bucketed spool; a group of rows sharing a
+row's feature hash, location and label code (a hash of the value, the same in every shard) are
+shuffled by hash prefix (:mod:`datagate.engine`); a group of rows sharing a
 feature hash and carrying two or more distinct labels is a conflict. ``observed.count`` is the
 number of such groups (distinct feature values), ``observed.rows`` lists their rows (capped),
 ``observed.conflicting_rows`` counts every row in them. Null labels are ignored. Default fail.
@@ -10,6 +11,7 @@ number of such groups (distinct feature values), ``observed.rows`` lists their r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -17,8 +19,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datagate.check._hashing import row_hash, to_numpy, valid_mask
-from datagate.check._spool import BucketSpool
+from datagate.check._hashing import column_hash, row_hash, to_numpy, valid_mask
 from datagate.check.duplicates import LOC_SHIFT, hash_loc_order, loc_of
 from datagate.check.interface import (
     MAX_EVIDENCE,
@@ -31,7 +32,7 @@ from datagate.check.interface import (
 )
 from datagate.models import CheckResult, Severity
 
-__all__ = ["DEFAULTS", "ConflictAccumulator", "evaluate", "settings"]
+__all__ = ["DEFAULTS", "ConflictFindings", "analyse_bucket", "evaluate", "label_codes", "settings", "shuffle_rows"]
 
 DEFAULTS: Mapping[str, Any] = {"threshold": 0}
 """``threshold``: conflicting groups tolerated before the check fires (default 0)."""
@@ -42,80 +43,85 @@ def settings(policy: Any) -> CheckSettings:
     return settings_for(policy, "conflicting_labels", Severity.HIGH, DEFAULTS)
 
 
-class ConflictAccumulator:
-    """Collects (feature hash, location, label code) per batch."""
+def label_codes(labels: pa.Array | pa.ChunkedArray) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]:
+    """Return a 64-bit code per label value (the hash of its ``repr``: the same in every shard and
+    batch) and the mask of non-null labels."""
+    if isinstance(labels, pa.ChunkedArray):
+        labels = labels.combine_chunks()
+    valid = valid_mask(labels)
+    codes = np.zeros(len(labels), dtype=np.uint64)
+    if not valid.any():
+        return codes, valid
+    value_set = pc.unique(labels.drop_null())
+    uniq = value_set.to_pylist()
+    text = pa.array([repr(v) for v in uniq], type=pa.large_string())
+    mapping = column_hash(text)
+    idx = to_numpy(pc.index_in(labels, value_set=value_set), nulls=-1).astype(np.int64)
+    codes = np.where(idx >= 0, mapping[np.maximum(idx, 0)], np.uint64(0)).astype(np.uint64)
+    return codes, valid
 
-    def __init__(self, feature_columns: Sequence[str], label_column: str, *, budget: int) -> None:
-        self.feature_columns = tuple(feature_columns)
-        self.label_column = label_column
-        self.codes: dict[Any, int] = {}
-        self.spool = BucketSpool(3, budget=budget)
 
-    def add(self, batch: pa.RecordBatch, split_index: int, first_row: int) -> None:
-        """Record the batch's rows that have a label."""
-        labels = batch.column(batch.schema.get_field_index(self.label_column))
-        valid = valid_mask(labels.combine_chunks() if isinstance(labels, pa.ChunkedArray) else labels)
-        if not valid.any():
-            return
-        value_set = pc.unique(labels.drop_null())
-        if isinstance(value_set, pa.ChunkedArray):
-            value_set = value_set.combine_chunks()
-        uniq = value_set.to_pylist()
-        for v in uniq:
-            key = repr(v)
-            if key not in self.codes:
-                self.codes[key] = len(self.codes)
-        idx = to_numpy(pc.index_in(labels, value_set=value_set), nulls=-1).astype(np.int64)
-        mapping = np.array([self.codes[repr(v)] for v in uniq], dtype=np.int64)
-        codes = np.where(idx >= 0, mapping[np.maximum(idx, 0)], -1)
-        h = row_hash(batch, self.feature_columns)
-        rows = np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)
-        locs = loc_of(split_index, rows)
-        self.spool.add(h[valid], locs[valid], codes[valid].astype(np.uint64))
+def shuffle_rows(batch: pa.RecordBatch, feature_columns: Sequence[str], label_column: str, item: int, row0: int) -> npt.NDArray[np.uint64]:
+    """Return ``(feature hash, location, label code)`` rows of the batch's labelled rows."""
+    codes, valid = label_codes(batch.column(batch.schema.get_field_index(label_column)))
+    if not valid.any():
+        return np.zeros((0, 3), dtype=np.uint64)
+    h = row_hash(batch, feature_columns)
+    locs = loc_of(item, np.arange(row0, row0 + batch.num_rows, dtype=np.int64))
+    return np.stack([h[valid], locs[valid], codes[valid]], axis=1)
 
-    def analyse(self) -> tuple[int, int, npt.NDArray[np.uint64]]:
-        """Return (conflicting groups, rows in them, first MAX_EVIDENCE locations)."""
-        groups = 0
-        rows = 0
-        evidence: list[npt.NDArray[np.uint64]] = []
-        for bucket in self.spool.buckets():
-            h, loc, code = bucket[:, 0], bucket[:, 1], bucket[:, 2]
-            order = hash_loc_order(h, loc)
-            h, loc, code = h[order], loc[order], code[order]
-            n = len(h)
-            new_group = np.ones(n, dtype=bool)
-            new_group[1:] = h[1:] != h[:-1]
-            starts = np.flatnonzero(new_group)
-            lo = np.minimum.reduceat(code, starts)
-            hi = np.maximum.reduceat(code, starts)
-            bad = lo != hi
-            if not bad.any():
-                continue
-            groups += int(bad.sum())
-            sizes = np.diff(np.append(starts, n))
-            rows += int(sizes[bad].sum())
-            member = np.repeat(bad, sizes)
-            ev = np.sort(loc[member])[:MAX_EVIDENCE]
-            evidence.append(ev)
-        self.spool.close()
-        ev_all = np.sort(np.concatenate(evidence))[:MAX_EVIDENCE] if evidence else np.zeros(0, np.uint64)
-        return groups, rows, ev_all
+
+@dataclass
+class ConflictFindings:
+    """Conflicting groups found in some buckets (merge with :meth:`merge`)."""
+
+    groups: int = 0
+    """Feature values carrying two or more labels."""
+    rows: int = 0
+    """Rows in those groups."""
+    evidence: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64))
+    """The first MAX_EVIDENCE of their locations."""
+
+    def merge(self, other: ConflictFindings) -> ConflictFindings:
+        """Return both buckets' findings together."""
+        ev = np.sort(np.concatenate([self.evidence, other.evidence]))[:MAX_EVIDENCE]
+        return ConflictFindings(self.groups + other.groups, self.rows + other.rows, ev)
+
+
+def analyse_bucket(bucket: npt.NDArray[np.uint64]) -> ConflictFindings:
+    """Return the conflicts of one bucket of ``(feature hash, split location, label code)`` rows."""
+    h, loc, code = bucket[:, 0], bucket[:, 1], bucket[:, 2]
+    order = hash_loc_order(h, loc)
+    h, loc, code = h[order], loc[order], code[order]
+    n = len(h)
+    new_group = np.ones(n, dtype=bool)
+    new_group[1:] = h[1:] != h[:-1]
+    starts = np.flatnonzero(new_group)
+    lo = np.minimum.reduceat(code, starts)
+    hi = np.maximum.reduceat(code, starts)
+    bad = lo != hi
+    if not bad.any():
+        return ConflictFindings()
+    sizes = np.diff(np.append(starts, n))
+    member = np.repeat(bad, sizes)
+    return ConflictFindings(int(bad.sum()), int(sizes[bad].sum()), np.sort(loc[member])[:MAX_EVIDENCE])
 
 
 def evaluate(
     settings: CheckSettings,
-    acc: ConflictAccumulator | None,
+    found: ConflictFindings | None,
     names: Sequence[str],
     label_column: str | None,
+    feature_columns: Sequence[str] = (),
 ) -> CheckResult:
-    """Return the ``conflicting_labels`` result."""
-    if acc is None or label_column is None:
+    """Return the ``conflicting_labels`` result (``found`` None: no label column)."""
+    if found is None or label_column is None:
         return skipped(settings.id, "no label column (use --label)")
-    groups, rows, ev = acc.analyse()
+    groups, rows, ev = found.groups, found.rows, found.evidence
     observed: dict[str, Any] = {
         "count": groups,
         "conflicting_rows": rows,
-        "features": list(acc.feature_columns),
+        "features": list(feature_columns),
         "label": label_column,
         "rows": [row_ref(names[int(x) >> LOC_SHIFT], int(x) & ((1 << LOC_SHIFT) - 1)) for x in ev],
     }
@@ -124,6 +130,6 @@ def evaluate(
     return fired(
         settings,
         f"{groups} feature values ({rows} rows) carry more than one {label_column!r} label "
-        f"(features: {', '.join(acc.feature_columns)})",
+        f"(features: {', '.join(feature_columns)})",
         observed,
     )

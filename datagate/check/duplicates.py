@@ -3,8 +3,8 @@
 Row key: the ``--key`` columns, else every column except id-like ones (:data:`ID_COLUMN_NAMES`,
 whose per-row unique values would hide every duplicate). Each row's key is hashed to 64 bits
 (:func:`datagate.check._hashing.row_hash`); hashes and row locations go to a
-:class:`~datagate.check._spool.BucketSpool` partitioned by hash prefix, and each bucket is
-analysed on its own, so memory stays bounded.
+shuffle partitioned by hash prefix (:mod:`datagate.engine`), and each bucket is analysed on its
+own (:func:`analyse_bucket`, merged by :func:`merge_findings`), so memory stays bounded.
 
 Counting (DESIGN.md, exact):
 
@@ -26,10 +26,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
 
-from datagate.check._hashing import row_hash
-from datagate.check._spool import BucketSpool
 from datagate.check.interface import (
     MAX_EVIDENCE,
     CheckSettings,
@@ -46,12 +43,13 @@ __all__ = [
     "ID_COLUMN_NAMES",
     "LOC_SHIFT",
     "WITHIN_DEFAULTS",
-    "DuplicateAccumulator",
     "DuplicateFindings",
+    "analyse_bucket",
     "cross_settings",
     "default_key",
     "evaluate_cross",
     "evaluate_within",
+    "merge_findings",
     "within_settings",
 ]
 
@@ -126,6 +124,8 @@ class DuplicateFindings:
     """Split index -> rows repeating an earlier row of that split."""
     within_rows: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64))
     """Locations of the first MAX_EVIDENCE repeating rows (by location)."""
+    within_locs: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64))
+    """Sorted locations of every repeating row (for near-duplicates to leave them out)."""
     cross_counts: dict[int, int] = field(default_factory=dict)
     """Split index -> rows whose key occurs in an earlier split."""
     cross_pairs: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros((0, 2), np.uint64))
@@ -146,82 +146,69 @@ class DuplicateFindings:
     """Rows eligible for the baseline comparison."""
 
 
-class DuplicateAccumulator:
-    """Collects row-key hashes per batch; :meth:`analyse` merges them bucket by bucket."""
+def analyse_bucket(bucket: npt.NDArray[np.uint64], baseline: RowHashSet | None = None, *, hash_cap: int = MAX_TRAIN_HASHES) -> DuplicateFindings:
+    """Return the duplicate findings of one hash-prefix bucket of ``(row hash, location)`` rows.
 
-    def __init__(self, key_columns: Sequence[str], *, budget: int, keep_first_split: bool = True, hash_cap: int = MAX_TRAIN_HASHES) -> None:
-        self.key_columns = tuple(key_columns)
-        self.spool = BucketSpool(2, budget=budget)
-        self.keep_first_split = keep_first_split
-        self.hash_cap = hash_cap
+    Locations are split locations (:func:`loc_of`); partial findings of different buckets merge
+    with :func:`merge_findings` (in ascending bucket order, for the first split's hash sample).
+    """
+    out = DuplicateFindings()
+    order = hash_loc_order(bucket[:, 0], bucket[:, 1])
+    h, loc = bucket[order, 0], bucket[order, 1]
+    split = (loc >> np.uint64(LOC_SHIFT)).astype(np.int64)
+    n = len(h)
+    new_group = np.ones(n, dtype=bool)
+    new_group[1:] = h[1:] != h[:-1]
+    gstart = np.maximum.accumulate(np.where(new_group, np.arange(n), 0))
+    first_split = split[gstart]
+    within = np.zeros(n, dtype=bool)
+    within[1:] = (~new_group[1:]) & (split[1:] == split[:-1])
+    cross = split > first_split
+    for s, c in zip(*np.unique(split[within], return_counts=True), strict=True):
+        out.within_counts[int(s)] = int(c)
+    for s, c in zip(*np.unique(split[cross], return_counts=True), strict=True):
+        out.cross_counts[int(s)] = int(c)
+    out.within_locs = np.sort(loc[within])
+    out.within_rows = out.within_locs[:MAX_EVIDENCE]
+    if cross.any():
+        cl = loc[cross]
+        pairs = np.stack([cl, loc[gstart][cross]], axis=1)
+        keep = np.argsort(cl, kind="stable")
+        out.cross_locs = cl[keep]
+        out.cross_pairs = pairs[keep[:MAX_EVIDENCE]]
+    distinct = h[new_group & (split == 0)]
+    out.first_split_distinct = len(distinct)
+    out.first_split_hashes = distinct[:hash_cap]
+    if baseline is not None:
+        eligible = (split > 0) & ~cross
+        found, checkable = baseline.contains(h[eligible])
+        out.baseline_candidates = int(eligible.sum())
+        out.baseline_checked = int(checkable.sum())
+        out.baseline_count = int(found.sum())
+        out.baseline_rows = [int(x) for x in _smallest(loc[eligible][found], MAX_EVIDENCE)]
+    return out
 
-    def add(self, batch: pa.RecordBatch, split_index: int, first_row: int) -> npt.NDArray[np.uint64]:
-        """Hash the batch's rows, record them, and return the hashes."""
-        h = row_hash(batch, self.key_columns)
-        rows = np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)
-        self.spool.add(h, loc_of(split_index, rows))
-        return h
 
-    def analyse(self, baseline: RowHashSet | None = None) -> DuplicateFindings:
-        """Return within- and cross-split duplicates (and baseline leakage) over every bucket."""
-        out = DuplicateFindings()
-        within_rows: list[npt.NDArray[np.uint64]] = []
-        cross_pairs: list[npt.NDArray[np.uint64]] = []
-        cross_all: list[npt.NDArray[np.uint64]] = []
-        first_hashes: list[npt.NDArray[np.uint64]] = []
-        base_rows: list[npt.NDArray[np.uint64]] = []
-        for bucket in self.spool.buckets():
-            order = hash_loc_order(bucket[:, 0], bucket[:, 1])
-            h, loc = bucket[order, 0], bucket[order, 1]
-            split = (loc >> np.uint64(LOC_SHIFT)).astype(np.int64)
-            n = len(h)
-            new_group = np.ones(n, dtype=bool)
-            new_group[1:] = h[1:] != h[:-1]
-            gstart = np.maximum.accumulate(np.where(new_group, np.arange(n), 0))
-            first_split = split[gstart]
-            within = np.zeros(n, dtype=bool)
-            within[1:] = (~new_group[1:]) & (split[1:] == split[:-1])
-            cross = split > first_split
-            for s, c in zip(*np.unique(split[within], return_counts=True), strict=True):
-                out.within_counts[int(s)] = out.within_counts.get(int(s), 0) + int(c)
-            for s, c in zip(*np.unique(split[cross], return_counts=True), strict=True):
-                out.cross_counts[int(s)] = out.cross_counts.get(int(s), 0) + int(c)
-            within_rows.append(_smallest(loc[within], MAX_EVIDENCE))
-            if cross.any():
-                cl = loc[cross]
-                cross_all.append(cl)
-                pairs = np.stack([cl, loc[gstart][cross]], axis=1)
-                keep = np.argsort(cl, kind="stable")[:MAX_EVIDENCE]
-                cross_pairs.append(pairs[keep])
-            if self.keep_first_split:
-                # buckets come in ascending hash-prefix order and are sorted inside, so the
-                # concatenation is sorted: keep the smallest hash_cap distinct ones
-                distinct = h[new_group & (split == 0)]
-                out.first_split_distinct += len(distinct)
-                room = self.hash_cap - sum(len(a) for a in first_hashes)
-                if room > 0:
-                    first_hashes.append(distinct[:room])
-            if baseline is not None:
-                eligible = (split > 0) & ~cross
-                cand_h = h[eligible]
-                found, checkable = baseline.contains(cand_h)
-                out.baseline_candidates += int(eligible.sum())
-                out.baseline_checked += int(checkable.sum())
-                out.baseline_count += int(found.sum())
-                base_rows.append(_smallest(loc[eligible][found], MAX_EVIDENCE))
-        if within_rows:
-            out.within_rows = _smallest(np.concatenate(within_rows), MAX_EVIDENCE)
-        if cross_pairs:
-            allp = np.concatenate(cross_pairs)
-            out.cross_pairs = allp[np.argsort(allp[:, 0], kind="stable")[:MAX_EVIDENCE]]
-        if cross_all:
-            out.cross_locs = np.sort(np.concatenate(cross_all))
-        if first_hashes:
-            out.first_split_hashes = np.concatenate(first_hashes)
-        if base_rows:
-            out.baseline_rows = [int(x) for x in _smallest(np.concatenate(base_rows), MAX_EVIDENCE)]
-        self.spool.close()
-        return out
+def merge_findings(a: DuplicateFindings, b: DuplicateFindings, *, hash_cap: int = MAX_TRAIN_HASHES) -> DuplicateFindings:
+    """Return ``a`` and ``b`` merged (``b`` from a higher bucket than ``a``)."""
+    out = DuplicateFindings()
+    for attr in ("within_counts", "cross_counts"):
+        merged = dict(getattr(a, attr))
+        for k, v in getattr(b, attr).items():
+            merged[k] = merged.get(k, 0) + v
+        setattr(out, attr, dict(sorted(merged.items())))
+    out.within_locs = np.sort(np.concatenate([a.within_locs, b.within_locs]))
+    out.within_rows = out.within_locs[:MAX_EVIDENCE]
+    out.cross_locs = np.sort(np.concatenate([a.cross_locs, b.cross_locs]))
+    allp = np.concatenate([a.cross_pairs, b.cross_pairs])
+    out.cross_pairs = allp[np.argsort(allp[:, 0], kind="stable")[:MAX_EVIDENCE]]
+    out.first_split_hashes = np.concatenate([a.first_split_hashes, b.first_split_hashes])[:hash_cap]
+    out.first_split_distinct = a.first_split_distinct + b.first_split_distinct
+    out.baseline_count = a.baseline_count + b.baseline_count
+    out.baseline_rows = sorted(a.baseline_rows + b.baseline_rows)[:MAX_EVIDENCE]
+    out.baseline_checked = a.baseline_checked + b.baseline_checked
+    out.baseline_candidates = a.baseline_candidates + b.baseline_candidates
+    return out
 
 
 def _ref(loc: int, names: Sequence[str]) -> dict[str, Any]:

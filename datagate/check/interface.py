@@ -47,6 +47,7 @@ CHECK_IDS = (
     "duplicates.within_split",
     "duplicates.cross_split",
     "near_duplicates.cross_split",
+    "near_duplicates.within_split",
     "outliers",
     "nulls",
     "conflicting_labels",

@@ -64,6 +64,7 @@ __all__ = [
     "Split",
     "discover",
     "iter_batches",
+    "parquet_row_groups",
     "read_schema",
     "resolve_label",
     "split_schema",
@@ -649,6 +650,19 @@ def _parquet_file(source: pa.NativeFile, shard: Shard, **kw: Any) -> Any:
     return pf
 
 
+def parquet_row_groups(shard: Shard) -> list[int] | None:
+    """Return the row count of each row group of a parquet shard (validated like a read), or
+    None when it is not an uncompressed parquet file or cannot be read (reading it says why)."""
+    if shard.format != "parquet" or shard.compression is not None:
+        return None
+    try:
+        with _random_access(shard) as source:
+            md = _parquet_file(source, shard, pre_buffer=False).metadata
+            return [md.row_group(g).num_rows for g in range(md.num_row_groups)]
+    except (ShardError, pa.ArrowException, OSError, ValueError):
+        return None
+
+
 def _check_columns(schema: pa.Schema, shard: Shard) -> None:
     from collections import Counter
 
@@ -749,13 +763,16 @@ def _csv_batches(shard: Shard, batch_rows: int) -> Iterator[pa.RecordBatch]:
             yield from _rechunk(_validated(batch, shard), batch_rows)
 
 
-def _raw_batches(shard: Shard, batch_rows: int, columns: Sequence[str] | None) -> Iterator[pa.RecordBatch]:
+def _raw_batches(
+    shard: Shard, batch_rows: int, columns: Sequence[str] | None, row_groups: tuple[int, int] | None = None
+) -> Iterator[pa.RecordBatch]:
     if shard.format == "parquet":
         with _random_access(shard) as source:
             # no pre-buffering: it caches whole row groups in the memory pool (measured: RSS
             # grows with the file); reading column chunks on demand keeps memory flat
             pf = _parquet_file(source, shard, pre_buffer=False)
-            for batch in pf.iter_batches(batch_size=batch_rows, columns=list(columns) if columns is not None else None):
+            groups = range(*row_groups) if row_groups is not None else None
+            for batch in pf.iter_batches(batch_size=batch_rows, row_groups=groups, columns=list(columns) if columns is not None else None):
                 yield _validated(batch, shard)
         return
     if shard.format == "arrow":
@@ -831,14 +848,18 @@ def iter_batches(
     columns: Sequence[str] | None = None,
     batch_rows: int = BATCH_ROWS,
     prefetch: int = PREFETCH_BATCHES,
+    row_groups: tuple[int, int] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Yield the shard's rows as record batches in file order, cast to ``schema`` when given.
+
+    ``row_groups`` = ``(first, end)`` reads only those row groups of a parquet shard (the
+    engine's work items cut large files this way).
 
     Raises ShardError (naming the file) when the shard is corrupt, truncated, ragged or does not
     match ``schema``.
     """
     breadcrumb("check", shard.relpath)
-    raw = _raw_batches(shard, batch_rows, columns)
+    raw = _raw_batches(shard, batch_rows, columns, row_groups)
     it = _prefetched(raw, prefetch) if prefetch > 0 else raw
     while True:
         try:

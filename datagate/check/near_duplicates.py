@@ -1,34 +1,47 @@
-"""``near_duplicates.cross_split``: text near-duplicates between splits, by MinHash LSH (fail).
+"""Text near-duplicates: ``near_duplicates.cross_split`` (fail) and ``near_duplicates.within_split`` (warn).
 
 Text: the ``--text`` columns (else string columns whose mean length is at least
-:data:`AUTO_TEXT_MIN_CHARS`), joined, lower-cased, whitespace collapsed. Shingles: every
-:data:`SHINGLE`-byte window. Each row gets a :data:`NUM_PERM`-value one-permutation MinHash
-signature (vectorised numpy, :func:`datagate.check._hashing.minhash_signatures`), cut into
-:data:`BANDS` bands; rows sharing a band key are candidates (LSH). A candidate pair between a row
-of a later split and a row of an earlier split is then verified by the *exact* Jaccard similarity
-of the two shingle sets (the texts of candidate rows only are read again), so a reported pair's
-``similarity`` is exact and false positives are impossible; recall is the LSH's (for 64 values
-in 16 bands of 4, a pair at Jaccard 0.7 becomes a candidate with probability 0.988, at 0.8 with
-0.9997).
+:data:`AUTO_TEXT_MIN_CHARS`), joined by a space, then normalised: Unicode NFKC, lower-cased,
+punctuation and symbols replaced by spaces, whitespace collapsed. Shingles: the distinct words of
+the normalised text (64-bit hashes). Word sets keep one changed word in a short text above the
+threshold (7 of 9 distinct words shared: Jaccard 0.78), while unrelated sentences of real text
+stay far below it (99th percentile 0.17 on Python's own documentation sentences; see
+``benchmarks/bench_check.py``). Texts with fewer than :data:`MIN_TOKENS` distinct words are not
+compared.
 
-``observed.count``: rows of later splits with at least one earlier-split row at Jaccard >=
-``threshold`` (default :data:`SIMILARITY`), leaving out rows already counted as exact leakage by
-``duplicates.cross_split``; ``observed.pairs`` gives each such row's best match as
-``{"a": earlier row, "b": later row, "similarity": J}``. Texts shorter than SHINGLE bytes are not
-compared. Band keys are spooled by hash prefix (to disk past a budget): bounded memory.
+Map (per shard, vectorised numpy over Arrow buffers): each row gets a :data:`NUM_PERM`-value
+one-permutation MinHash signature of its word hashes, cut into :data:`BANDS` band keys that are
+shuffled by hash prefix (:mod:`datagate.engine`); the row's distinct word hashes (the smallest
+:data:`MAX_TOKENS` of them) are kept as the shard's side array.
+
+Reduce (one task per bucket): rows sharing a band key are candidates. Each row is paired with at
+most :data:`MAX_PARTNERS` of the earliest rows of its band group in earlier splits (cross) and in
+its own split (within); a bucket verifies at most :data:`BUCKET_CANDIDATES` distinct pairs (the
+first by location) - past that, ``observed.capped`` is true (degenerate low-entropy text, e.g.
+templated rows, instead of minutes of work). Verification is vectorised: every candidate pair's
+word-hash sets are sorted together and their intersection counted; the similarity is exact when
+the two texts have at most MAX_TOKENS distinct words together, else the bottom-k estimate over
+their MAX_TOKENS smallest word hashes.
+
+Counts (``observed.count``): rows with at least one match at Jaccard >= ``threshold`` (default
+:data:`SIMILARITY`) in an earlier split (cross) or at an earlier row of their split (within),
+leaving out rows already counted as exact duplicates by ``duplicates.cross_split`` /
+``duplicates.within_split``. ``observed.pairs`` gives each such row's best match as
+``{"a": earlier row, "b": later row, "similarity": J}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from datagate.check._hashing import minhash_signatures, mix64, text_for_shingles
-from datagate.check._spool import BucketSpool
+from datagate.check._hashing import column_hash, mix64
 from datagate.check.duplicates import LOC_SHIFT, hash_loc_order, loc_of
 from datagate.check.interface import (
     MAX_EVIDENCE,
@@ -39,39 +52,57 @@ from datagate.check.interface import (
     settings_for,
     skipped,
 )
+from datagate.engine.interface import SideStore
 from datagate.models import CheckResult, Severity
 
 __all__ = [
     "AUTO_TEXT_MIN_CHARS",
     "BANDS",
+    "BUCKET_CANDIDATES",
     "DEFAULTS",
+    "MAX_PARTNERS",
+    "MAX_TOKENS",
+    "MIN_TOKENS",
     "NUM_PERM",
-    "SHINGLE",
     "SIMILARITY",
-    "NearDuplicateAccumulator",
+    "NearFindings",
+    "WITHIN_DEFAULTS",
     "evaluate",
     "jaccard",
+    "map_rows",
+    "normalise",
+    "reduce_bucket",
     "settings",
     "shingles",
+    "within_settings",
+    "words",
 ]
 
 SIMILARITY = 0.7
-"""Exact Jaccard similarity of shingle sets from which two texts are near-duplicates."""
-SHINGLE = 5
-"""Shingle size in bytes of normalised text."""
+"""Jaccard similarity of the word sets from which two texts are near-duplicates."""
 NUM_PERM = 64
 """MinHash signature length (one-permutation bins, a power of two)."""
 BANDS = 16
 """LSH bands (NUM_PERM / BANDS values per band)."""
+MIN_TOKENS = 3
+"""Texts with fewer distinct words than this are not compared."""
+MAX_TOKENS = 256
+"""Distinct word hashes kept per row for verification (exact up to this many in a pair)."""
 MAX_PARTNERS = 4
-"""Per band bucket, a later-split row is paired with at most this many earliest rows."""
-MAX_CANDIDATES = 2_000_000
-"""Candidate pairs verified at most; beyond, the result says it is truncated."""
+"""Per band group, a row is paired with at most this many earliest rows (per kind)."""
+BUCKET_CANDIDATES = 40_000
+"""Distinct candidate pairs verified per reduce bucket at most; past it ``observed.capped``."""
 AUTO_TEXT_MIN_CHARS = 32.0
 """Without --text, string columns with at least this mean length are text columns."""
 
 DEFAULTS: Mapping[str, Any] = {"threshold": SIMILARITY}
 """``threshold``: Jaccard similarity (default SIMILARITY)."""
+WITHIN_DEFAULTS: Mapping[str, Any] = {"threshold": SIMILARITY}
+"""``threshold``: Jaccard similarity (default SIMILARITY)."""
+
+_SEED_BIN = np.uint64(0x2545F4914F6CDD1D)
+_SEED_VAL = np.uint64(0x9E3779B97F4A7C15)
+_EMPTY = np.uint32(0xFFFFFFFF)
 
 
 def settings(policy: Any) -> CheckSettings:
@@ -79,167 +110,371 @@ def settings(policy: Any) -> CheckSettings:
     return settings_for(policy, "near_duplicates.cross_split", Severity.HIGH, DEFAULTS)
 
 
-def shingles(text: str, size: int = SHINGLE) -> set[bytes]:
-    """Return the set of ``size``-byte windows of ``text``'s UTF-8 bytes (already normalised)."""
+def within_settings(policy: Any) -> CheckSettings:
+    """Return the effective settings of ``near_duplicates.within_split`` (default severity medium)."""
+    return settings_for(policy, "near_duplicates.within_split", Severity.MEDIUM, WITHIN_DEFAULTS)
+
+
+def normalise(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> pa.Array:
+    """Return the normalised text of ``columns`` per row (see the module docstring); nulls are ""."""
+    parts = []
+    for name in columns:
+        col = batch.column(batch.schema.get_field_index(name))
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
+        col = col.cast(pa.large_string())
+        if col.null_count:
+            # nulls become "" (pc.fill_null would build a scalar, which imports pandas)
+            empty = pa.LargeStringArray.from_buffers(len(col), pa.py_buffer(np.zeros(len(col) + 1, np.int64)), pa.py_buffer(b""))
+            col = pc.coalesce(col, empty)
+        parts.append(col)
+    joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, " ")
+    text = pc.utf8_normalize(joined, "NFKC")
+    text = pc.utf8_lower(text)
+    text = pc.replace_substring_regex(text, r"[\p{P}\p{S}\s]+", " ")
+    out = pc.utf8_trim_whitespace(text)
+    if isinstance(out, pa.ChunkedArray):
+        out = out.combine_chunks()
+    return out
+
+
+def token_sets(texts: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """Return CSR ``(offsets, hashes)``: each row's sorted distinct word hashes (the smallest
+    MAX_TOKENS of them)."""
+    n = len(texts)
+    words = pc.split_pattern(texts, " ")
+    flat = words.flatten()
+    owner = np.asarray(pc.list_parent_indices(words), dtype=np.int64)
+    h = column_hash(flat)
+    lengths = np.asarray(pc.utf8_length(flat), dtype=np.int64) if len(flat) else np.zeros(0, np.int64)
+    keep = lengths > 0
+    owner, h = owner[keep], h[keep]
+    order = np.lexsort((h, owner))
+    owner, h = owner[order], h[order]
+    distinct = np.ones(len(h), dtype=bool)
+    distinct[1:] = (h[1:] != h[:-1]) | (owner[1:] != owner[:-1])
+    owner, h = owner[distinct], h[distinct]
+    counts = np.bincount(owner, minlength=n)
+    if len(counts) and counts.max() > MAX_TOKENS:
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        rank = np.arange(len(h)) - np.repeat(starts, counts)
+        small = rank < MAX_TOKENS
+        owner, h = owner[small], h[small]
+        counts = np.minimum(counts, MAX_TOKENS)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets, h
+
+
+def signatures(offsets: npt.NDArray[np.int64], hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint32]:
+    """Return one-permutation MinHash signatures (rows x NUM_PERM uint32) of the CSR word hashes.
+
+    A word's mixed hash picks its bin (top bits) and value; each bin keeps its minimum; empty
+    bins borrow from the next non-empty bin to the right (rotation densification, Shrivastava &
+    Li 2014), so two rows agree in a bin with probability close to their Jaccard similarity.
+    """
+    n = len(offsets) - 1
+    sig = np.full((n, NUM_PERM), _EMPTY, dtype=np.uint32)
+    if len(hashes) == 0:
+        return sig
+    bits = NUM_PERM.bit_length() - 1
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
+    hb = mix64(hashes ^ _SEED_BIN)
+    hv = mix64(hashes ^ _SEED_VAL)
+    bins = (hb >> np.uint64(64 - bits)).astype(np.int64)
+    vals = (hv >> np.uint64(32)).astype(np.uint32)
+    np.minimum.at(sig.reshape(-1), owner * NUM_PERM + bins, vals)
+    has = np.diff(offsets) > 0
+    active = np.flatnonzero(has & (sig == _EMPTY).any(axis=1))
+    step = np.uint32(0x9E3779B1)
+    with np.errstate(over="ignore"):
+        for _ in range(NUM_PERM):
+            if len(active) == 0:
+                break
+            sub = sig[active]
+            missing = sub == _EMPTY
+            right = np.concatenate((sub[:, 1:], sub[:, :1]), axis=1)
+            right_missing = np.concatenate((missing[:, 1:], missing[:, :1]), axis=1)
+            take = missing & ~right_missing
+            right += step
+            np.copyto(sub, right, where=take)
+            sig[active] = sub
+            active = active[(missing & right_missing).any(axis=1)]
+    return sig
+
+
+def band_keys(sig: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
+    """Return (rows x BANDS) 64-bit band keys of the signatures."""
+    r = NUM_PERM // BANDS
+    keys = np.empty((len(sig), BANDS), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for b in range(BANDS):
+            part = sig[:, b * r : (b + 1) * r].astype(np.uint64)
+            h = np.full(len(sig), np.uint64(b + 1) * np.uint64(0x9E3779B97F4A7C15), dtype=np.uint64)
+            for j in range(r):
+                h = mix64(h ^ (part[:, j] + np.uint64(j << 32)))
+            keys[:, b] = h
+    return keys
+
+
+def map_rows(
+    batch: pa.RecordBatch, columns: Sequence[str], item: int, row0: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """Return the batch's shuffle rows ``(band key, item location)`` and its CSR word sets."""
+    offsets, hashes = token_sets(normalise(batch, columns))
+    counts = np.diff(offsets)
+    rows = np.flatnonzero(counts >= MIN_TOKENS)
+    if len(rows) == 0:
+        return np.zeros((0, 2), dtype=np.uint64), offsets, hashes
+    keys = band_keys(signatures(offsets, hashes)[rows])
+    locs = loc_of(item, rows.astype(np.int64) + row0)
+    table = np.stack([keys.reshape(-1), np.repeat(locs, BANDS)], axis=1)
+    return table, offsets, hashes
+
+
+def pack_side(offsets: Sequence[npt.NDArray[np.int64]], hashes: Sequence[npt.NDArray[np.uint64]]) -> npt.NDArray[np.uint64]:
+    """Return one array holding a shard's CSR word sets (batches in order): ``[n, offsets..., hashes...]``."""
+    counts = np.concatenate([np.diff(o) for o in offsets]) if offsets else np.zeros(0, np.int64)
+    n = len(counts)
+    off = np.zeros(n + 1, dtype=np.uint64)
+    np.cumsum(counts, out=off[1:])
+    return np.concatenate([np.array([n], dtype=np.uint64), off, *hashes]).astype(np.uint64)
+
+
+def _gather(side: SideStore, itemlocs: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """Return CSR ``(offsets, hashes)`` of the word sets at ``itemlocs`` (in that order)."""
+    items = (itemlocs >> np.uint64(LOC_SHIFT)).astype(np.int64)
+    rows = (itemlocs & np.uint64((1 << LOC_SHIFT) - 1)).astype(np.int64)
+    starts = np.zeros(len(itemlocs), dtype=np.int64)
+    lens = np.zeros(len(itemlocs), dtype=np.int64)
+    chunks: list[npt.NDArray[np.uint64]] = []
+    base = 0
+    bases = np.zeros(len(itemlocs), dtype=np.int64)
+    for it in np.unique(items).tolist():
+        arr = side.get(int(it))
+        n = int(arr[0])
+        off = np.asarray(arr[1 : n + 2], dtype=np.int64)
+        data = np.asarray(arr[n + 2 :])
+        sel = np.flatnonzero(items == it)
+        r = rows[sel]
+        starts[sel] = off[r]
+        lens[sel] = off[r + 1] - off[r]
+        bases[sel] = base
+        chunks.append(data)
+        base += len(data)
+    allh = np.concatenate(chunks) if chunks else np.zeros(0, np.uint64)
+    out_off = np.zeros(len(itemlocs) + 1, dtype=np.int64)
+    np.cumsum(lens, out=out_off[1:])
+    idx = np.repeat(starts + bases - out_off[:-1], lens) + np.arange(out_off[-1])
+    return out_off, allh[idx]
+
+
+def similarity(side: SideStore, a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> npt.NDArray[np.float64]:
+    """Return the Jaccard similarity of the word sets of each pair ``(a[i], b[i])`` (item locations).
+
+    Vectorised: both rows' hashes of every pair are tagged with the pair number and sorted
+    together; a repeated (pair, hash) is in both sets. Only the MAX_TOKENS smallest distinct
+    hashes of a pair's union count (bottom-k; exact when the union is smaller).
+    """
+    m = len(a)
+    if m == 0:
+        return np.zeros(0)
+    off_a, ha = _gather(side, a)
+    off_b, hb = _gather(side, b)
+    pair = np.concatenate([np.repeat(np.arange(m, dtype=np.int64), np.diff(off_a)), np.repeat(np.arange(m, dtype=np.int64), np.diff(off_b))])
+    h = np.concatenate([ha, hb])
+    order = np.lexsort((h, pair))
+    pair, h = pair[order], h[order]
+    same = np.zeros(len(h), dtype=bool)
+    same[1:] = (h[1:] == h[:-1]) & (pair[1:] == pair[:-1])
+    new = ~same
+    r = np.cumsum(new) - 1
+    first = np.ones(len(h), dtype=bool)
+    first[1:] = pair[1:] != pair[:-1]
+    rank = r - np.maximum.accumulate(np.where(first, r, 0))
+    kept = rank < MAX_TOKENS
+    inter = np.bincount(pair[same & kept], minlength=m)
+    union = np.bincount(pair[new & kept], minlength=m)
+    out: npt.NDArray[np.float64] = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+    return out
+
+
+def shingles(text: str, size: int = 5) -> set[bytes]:
+    """Return the set of ``size``-byte windows of ``text``'s UTF-8 bytes (the reference for
+    :func:`datagate.check._hashing.minhash_signatures`)."""
     raw = text.encode("utf-8")
     return {raw[i : i + size] for i in range(len(raw) - size + 1)}
 
 
-def jaccard(a: set[bytes], b: set[bytes]) -> float:
-    """Return |a & b| / |a | b| (0 when both are empty)."""
+def words(text: str) -> set[str]:
+    """Return the distinct words of ``text`` after this module's normalisation (pure Python
+    reference of :func:`normalise` + :func:`token_sets`, for tests and benchmarks)."""
+    import re
+    import unicodedata
+
+    t = unicodedata.normalize("NFKC", text).lower()
+    return set(re.sub(r"[^\w]+|_", " ", t).split())
+
+
+def jaccard(a: set[Any], b: set[Any]) -> float:
+    """Return |a & b| / |a | b| (0 when both are empty); the reference the vectorised code matches."""
     union = len(a | b)
     return len(a & b) / union if union else 0.0
 
 
-class NearDuplicateAccumulator:
-    """Computes MinHash band keys per batch and spools ``(band key, location)``."""
+@dataclass
+class NearFindings:
+    """Verified matches of some buckets: per kind (cross, within), best match per later row."""
 
-    def __init__(self, text_columns: Sequence[str], *, budget: int, num_perm: int = NUM_PERM, bands: int = BANDS) -> None:
-        if num_perm % bands:
-            raise ValueError("num_perm must be a multiple of bands")
-        self.text_columns = tuple(text_columns)
-        self.num_perm = num_perm
-        self.bands = bands
-        # 16 band keys per row: 256 buckets keep one bucket small even for 50M rows
-        self.spool = BucketSpool(2, bits=8, budget=budget)
-        self.rows = 0
+    cross: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
+    """Rows ``(later location, earlier location, similarity)`` (locations as float64 bit-casts)."""
+    within: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
+    """The same within a split."""
+    candidates: int = 0
+    """Distinct candidate pairs verified."""
+    capped: bool = False
+    """True when some bucket had more candidate pairs than BUCKET_CANDIDATES."""
 
-    def band_keys(self, texts: pa.Array) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]:
-        """Return (rows x bands) band keys of normalised ``texts`` and the rows that have them."""
-        sig, has = minhash_signatures(texts, shingle=SHINGLE, num_perm=self.num_perm)
-        r = self.num_perm // self.bands
-        keys = np.empty((len(sig), self.bands), dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for b in range(self.bands):
-                part = sig[:, b * r : (b + 1) * r].astype(np.uint64)
-                h = np.full(len(sig), np.uint64(b + 1) * np.uint64(0x9E3779B97F4A7C15), dtype=np.uint64)
-                for j in range(r):
-                    h = mix64(h ^ (part[:, j] + np.uint64(j << 32)))
-                keys[:, b] = h
-        return keys, has
+    def merge(self, other: NearFindings) -> NearFindings:
+        """Return both findings together, keeping the best match per later row."""
+        return NearFindings(
+            _best(np.concatenate([self.cross, other.cross])),
+            _best(np.concatenate([self.within, other.within])),
+            self.candidates + other.candidates,
+            self.capped or other.capped,
+        )
 
-    def add(self, batch: pa.RecordBatch, split_index: int, first_row: int) -> None:
-        """Record the band keys of the batch's rows."""
-        texts = text_for_shingles(batch, self.text_columns)
-        keys, has = self.band_keys(texts)
-        rows = np.flatnonzero(has)
-        if len(rows) == 0:
-            return
-        locs = loc_of(split_index, rows.astype(np.int64) + first_row)
-        self.rows += len(rows)
-        self.spool.add(keys[rows].reshape(-1), np.repeat(locs, self.bands))
 
-    def candidates(self) -> tuple[npt.NDArray[np.uint64], bool]:
-        """Return distinct candidate pairs ``(later location, earlier location)`` and whether
-        they were truncated at MAX_CANDIDATES."""
-        found: list[npt.NDArray[np.uint64]] = []
-        total = 0
-        truncated = False
-        for bucket in self.spool.buckets():
-            h, loc = bucket[:, 0], bucket[:, 1]
-            order = hash_loc_order(h, loc)
-            h, loc = h[order], loc[order]
-            split = loc >> np.uint64(LOC_SHIFT)
-            n = len(h)
-            new_group = np.ones(n, dtype=bool)
-            new_group[1:] = h[1:] != h[:-1]
-            gstart = np.maximum.accumulate(np.where(new_group, np.arange(n), 0))
-            later = np.flatnonzero(split > split[gstart])
-            if len(later) == 0:
-                continue
-            for j in range(MAX_PARTNERS):
-                p = gstart[later] + j
-                ok = p < later
-                p_ok = p[ok]
-                e_ok = later[ok]
-                ok2 = split[p_ok] < split[e_ok]
-                if ok2.any():
-                    pairs = np.stack([loc[e_ok[ok2]], loc[p_ok[ok2]]], axis=1)
-                    found.append(pairs)
-                    total += len(pairs)
-            if total > 4 * MAX_CANDIDATES:
-                found = [np.unique(np.concatenate(found), axis=0)]
-                total = len(found[0])
-                if total > MAX_CANDIDATES:
-                    truncated = True
-                    break
-        self.spool.close()
-        if not found:
-            return np.zeros((0, 2), dtype=np.uint64), truncated
-        pairs = np.unique(np.concatenate(found), axis=0)
-        if len(pairs) > MAX_CANDIDATES:
-            pairs = pairs[:MAX_CANDIDATES]
-            truncated = True
-        return pairs, truncated
+def _best(m: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Keep, per later location, the match with the highest similarity (then earliest partner)."""
+    if len(m) == 0:
+        return m
+    later = np.ascontiguousarray(m[:, 0]).view(np.uint64)
+    earlier = np.ascontiguousarray(m[:, 1]).view(np.uint64)
+    order = np.lexsort((earlier, -m[:, 2], later))
+    lat = later[order]
+    keep = np.ones(len(m), dtype=bool)
+    keep[1:] = lat[1:] != lat[:-1]
+    result: npt.NDArray[np.float64] = m[order][keep]
+    return result
+
+
+def _pack(later: npt.NDArray[np.uint64], earlier: npt.NDArray[np.uint64], sim: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    out = np.empty((len(later), 3), dtype=np.float64)
+    out[:, 0] = later.view(np.float64)
+    out[:, 1] = earlier.view(np.float64)
+    out[:, 2] = sim
+    return out
+
+
+def reduce_bucket(table: npt.NDArray[np.uint64], side: SideStore, threshold: float, *, cap: int = BUCKET_CANDIDATES) -> NearFindings:
+    """Return the verified matches of one bucket of ``(band key, split location, item location)``."""
+    key, loc, iloc = table[:, 0], table[:, 1], table[:, 2]
+    order = hash_loc_order(key, loc)
+    key, loc, iloc = key[order], loc[order], iloc[order]
+    n = len(key)
+    split = (loc >> np.uint64(LOC_SHIFT)).astype(np.int64)
+    idx = np.arange(n)
+    new_group = np.ones(n, dtype=bool)
+    new_group[1:] = key[1:] != key[:-1]
+    gstart = np.maximum.accumulate(np.where(new_group, idx, 0))
+    new_run = new_group.copy()
+    new_run[1:] |= split[1:] != split[:-1]
+    sstart = np.maximum.accumulate(np.where(new_run, idx, 0))
+    pairs: list[npt.NDArray[np.int64]] = []
+    for j in range(MAX_PARTNERS):
+        # cross: the earliest rows of the group, from an earlier split
+        p = gstart + j
+        ok = (p < idx) & (p < sstart)
+        pairs.append(np.stack([idx[ok], p[ok]], axis=1))
+        # within: the earliest rows of the row's own split in the group
+        p = sstart + j
+        ok = p < idx
+        pairs.append(np.stack([idx[ok], p[ok]], axis=1))
+    allp = np.concatenate(pairs)
+    # distinct by location (a row may repeat a band key only once, so positions are unique)
+    lat, ear = loc[allp[:, 0]], loc[allp[:, 1]]
+    o = np.lexsort((ear, lat))
+    lat, ear, allp = lat[o], ear[o], allp[o]
+    uniq = np.ones(len(lat), dtype=bool)
+    uniq[1:] = (lat[1:] != lat[:-1]) | (ear[1:] != ear[:-1])
+    allp, lat, ear = allp[uniq], lat[uniq], ear[uniq]
+    capped = len(allp) > cap
+    if capped:
+        allp, lat, ear = allp[:cap], lat[:cap], ear[:cap]
+    sim = similarity(side, iloc[allp[:, 0]], iloc[allp[:, 1]])
+    hit = sim >= threshold
+    is_cross = split[allp[:, 0]] != split[allp[:, 1]]
+    cross = hit & is_cross
+    within = hit & ~is_cross
+    return NearFindings(
+        _best(_pack(lat[cross], ear[cross], sim[cross])),
+        _best(_pack(lat[within], ear[within], sim[within])),
+        int(len(allp)),
+        capped,
+    )
+
+
+def _exclude(m: npt.NDArray[np.float64], locs: npt.NDArray[np.uint64]) -> npt.NDArray[np.float64]:
+    if len(m) == 0 or len(locs) == 0:
+        return m
+    later = np.ascontiguousarray(m[:, 0]).view(np.uint64)
+    i = np.searchsorted(locs, later)
+    i[i >= len(locs)] = len(locs) - 1
+    result: npt.NDArray[np.float64] = m[locs[i] != later]
+    return result
 
 
 def evaluate(
     settings: CheckSettings,
-    acc: NearDuplicateAccumulator | None,
+    found: NearFindings | None,
     names: Sequence[str],
-    fetch: Callable[[npt.NDArray[np.uint64]], Mapping[int, str]],
-    exact_leaks: npt.NDArray[np.uint64],
+    exact: npt.NDArray[np.uint64],
+    text_columns: Sequence[str],
     text_source: str,
+    *,
+    within: bool = False,
 ) -> CheckResult:
-    """Verify the candidates by exact Jaccard and return the result.
+    """Return the ``near_duplicates.cross_split`` (or, with ``within``, ``.within_split``) result.
 
-    ``fetch(locations)`` returns the normalised text of each location; ``exact_leaks`` are the
-    sorted locations ``duplicates.cross_split`` already counted.
+    ``found`` None means no text column; ``exact`` are the sorted locations the matching exact
+    duplicate check already counted.
     """
-    if len(names) < 2:
-        if acc is not None:
-            acc.spool.close()
+    if not within and len(names) < 2:
         return passed(settings.id, "only one split: nothing to compare across", {"text_source": text_source})
-    if acc is None or not acc.text_columns:
+    if found is None or not text_columns:
         return skipped(settings.id, "no text column (use --text)")
-    text_cols = list(acc.text_columns)
     threshold = settings.num("threshold")
-    pairs, truncated = acc.candidates()
-    if len(pairs) and len(exact_leaks):
-        idx = np.searchsorted(exact_leaks, pairs[:, 0])
-        idx[idx >= len(exact_leaks)] = len(exact_leaks) - 1
-        pairs = pairs[exact_leaks[idx] != pairs[:, 0]]
-    texts = fetch(np.unique(pairs.reshape(-1))) if len(pairs) else {}
-    cache: dict[int, set[bytes]] = {}
-
-    def sh(loc: int) -> set[bytes]:
-        got = cache.get(loc)
-        if got is None:
-            got = cache[loc] = shingles(texts.get(loc, ""))
-        return got
-
-    best: dict[int, tuple[float, int]] = {}
-    for later, earlier in pairs.tolist():
-        j = jaccard(sh(later), sh(earlier))
-        if j >= threshold:
-            cur = best.get(later)
-            if cur is None or j > cur[0] or (j == cur[0] and earlier < cur[1]):
-                best[later] = (j, earlier)
+    m = _exclude(found.within if within else found.cross, exact)
+    m = m[m[:, 2] >= threshold] if len(m) else m
+    later = np.ascontiguousarray(m[:, 0]).view(np.uint64) if len(m) else np.zeros(0, np.uint64)
+    earlier = np.ascontiguousarray(m[:, 1]).view(np.uint64) if len(m) else np.zeros(0, np.uint64)
 
     def ref(loc: int) -> dict[str, Any]:
         return row_ref(names[loc >> LOC_SHIFT], loc & ((1 << LOC_SHIFT) - 1))
 
     per_split: dict[str, int] = {}
-    for later in best:
-        s = names[later >> LOC_SHIFT]
-        per_split[s] = per_split.get(s, 0) + 1
-    listed = sorted(best)[:MAX_EVIDENCE]
+    for s, c in zip(*np.unique((later >> np.uint64(LOC_SHIFT)).astype(np.int64), return_counts=True), strict=True):
+        per_split[names[int(s)]] = int(c)
+    listed = np.argsort(later, kind="stable")[:MAX_EVIDENCE]
+    where = "in an earlier row of their split" if within else "in an earlier split"
     observed: dict[str, Any] = {
-        "count": len(best),
+        "count": int(len(m)),
         "per_split": per_split,
         "threshold": threshold,
-        "text_columns": text_cols,
+        "text_columns": list(text_columns),
         "text_source": text_source,
-        "candidates": int(len(pairs)),
-        "truncated": truncated,
-        "pairs": [{"a": ref(best[b][1]), "b": ref(b), "similarity": round(best[b][0], 4)} for b in listed],
+        "candidates": found.candidates,
+        "truncated": found.capped,
+        "capped": found.capped,
+        "pairs": [{"a": ref(int(earlier[i])), "b": ref(int(later[i])), "similarity": round(float(m[i, 2]), 4)} for i in listed],
     }
-    if not best:
-        note = " (candidate list truncated)" if truncated else ""
-        return passed(settings.id, f"no near-duplicate texts across splits at Jaccard >= {threshold:g} ({', '.join(text_cols)}){note}", observed)
+    note = f" (candidate cap of {BUCKET_CANDIDATES} pairs per bucket hit: low-entropy text)" if found.capped else ""
+    if len(m) == 0:
+        return passed(settings.id, f"no near-duplicate texts {where} at Jaccard >= {threshold:g} ({', '.join(text_columns)}){note}", observed)
     detail = ", ".join(f"{s}: {c}" for s, c in per_split.items())
     return fired(
         settings,
-        f"{len(best)} rows have a near-duplicate text in an earlier split at Jaccard >= {threshold:g} ({detail}; columns {', '.join(text_cols)})",
+        f"{len(m)} rows have a near-duplicate text {where} at Jaccard >= {threshold:g} ({detail}; columns {', '.join(text_columns)}){note}",
         observed,
     )
