@@ -7,7 +7,8 @@ True
 
 The light core (``pip install datagate-intake``) runs ``hash``, ``verify`` and ``scan``; the
 other commands need an extra: ``[check]`` (pyarrow, pandas, numpy, Great Expectations), ``[hub]``
-(huggingface_hub), ``[dvc]``, ``[ray]``, ``[sign]``, or ``[all]``.
+(huggingface_hub), ``[dvc]``, ``[ray]``, ``[sign]``, or ``[all]``. ``[scan]`` (h5py) lets
+``scan`` read HDF5 attributes; without it HDF5 files are reported as skipped with this hint.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ EXTRAS: dict[str, str] = {
     "dvc": "dvc",
     "ray": "ray",
     "model_signing": "sign",
+    "h5py": "scan",
 }
 """Top-level module name -> the extra that installs it."""
 

@@ -228,6 +228,13 @@ def weak(head: bytes, data: bytes | memoryview, n: int) -> tuple[ContentKind, st
     """
     if _tfrecord(head, n):
         return ContentKind.TFRECORD, "TFRecord (length-prefixed records with masked CRC-32C)"
+    if head[:1] in (b"\x08", b"\x0a"):
+        from datagate.scan._protobuf import looks_like_savedmodel
+
+        pb = looks_like_savedmodel(data)
+        if pb is not None:
+            what = "TensorFlow SavedModel" if pb == "saved_model" else "Keras SavedModel metadata"
+            return ContentKind.TF_SAVEDMODEL, f"{what} (protobuf)"
     if len(head) >= 20 and n <= 1 << 32 and _matlab_v4(data, n):
         return ContentKind.MATLAB, "MATLAB 4 MAT-file"
     if _mpeg_audio(head):
@@ -283,6 +290,7 @@ _KIND_TYPES: dict[ContentKind, str] = {
     ContentKind.TFRECORD: "application/x-tfrecord",
     ContentKind.FITS: "application/fits",
     ContentKind.FORTRAN: "application/x-fortran-unformatted",
+    ContentKind.TF_SAVEDMODEL: "application/x-tensorflow-savedmodel",
     ContentKind.SAFETENSORS: "application/x-safetensors",
     ContentKind.GGUF: "application/x-gguf",
     ContentKind.ONNX: "application/x-onnx",

@@ -109,6 +109,7 @@ RESPONSIBLE_SCANNER: dict[ContentKind, str] = {
     ContentKind.SVG: "markup",
     ContentKind.OFFICE: "markup",
     ContentKind.LFS_POINTER: "repo",
+    ContentKind.TF_SAVEDMODEL: "models",
 }
 """For kinds that are not plain data: the scanner that must inspect them (else ``content.unscanned``)."""
 

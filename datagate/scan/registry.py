@@ -30,6 +30,10 @@ class ScannerName(str, enum.Enum):
     NOTEBOOKS = "notebooks"
     MARKUP = "markup"
     REPO = "repo"
+    COLUMNAR = "columnar"
+    SAFETENSORS = "safetensors"
+    MODELS = "models"
+    FORMULAS = "formulas"
 
     def to_scanner(self) -> Scanner:
         """Return the scanner instance of this family.
@@ -51,6 +55,14 @@ class ScannerName(str, enum.Enum):
                 return _load("markup", "MARKUP_SCANNER")
             case ScannerName.REPO:
                 return _load("repo", "REPO_SCANNER")
+            case ScannerName.COLUMNAR:
+                return _load("columnar", "COLUMNAR_SCANNER")
+            case ScannerName.SAFETENSORS:
+                return _load("safetensors", "SAFETENSORS_SCANNER")
+            case ScannerName.MODELS:
+                return _load("models", "MODEL_SCANNER")
+            case ScannerName.FORMULAS:
+                return _load("formulas", "FORMULA_SCANNER")
             case _:
                 assert_never(self)
 

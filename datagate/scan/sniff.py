@@ -461,6 +461,10 @@ def _binary(head: bytes, data: bytes | memoryview, tail: bytes) -> tuple[Content
                         return ContentKind.SAFETENSORS, "safetensors"
                 except ValueError:
                     pass
+        if head[8:10] == b'{"' and hlen < 1 << 48 and (hlen > n - 8 or hlen > 100 * 1024 * 1024):
+            # a safetensors header that claims more bytes than exist: the safetensors scanner
+            # reports it (a loader would read past the end), rather than "unrecognised"
+            return ContentKind.SAFETENSORS, "safetensors (header length past the end of the data)"
     if _zlib_ok(head):
         return ContentKind.ZLIB, "zlib compressed data"
     if _lzma_alone_ok(head):
