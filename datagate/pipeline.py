@@ -44,6 +44,7 @@ from datagate.models import CheckReport, Finding, GateDecision, Manifest, ScanRe
 from datagate.progress import NULL_PROGRESS, ProgressSink
 
 if TYPE_CHECKING:
+    from datagate.check.load import CsvOptions
     from datagate.config import Policy
 
 __all__ = [
@@ -276,6 +277,7 @@ def ingest(
     openlineage_url: str | None = None,
     progress: ProgressSink = NULL_PROGRESS,
     encoding: str = "utf-8",
+    csv: CsvOptions | None = None,
 ) -> IngestResult:
     """Run the whole gate on ``source`` and store its lineage record; return the typed result.
 
@@ -374,6 +376,7 @@ def ingest(
                 check_key = results.cache_key(
                     "check", manifest_sha, policy=pol_digest, label=label, keys=list(keys), text=list(text),
                     **({"encoding": encoding} if encoding != "utf-8" else {}),
+                    **({"csv": dataclasses.asdict(csv)} if csv is not None else {}),
                     no_label=no_label, baseline=base_rec.digest if base_rec is not None else None,
                 )
                 cacheable = use_cache and not isinstance(base_arg, Path)
@@ -384,7 +387,7 @@ def ingest(
                 else:
                     outcome = run_checks(
                         acquired.root, label=label, keys=tuple(keys), text=tuple(text),
-                        baseline=base_arg, policy=pol, progress=progress, encoding=encoding, no_label=no_label,
+                        baseline=base_arg, policy=pol, progress=progress, encoding=encoding, no_label=no_label, csv=csv,
                     )
                     check_report = dataclasses.replace(outcome.report, dataset=display)
                     profile_obj = getattr(outcome, "profile", None)

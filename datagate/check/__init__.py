@@ -47,11 +47,12 @@ from typing import Any
 
 from datagate import _callable_module
 from datagate.check._engine import CheckOutcome, profile_dataset, run_checks
+from datagate.check.load import CsvOptions
 from datagate.check.profile import Profile
 from datagate.models import CheckReport
 from datagate.progress import NULL_PROGRESS, ProgressSink
 
-__all__ = ["CheckOutcome", "Profile", "check", "profile_dataset", "run_checks"]
+__all__ = ["CheckOutcome", "CsvOptions", "Profile", "check", "profile_dataset", "run_checks"]
 
 
 def check(
@@ -66,12 +67,12 @@ def check(
     progress: ProgressSink = NULL_PROGRESS,
     no_label: bool = False,
     encoding: str = "utf-8",
+    csv: CsvOptions | None = None,
 ) -> CheckReport:
     """Run every check and return the report (see :func:`run_checks` for arguments and errors)."""
     return run_checks(
         path, label=label, keys=keys, text=text, baseline=baseline, suites=suites, policy=policy, progress=progress,
-        no_label=no_label,
-        encoding=encoding,
+        no_label=no_label, encoding=encoding, csv=csv,
     ).report
 
 

@@ -56,6 +56,7 @@ from datagate.check.duplicates import LOC_SHIFT, default_key, loc_of
 from datagate.check.interface import mark_incomplete, skipped
 from datagate.check.label_columns import label_absence, merge_class_labels
 from datagate.check.load import (
+    CsvOptions,
     DatasetLayout,
     Shard,
     ShardError,
@@ -194,9 +195,9 @@ def _label_key(v: Any) -> str:
 
 
 def _prepare(
-    path: Path, label: str | None, keys: Sequence[str], encoding: str = "utf-8"
+    path: Path, label: str | None, keys: Sequence[str], encoding: str = "utf-8", csv: CsvOptions | None = None
 ) -> tuple[DatasetLayout, list[_SplitState], list[str], list[str]]:
-    layout = discover(path, encoding=encoding)
+    layout = discover(path, encoding=encoding, csv=csv)
     problems: list[str] = []
     states = []
     columns: list[str] = []
@@ -569,6 +570,7 @@ def run_checks(
     encoding: str = "utf-8",
     no_label: bool = False,
     engine: Engine | None = None,
+    csv: CsvOptions | None = None,
 ) -> CheckOutcome:
     """Run every check on the dataset at ``path`` and return the report and profile.
 
@@ -579,7 +581,7 @@ def run_checks(
     :class:`~datagate.engine.local.LocalEngine` on every core, closed afterwards).
 
     Raises UsageError when ``label``, ``keys`` or ``text`` name a column the dataset lacks
-    (naming it and the available ones), ConfigError for a bad check override in the policy, and
+    (naming it and the available ones, or a bad ``csv`` option), ConfigError for a bad check override in the policy, and
     CheckError when the path holds nothing readable. ``no_label`` (``--no-label``) says the
     dataset has no label column: the label checks are skipped instead of warning that none was
     found (a UsageError together with ``label``). A bad shard, an empty split, a failed task or
@@ -599,7 +601,7 @@ def run_checks(
 
     if no_label and label is not None:
         raise UsageError("--label and --no-label are alternatives; give one")
-    layout, states, columns, problems = _prepare(path, label, keys, encoding)
+    layout, states, columns, problems = _prepare(path, label, keys, encoding, csv)
     layout = replace(layout, class_names=merge_class_labels(layout.class_names, (s.schema for s in states)))
     lab, src = (None, None) if no_label else resolve_label(layout, columns, label)
     _check_columns("--key", keys, columns, path)
@@ -713,6 +715,9 @@ def run_checks(
             "files": [sh.relpath for sh in layout.splits[i].shards],
             "rows": st.rows,
             "columns": {f.name: str(f.type) for f in st.schema} if st.schema is not None else {},
+            # how each CSV/TSV file was read (detected or given): the report shows it
+            **({"csv": {sh.relpath: sh.dialect.describe() for sh in layout.splits[i].shards if sh.dialect is not None}}
+               if any(sh.dialect is not None for sh in layout.splits[i].shards) else {}),
         }
         for i, st in enumerate(states)
     }

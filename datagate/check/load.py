@@ -41,6 +41,7 @@ import lzma
 import queue
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,9 @@ from datagate.errors import CheckError, breadcrumb
 
 __all__ = [
     "BATCH_ROWS",
+    "CSV_NULL_VALUES",
+    "CsvDialect",
+    "CsvOptions",
     "DEFAULT_ENCODING",
     "LABEL_NAMES",
     "MAX_COLUMN_CHUNK_BYTES",
@@ -68,8 +72,10 @@ __all__ = [
     "read_schema",
     "resolve_label",
     "split_schema",
+    "sniff_dialect",
     "split_sort_key",
     "type_family",
+    "validate_csv_options",
     "validate_encoding",
 ]
 
@@ -131,6 +137,66 @@ class ShardError(Exception):
         """Why it could not be read."""
 
 
+CSV_NULL_VALUES = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)
+"""Field values read as null in every CSV/TSV column, strings included (pandas' and pyarrow's
+usual tokens), so a CSV and the parquet written from the same data give the same nulls."""
+
+CSV_SNIFF_BYTES = 64 << 10
+"""Bytes of a CSV/TSV file's start from which its dialect is detected."""
+
+_CSV_DELIMITERS = (",", ";", "\t", "|")
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    """What the user says about CSV/TSV files (``--csv-delimiter``, ``--null-values``); None
+    fields are detected from each file."""
+
+    delimiter: str | None = None
+    """Field delimiter (one character; ``\\t`` for tab), or None to detect it."""
+    null_values: tuple[str, ...] | None = None
+    """Tokens read as null (the empty field always is), or None for :data:`CSV_NULL_VALUES`."""
+
+    @classmethod
+    def parse(cls, delimiter: str | None, null_values: str | None) -> CsvOptions | None:
+        """Return the options of ``--csv-delimiter`` and ``--null-values`` (comma-separated), or
+        None when neither is given. Raises UsageError for a bad delimiter."""
+        if delimiter is None and null_values is None:
+            return None
+        nulls = None if null_values is None else tuple(t.strip() for t in null_values.split(","))
+        return validate_csv_options(cls(delimiter, nulls))
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    """How one CSV/TSV file is read; reported per file in the check report."""
+
+    delimiter: str
+    """Field delimiter."""
+    quotechar: str
+    """Quote character."""
+    header: bool
+    """True when the first row names the columns (else they are named f0, f1, ...)."""
+    null_values: tuple[str, ...] = CSV_NULL_VALUES
+    """Tokens read as null in every column."""
+    detected: tuple[str, ...] = ()
+    """Which of delimiter/quotechar/header were detected from the file (the rest were given or
+    are the format's default)."""
+
+    def describe(self) -> dict[str, Any]:
+        """Return the JSON-ready summary the report shows."""
+        return {
+            "delimiter": self.delimiter,
+            "quotechar": self.quotechar,
+            "header": self.header,
+            "null_values": "default" if self.null_values == CSV_NULL_VALUES else list(self.null_values),
+            "detected": list(self.detected),
+        }
+
+
 @dataclass(frozen=True)
 class Shard:
     """One data file of a split."""
@@ -145,6 +211,8 @@ class Shard:
     """gzip, zstd, bz2, xz, or None."""
     encoding: str = DEFAULT_ENCODING
     """Text encoding of CSV/TSV/JSON content (ignored for parquet and Arrow)."""
+    dialect: CsvDialect | None = None
+    """How a CSV/TSV shard is read (set by :func:`discover`; None: the format's defaults)."""
 
 
 @dataclass(frozen=True)
@@ -397,20 +465,116 @@ def validate_encoding(encoding: str) -> str:
     return info.name
 
 
-def discover(path: Path, *, encoding: str = DEFAULT_ENCODING) -> DatasetLayout:
+def discover(path: Path, *, encoding: str = DEFAULT_ENCODING, csv: CsvOptions | None = None) -> DatasetLayout:
     """Return the splits of the dataset at ``path`` (a folder or a single data file).
 
-    ``encoding`` is the text encoding of its CSV/TSV/JSON files. Raises CheckError when ``path``
-    does not exist or holds no readable data file, UsageError for an unknown encoding.
+    ``encoding`` is the text encoding of its CSV/TSV/JSON files; each CSV/TSV file's dialect
+    (delimiter, quoting, header) is detected from its first :data:`CSV_SNIFF_BYTES` unless
+    ``csv`` gives it. Raises CheckError when ``path`` does not exist or holds no readable data
+    file, UsageError for an unknown encoding or a bad ``csv`` option.
     """
     layout = _discover(Path(path))
     codec = validate_encoding(encoding)
-    if codec == DEFAULT_ENCODING:
-        return layout
-    splits = tuple(
-        Split(sp.name, tuple(dataclasses.replace(sh, encoding=codec) for sh in sp.shards)) for sp in layout.splits
-    )
+    opts = validate_csv_options(csv or CsvOptions())
+
+    def prepared(sh: Shard) -> Shard:
+        sh = dataclasses.replace(sh, encoding=codec) if codec != DEFAULT_ENCODING else sh
+        if sh.format in ("csv", "tsv"):
+            sh = dataclasses.replace(sh, dialect=sniff_dialect(sh, opts))
+        return sh
+
+    splits = tuple(Split(sp.name, tuple(prepared(sh) for sh in sp.shards)) for sp in layout.splits)
     return dataclasses.replace(layout, splits=splits)
+
+
+def validate_csv_options(opts: CsvOptions) -> CsvOptions:
+    """Return ``opts`` with ``\\t``/``tab`` spelled as a tab and the empty token added to the
+    null values. Raises UsageError for a delimiter that is not one character."""
+    from datagate.errors import UsageError
+
+    delim = opts.delimiter
+    if delim is not None:
+        delim = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(delim, delim)
+        if len(delim) != 1 or delim in ('"', "\n", "\r"):
+            raise UsageError(f"--csv-delimiter {opts.delimiter!r}: one character expected (e.g. ';', '|', '\\t')")
+    nulls = opts.null_values
+    if nulls is not None and "" not in nulls:
+        nulls = ("", *nulls)
+    return CsvOptions(delim, nulls)
+
+
+def _split_fields(line: str, delim: str, quote: str) -> list[str]:
+    """Split one line on ``delim`` outside ``quote``d parts (a sample line, never a whole file)."""
+    fields: list[str] = []
+    cur: list[str] = []
+    inside = False
+    for ch in line:
+        if ch == quote:
+            inside = not inside
+        elif ch == delim and not inside:
+            fields.append("".join(cur))
+            cur = []
+            continue
+        cur.append(ch)
+    fields.append("".join(cur))
+    return fields
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.strip().strip('"'))
+    except ValueError:
+        return False
+    return bool(text.strip())
+
+
+def sniff_dialect(shard: Shard, opts: CsvOptions = CsvOptions()) -> CsvDialect:
+    """Return how to read the CSV/TSV ``shard``: the given options, the rest detected from its
+    first bytes. The delimiter is the candidate (``,`` ``;`` tab ``|``) that splits the sample's
+    lines into the same number (> 1) of fields most consistently; the header is present unless
+    every field of the first row is a number. Never raises: an unreadable sample falls back to
+    the format's defaults (the read then reports the problem)."""
+    default_delim = "\t" if shard.format == "tsv" else ","
+    nulls = opts.null_values if opts.null_values is not None else CSV_NULL_VALUES
+    try:
+        with _open_raw(shard) as fh:
+            raw = fh.read(CSV_SNIFF_BYTES)
+    except Exception:  # noqa: BLE001  the read itself reports what is wrong with the file
+        raw = b""
+    text = raw.decode(shard.encoding, "replace")
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(raw) == CSV_SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut
+    lines = lines[:200]
+    detected: list[str] = []
+    quote = '"'
+    if "'" in text and '"' not in text and re.search(r"(^|[,;\t|])'", text, re.M):
+        quote = "'"
+        detected.append("quotechar")
+    delim = opts.delimiter
+    if delim is None and lines:
+        best: tuple[float, int, str] | None = None
+        for cand in _CSV_DELIMITERS:
+            counts = [len(_split_fields(ln, cand, quote)) for ln in lines]
+            mode = Counter(counts).most_common(1)[0][0]
+            if mode < 2:
+                continue
+            score = (sum(c == mode for c in counts) / len(counts), mode, cand)
+            # the format's own delimiter wins ties: a .tsv stays tab-separated
+            key = (score[0], 1 if cand == default_delim else 0, score[1])
+            if best is None or key > (best[0], 1 if best[2] == default_delim else 0, best[1]):
+                best = score
+        if best is not None:
+            delim = best[2]
+            detected.append("delimiter")
+    delim = delim or default_delim
+    header = True
+    if lines:
+        first = _split_fields(lines[0], delim, quote)
+        if all(_is_number(f) for f in first):
+            header = False
+        detected.append("header")
+    return CsvDialect(delim, quote, header, tuple(nulls), tuple(detected))
 
 
 def _discover(path: Path) -> DatasetLayout:
@@ -664,8 +828,6 @@ def parquet_row_groups(shard: Shard) -> list[int] | None:
 
 
 def _check_columns(schema: pa.Schema, shard: Shard) -> None:
-    from collections import Counter
-
     dup = sorted(n for n, k in Counter(schema.names).items() if k > 1)
     if dup:
         raise ShardError(shard.relpath, f"duplicate column names: {', '.join(map(repr, dup[:5]))}")
@@ -748,10 +910,15 @@ def _jsonl_batches(shard: Shard, batch_rows: int) -> Iterator[pa.RecordBatch]:
 def _open_csv(shard: Shard, src: pa.NativeFile) -> Any:
     import pyarrow.csv as pcsv
 
+    d = shard.dialect or CsvDialect("\t" if shard.format == "tsv" else ",", '"', True)
     return pcsv.open_csv(
         src,
-        read_options=pcsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-        parse_options=pcsv.ParseOptions(delimiter="\t" if shard.format == "tsv" else ","),
+        read_options=pcsv.ReadOptions(block_size=CSV_BLOCK_BYTES, autogenerate_column_names=not d.header),
+        parse_options=pcsv.ParseOptions(delimiter=d.delimiter, quote_char=d.quotechar),
+        # empty fields and the usual null tokens are nulls in string columns too, as parquet has them
+        convert_options=pcsv.ConvertOptions(
+            null_values=list(d.null_values), strings_can_be_null=True, quoted_strings_can_be_null=True
+        ),
     )
 
 

@@ -46,6 +46,12 @@ def check_command(
     encoding: Annotated[
         str, typer.Option("--encoding", metavar="CODEC", help="Text encoding of CSV/TSV/JSON files (bytes that do not decode are a read error).")
     ] = "utf-8",
+    csv_delimiter: Annotated[
+        str | None, typer.Option("--csv-delimiter", metavar="CHAR", help="CSV/TSV field delimiter (default: detected per file; '\\t' for tab).")
+    ] = None,
+    null_values: Annotated[
+        str | None, typer.Option("--null-values", metavar="LIST", help="Comma-separated CSV/TSV tokens read as null in every column (default: empty, NA, N/A, NULL, null, NaN, None, ...).")
+    ] = None,
     baseline: Annotated[
         Path | None, typer.Option("--baseline", metavar="PATH", help="Earlier version: a dataset folder or a saved profile JSON.")
     ] = None,
@@ -70,6 +76,7 @@ def check_command(
     ] = None,
 ) -> None:
     from datagate.check import run_checks
+    from datagate.check.load import CsvOptions
     from datagate.cli.progress_bridge import progress_sink
     from datagate.config import load_policy
     from datagate.errors import UsageError
@@ -97,6 +104,7 @@ def check_command(
             policy=policy,
             progress=sink,
             encoding=encoding,
+            csv=CsvOptions.parse(csv_delimiter, null_values),
         )
     if save_profile is not None:
         write_output(dumps(outcome.profile.to_dict()) + "\n", save_profile)

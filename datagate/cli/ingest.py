@@ -29,6 +29,8 @@ def ingest_command(
     no_label: Annotated[bool, typer.Option("--no-label", help="The dataset has no label column: skip the label checks.")] = False,
     key: Annotated[list[str] | None, typer.Option("--key", help="Key column for duplicates/leakage (repeatable).")] = None,
     text: Annotated[list[str] | None, typer.Option("--text", help="Text column for near-duplicates (repeatable).")] = None,
+    csv_delimiter: Annotated[str | None, typer.Option("--csv-delimiter", metavar="CHAR", help="CSV/TSV field delimiter (default: detected per file).")] = None,
+    null_values: Annotated[str | None, typer.Option("--null-values", metavar="LIST", help="Comma-separated CSV/TSV null tokens (default: empty, NA, NULL, ...).")] = None,
     encoding: Annotated[str, typer.Option("--encoding", metavar="CODEC", help="Text encoding of CSV/TSV/JSON files (bytes that do not decode are a read error).")] = "utf-8",
     policy: Annotated[Path | None, typer.Option("--policy", "-p", help="Policy YAML (see datagate init).")] = None,
     store: Annotated[Path | None, typer.Option("--store", help="Lineage store directory (default: ./.datagate).")] = None,
@@ -48,6 +50,7 @@ def ingest_command(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-read every file; ignore the stat cache.")] = False,
 ) -> None:
     from datagate.acquire import parse_source
+    from datagate.check.load import CsvOptions
     from datagate.cli.progress_bridge import progress_sink
     from datagate.errors import UsageError
     from datagate.pipeline import ingest, quality_metrics
@@ -76,6 +79,7 @@ def ingest_command(
             src, name=name, dest=dest, label=label, keys=tuple(key or ()), text=tuple(text or ()),
             no_label=no_label, policy=policy, store=store, baseline=base, parents=tuple(parent or ()),
             use_cache=not no_cache, openlineage_url=openlineage_url, progress=sink, encoding=encoding,
+            csv=CsvOptions.parse(csv_delimiter, null_values),
         )
     from datagate.lineage.store import atomic_write
 

@@ -280,6 +280,10 @@ def _check_body(report: CheckReport, decision: GateDecision) -> list[str]:
             rows = info.get("rows") if isinstance(info, Mapping) else None
             parts.append(f"{clean(name)} {rows} rows" if isinstance(rows, int) else clean(name))
         facts.append("splits: " + ", ".join(parts))
+        for info in report.splits.values():
+            dialects = info.get("csv") if isinstance(info, Mapping) else None
+            for rel, d in (dialects or {}).items() if isinstance(dialects, Mapping) else ():
+                facts.append(f"csv {clean(str(rel))}: {_dialect_text(d)}")
     if report.label_column is not None:
         src = f" (from {clean(report.label_source)})" if report.label_source else ""
         facts.append(f"label column: {clean(report.label_column)}{src}")
@@ -287,6 +291,20 @@ def _check_body(report: CheckReport, decision: GateDecision) -> list[str]:
         facts.append("label column: none found")
     lines += facts
     return lines
+
+
+def _dialect_text(d: Any) -> str:
+    """Return e.g. ``delimiter ';' (detected), quote '"', header (detected), default nulls``."""
+    if not isinstance(d, Mapping):
+        return clean(str(d))
+    detected = set(d.get("detected") or ())
+    delim = "tab" if d.get("delimiter") == "\t" else repr(d.get("delimiter"))
+    parts = [f"delimiter {delim}" + (" (detected)" if "delimiter" in detected else "")]
+    parts.append(f"quote {d.get('quotechar')!r}")
+    parts.append(("header" if d.get("header") else "no header") + (" (detected)" if "header" in detected else ""))
+    nulls = d.get("null_values")
+    parts.append("default nulls" if nulls == "default" else f"nulls {', '.join(map(repr, nulls or []))}")
+    return clean(", ".join(parts))
 
 
 def render_check(report: CheckReport, decision: GateDecision) -> str:
