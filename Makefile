@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := fixtures/build
 
-.PHONY: venv demo test test-fast lint bench clean
+.PHONY: venv demo test test-fast fuzz lint bench clean
 
 venv: $(STAMP)
 
@@ -27,6 +27,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
+
+# The long fuzz run (issue 14): 20,000 mutated inputs per format family through the CLI.
+# FUZZ_ARGS="--per-family 2000 --jobs 2" for a shorter one; results in fuzz-results.json.
+FUZZ_ARGS ?= --per-family 20000
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.run $(FUZZ_ARGS) --out fuzz-results.json
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q --skip-slow --skip-dvc --skip-browser

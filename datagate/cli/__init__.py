@@ -122,6 +122,29 @@ def internal_error_line(exc: BaseException, default_stage: str | None, default_f
     )
 
 
+_BUILT: dict[str, Any] = {}
+
+
+def _click_command(name: str, chosen: list[Any]) -> Any:
+    """Return the click group that runs only command ``name``, built once per process.
+
+    typer builds click commands from the functions' signatures and annotations on every call
+    (~30 ms); in-process callers (tests, the fuzz suite) run many commands.
+    """
+    import typer.main
+
+    built = _BUILT.get(name)
+    if built is None:
+        registered = app.registered_commands
+        try:
+            app.registered_commands = chosen
+            built = typer.main.get_command(app)
+        finally:
+            app.registered_commands = registered
+        _BUILT[name] = built
+    return built
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and return the exit code.
 
@@ -139,12 +162,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = _command_name(args)
     chosen = [c for c in registered if c.name is not None and c.name == name]
     try:
-        if chosen:
-            app.registered_commands = chosen
         # standalone_mode: click prints its own usage errors (exit 2) and turns typer.Exit
         # into SystemExit; only our own errors need translating here.
         with _signals_unwind():
-            app(args=args, prog_name="datagate", standalone_mode=True)
+            if chosen and name is not None:
+                _click_command(name, chosen).main(args=args, prog_name="datagate", standalone_mode=True)
+            else:
+                app(args=args, prog_name="datagate", standalone_mode=True)
     except SystemExit as exc:
         code = exc.code
         if code is None:
@@ -163,11 +187,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from datagate.extras import missing_extra_message
 
         hint = missing_extra_message(exc.name, name)
-        if hint is None:
-            raise
         if verbose:
             traceback.print_exc(file=sys.stderr)
-        print(f"datagate: error: {hint}", file=sys.stderr)
+        if hint is None:
+            print(internal_error_line(exc, name, _command_target(args, name)), file=sys.stderr)
+        else:
+            print(f"datagate: error: {hint}", file=sys.stderr)
         return 2
     except Terminated as exc:
         print(f"datagate: terminated by signal {exc.signum}", file=sys.stderr)
