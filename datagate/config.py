@@ -19,6 +19,14 @@ A minimal policy::
     trust:
       allowed_licenses: [mit, apache-2.0, cc-by-4.0]
       min_downloads: 100
+      require_signature: true          # a *.sig / *.sigstore.json must verify against a signer
+      signers:
+        - public_key: keys/publisher.pub          # relative to this file
+        - certificate_chain: [keys/ca.crt]
+        - identity: data-team@example.com        # keyless Sigstore (needs the network)
+          issuer: https://accounts.google.com
+    signing:
+      key: keys/datagate.pem           # ingest signs its records (like --sign-key)
 """
 
 from __future__ import annotations
@@ -34,7 +42,8 @@ from datagate.models import Severity
 
 __all__ = ["STARTER_POLICY", "Policy", "RawPolicy", "Waiver", "load_policy"]
 
-_KNOWN_KEYS = {"version", "fail_on", "waivers", "checks", "trust", "scan"}
+_KNOWN_KEYS = {"version", "fail_on", "waivers", "checks", "trust", "scan", "signing"}
+_SIGNING_KEYS = {"key", "password_env"}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -47,6 +56,7 @@ class RawPolicy(TypedDict, total=False):
     checks: dict[str, dict[str, Any]]
     trust: dict[str, Any]
     scan: dict[str, Any]
+    signing: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +89,9 @@ class Policy:
     """Scanner settings (``strict``, limits)."""
     source: str | None = None
     """The file this policy was read from, None for the defaults."""
+    signing: Mapping[str, Any] = field(default_factory=dict)
+    """How ingest signs its records: ``key`` (EC private key PEM, relative to the policy file)
+    and optionally ``password_env`` (the environment variable holding the key's password)."""
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any], *, source: str | None = None) -> Policy:
@@ -143,10 +156,19 @@ class Policy:
         if not isinstance(scan, Mapping):
             problems.append("scan: must be a mapping")
             scan = {}
+        signing = raw.get("signing") or {}
+        if not isinstance(signing, Mapping):
+            problems.append("signing: must be a mapping with key (and password_env)")
+            signing = {}
+        for key in sorted(set(signing) - _SIGNING_KEYS):
+            problems.append(f"signing.{key}: unknown key (known: {', '.join(sorted(_SIGNING_KEYS))})")
+        for key in _SIGNING_KEYS & set(signing):
+            if not isinstance(signing[key], str) or not signing[key].strip():
+                problems.append(f"signing.{key}: must be a non-empty string")
         if problems:
             listed = "; ".join(problems)
             raise ConfigError(f"{where}: {len(problems)} problem(s): {listed}")
-        return cls(fail_on, tuple(waivers), dict(checks), dict(trust), dict(scan), source)
+        return cls(fail_on, tuple(waivers), dict(checks), dict(trust), dict(scan), source, dict(signing))
 
     def check_settings(self, check_id: str) -> Mapping[str, Any]:
         """Return the overrides for ``check_id`` (empty when none)."""

@@ -130,7 +130,8 @@ def default_name(source: SourceInfo) -> str:
 
 def policy_digest(policy: Policy) -> str:
     """Return the hex SHA-256 of the policy's settings (canonical JSON; not its file's bytes)."""
-    fields = jsonable({k: v for k, v in dataclasses.asdict(policy).items() if k != "source"})
+    # signing says how the record is signed, not what passes the gate
+    fields = jsonable({k: v for k, v in dataclasses.asdict(policy).items() if k not in ("source", "signing")})
     return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
 
 
@@ -278,6 +279,8 @@ def ingest(
     progress: ProgressSink = NULL_PROGRESS,
     encoding: str = "utf-8",
     csv: CsvOptions | None = None,
+    sign_key: Path | str | None = None,
+    record_host: bool = False,
 ) -> IngestResult:
     """Run the whole gate on ``source`` and store its lineage record; return the typed result.
 
@@ -288,6 +291,12 @@ def ingest(
     other path is passed to the check stage as is. ``parents`` are store versions this dataset
     was derived from. OpenLineage events go to the store's ``openlineage.jsonl`` and to
     ``openlineage_url`` (default ``$OPENLINEAGE_URL``) when set.
+
+    Records, statements and events name a local source by its path relative to the project root
+    (the folder holding the store); the absolute path and the host name are recorded only with
+    ``record_host``. ``sign_key`` (default: the policy's ``signing.key``) signs the in-toto
+    statements as DSSE envelopes stored in the record. A signature shipped with the data
+    (``*.sig``, ``*.sigstore.json``) is verified against the policy's ``trust.signers``.
 
     Raises UsageError (bad name, non-empty ``dest``), AcquireError, InventoryError, ScanError,
     CheckError, ConfigError and LineageError (corrupt or newer store, missing parent, event
@@ -318,12 +327,15 @@ def ingest(
         src = with_trust(pol.trust)  # the Hub source evaluates the policy's trust rules
     st = store if isinstance(store, Store) else Store.open(store, create=True)
     history = st.history(ds_name)  # fail fast on a corrupt store, before any work
+    project_root = Path(os.path.abspath(st.root)).parent
+    shown_info = _private_source(info, project_root, record_host)
+    key = _signing_key(sign_key, pol)
     parent_refs = _resolve_parents(st, parents)
     dest_path = Path(dest) if dest is not None else None
 
     run_id = str(uuid.uuid4())
     emitter = EventEmitter(st.events_path, openlineage_url or endpoint_from_env(), append=st.append_event)
-    emitter.emit(start_event(run_id=run_id, event_time=started_at, name=ds_name, source_uri=info.uri))
+    emitter.emit(start_event(run_id=run_id, event_time=started_at, name=ds_name, source_uri=shown_info.uri))
     stages: dict[str, float] = {}
     try:
         with _staging(dest_path) as stage:
@@ -355,7 +367,8 @@ def ingest(
 
                 scan_report = run_scan(acquired.root, policy=pol, manifest=manifest, progress=progress)
                 if use_cache:
-                    results.save(st, scan_key, results.scan_to_dict(scan_report))
+                    # no paths in the cache: the target is replaced with the display name on load
+                    results.save(st, scan_key, results.scan_to_dict(dataclasses.replace(scan_report, target=".")))
             stages["scan"] = time.perf_counter() - t
 
             from datagate.gate import apply_waivers, decide
@@ -392,7 +405,7 @@ def ingest(
                     check_report = dataclasses.replace(outcome.report, dataset=display)
                     profile_obj = getattr(outcome, "profile", None)
                     if cacheable:
-                        results.save(st, check_key, {"report": results.check_to_dict(outcome.report),
+                        results.save(st, check_key, {"report": results.check_to_dict(dataclasses.replace(outcome.report, dataset=".")),
                                                      "profile": _profile_dict(profile_obj)})
             else:
                 check_report = _no_data_report(display, label)
@@ -407,10 +420,15 @@ def ingest(
                 "started_at": started_at,
                 "finished_at": _now(),
                 "duration_s": round(time.perf_counter() - t0, 6),
-                "host": socket.gethostname(),
                 "tools": _tool_versions(),
                 "stages": {k: round(v, 6) for k, v in stages.items()},
             }
+            if record_host:
+                run_block["host"] = socket.gethostname()
+                if acquired.source.kind == "local":
+                    run_block["source_path"] = acquired.source.uri
+            if dest_path is not None:
+                run_block["dest"] = _project_relpath(dest_path, project_root, record_host)
             if acquired.trust:
                 run_block["trust"] = jsonable(dict(acquired.trust))
             if acquired.remote_files:
@@ -421,7 +439,7 @@ def ingest(
                 )
             record = build_record(
                 name=ds_name,
-                source=acquired.source,
+                source=_private_source(acquired.source, project_root, record_host),
                 manifest=manifest,
                 manifest_path=st.manifest_relpath(ds_name, manifest.root_digest),
                 manifest_sha256=manifest_sha,
@@ -439,6 +457,10 @@ def ingest(
                 provenance_statement(record),
                 checks_statement(record, check=check_report, decision=decision),
             ]
+            if key is not None:
+                from datagate.lineage.attest import sign_record
+
+                record = sign_record(record, statements, key)
             record_path = st.save(record, manifest_text=manifest_text, profile=profile, attestations=statements)
             delivered = True
             root = acquired.root
@@ -451,7 +473,10 @@ def ingest(
                     local = getattr(src, "path", None)
                     root = Path(local) if isinstance(local, (str, Path)) else dest_path
             stages["record"] = time.perf_counter() - t
-        output_uri = Path(os.path.abspath(dest_path)).as_uri() if dest_path is not None and delivered else None
+        output_uri = (
+            _project_relpath(dest_path, project_root, record_host)
+            if dest_path is not None and delivered else None
+        )
         emitter.emit(
             complete_event(
                 record, run_id=run_id, event_time=_now(), check=check_report,
@@ -464,7 +489,7 @@ def ingest(
         message = exc.message if isinstance(exc, DatagateError) else f"{type(exc).__name__}: {exc}"[:500]
         with contextlib.suppress(Exception):
             emitter.emit(
-                fail_event(run_id=run_id, event_time=_now(), name=ds_name, source_uri=info.uri, message=message)
+                fail_event(run_id=run_id, event_time=_now(), name=ds_name, source_uri=shown_info.uri, message=message)
             )
         raise
     return IngestResult(
@@ -522,6 +547,56 @@ def _cached(enabled: bool, store: Store, key: str, decode: Any) -> Any:
         return decode(data)
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _project_relpath(path: Path, project_root: Path, record_host: bool) -> str:
+    """Return ``path`` as recorded: relative to the project root (POSIX), or its absolute
+    ``file://`` URI with ``record_host``."""
+    absolute = Path(os.path.abspath(path))
+    if record_host:
+        return absolute.as_uri()
+    return Path(os.path.relpath(absolute, project_root)).as_posix()
+
+
+def _private_source(info: SourceInfo, project_root: Path, record_host: bool) -> SourceInfo:
+    """Return ``info`` with a local ``file://`` URI made relative to the project root (unless
+    ``record_host``), so records committed to git name no home folder."""
+    if record_host or info.kind != "local" or not info.uri.startswith("file://"):
+        return info
+    from urllib.parse import unquote, urlparse
+
+    local = Path(unquote(urlparse(info.uri).path))
+    return dataclasses.replace(info, uri=_project_relpath(local, project_root, False))
+
+
+def _signing_key(sign_key: Path | str | None, pol: Policy) -> Any:
+    """Return the :class:`~datagate.lineage.signing.PrivateKey` to sign records with, or None.
+
+    ``sign_key`` wins; else the policy's ``signing.key`` (relative to the policy file), with the
+    password from the environment variable ``signing.password_env`` names. Raises UsageError for a
+    missing key file or an unset password variable.
+    """
+    from datagate.lineage.signing import PrivateKey
+
+    password_env: str | None = None
+    if sign_key is None:
+        settings = getattr(pol, "signing", None) or {}
+        if not settings.get("key"):
+            return None
+        base = Path(pol.source).parent if pol.source else Path(".")
+        sign_key = base / str(settings["key"])
+        password_env = settings.get("password_env")
+    elif "DATAGATE_SIGN_KEY_PASSWORD" in os.environ:
+        password_env = "DATAGATE_SIGN_KEY_PASSWORD"  # noqa: S105  (a variable name, not a password)
+    path = Path(sign_key)
+    if not path.is_file():
+        raise UsageError(f"{path}: signing key file not found")
+    password = None
+    if password_env:
+        password = os.environ.get(password_env)
+        if password is None:
+            raise UsageError(f"signing key password: environment variable {password_env} is not set")
+    return PrivateKey(path, password)
 
 
 def _display(source: str | Path | Source, info: SourceInfo) -> str:
@@ -607,6 +682,8 @@ def record(
     baseline: str | Path | None = "auto",
     openlineage_url: str | None = None,
     progress: ProgressSink = NULL_PROGRESS,
+    sign_key: Path | str | None = None,
+    record_host: bool = False,
 ) -> RecordResult:
     """Vet a ``dvc add``-tracked ``path`` in place, store its record, and point its ``.dvc`` at it.
 
@@ -642,6 +719,7 @@ def record(
     result = ingest(
         LocalSource(out.path), name=name, label=label, keys=keys, text=text, policy=policy,
         store=st, baseline=baseline, dvc=True, openlineage_url=openlineage_url, progress=progress,
+        sign_key=sign_key, record_host=record_host,
     )
     rel = os.path.relpath(result.record_path, out.dvc_file.parent)
     write_pointer(

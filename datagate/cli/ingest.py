@@ -48,6 +48,8 @@ def ingest_command(
     metrics_out: Annotated[Path | None, typer.Option("--metrics-out", help="Write flat quality metrics JSON to FILE (DVC metrics).")] = None,
     openlineage_url: Annotated[str | None, typer.Option("--openlineage-url", help="POST OpenLineage events here (default: $OPENLINEAGE_URL).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-read every file; ignore the stat cache.")] = False,
+    sign_key: Annotated[Path | None, typer.Option("--sign-key", help="Sign the record's in-toto statements (DSSE) with this EC private key (PEM).")] = None,
+    record_host: Annotated[bool, typer.Option("--record-host", help="Also record the host name and absolute paths (default: paths relative to the project root).")] = False,
 ) -> None:
     from datagate.acquire import parse_source
     from datagate.check.load import CsvOptions
@@ -80,6 +82,7 @@ def ingest_command(
             no_label=no_label, policy=policy, store=store, baseline=base, parents=tuple(parent or ()),
             use_cache=not no_cache, openlineage_url=openlineage_url, progress=sink, encoding=encoding,
             csv=CsvOptions.parse(csv_delimiter, null_values),
+            sign_key=sign_key, record_host=record_host,
         )
     from datagate.lineage.store import atomic_write
 

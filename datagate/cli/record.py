@@ -24,6 +24,8 @@ def record_command(
     store: Annotated[Path | None, typer.Option("--store", help="Lineage store directory (default: ./.datagate).")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text, json, sarif, markdown or html.")] = "text",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE.")] = None,
+    sign_key: Annotated[Path | None, typer.Option("--sign-key", help="Sign the record's in-toto statements with this EC private key (PEM).")] = None,
+    record_host: Annotated[bool, typer.Option("--record-host", help="Also record the host name and absolute paths.")] = False,
 ) -> None:
     from datagate.cli.progress_bridge import progress_sink
     from datagate.errors import UsageError
@@ -38,7 +40,7 @@ def record_command(
     with progress_sink(options.quiet) as sink:
         res = record(
             path, name=name, label=label, keys=tuple(key or ()), text=tuple(text or ()),
-            policy=policy, store=store, progress=sink,
+            policy=policy, store=store, progress=sink, sign_key=sign_key, record_host=record_host,
         )
     write_output(renderer(res.ingest), output)
     if not options.quiet:

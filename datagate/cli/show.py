@@ -58,5 +58,10 @@ def show_command(
     for p in d["parents"]:
         lines.append(f"parent       {p['name']}@{p['root_digest']}")
     run = d["run"]
-    lines.append(f"run          {run['started_at']} on {run['host']} (invocation {run['invocation_id']})")
+    host = f" on {run['host']}" if run.get("host") else ""
+    lines.append(f"run          {run['started_at']}{host} (invocation {run['invocation_id']})")
+    covered = "record and run digests verified" if d.get("run_digest") else "record digest verified; run block not covered (older record)"
+    lines.append(f"integrity    {covered}")
+    sig = d.get("signatures")
+    lines.append(f"signed       {'by key ' + sig['key'] + ' (signatures verify)' if sig else 'no'}")
     write_output("\n".join(lines) + "\n", None)

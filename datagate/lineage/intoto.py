@@ -8,7 +8,8 @@ and its manifest file, by ``sha256``):
 * a test-result statement (``https://in-toto.io/attestation/test-result/v0.1``) listing the
   checks that passed, warned (warn or skipped: not proven) and failed, plus the scan.
 
-Sign them with any in-toto/DSSE tool (e.g. ``cosign attest-blob``); datagate only produces them.
+``ingest --sign-key KEY`` (or the policy's ``signing.key``) signs both as DSSE envelopes
+(:mod:`datagate.lineage.attest`); otherwise sign them with any in-toto/DSSE tool.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def provenance_statement(record: LineageRecord) -> dict[str, Any]:
     if src.get("requested_revision"):
         external["revision"] = src["requested_revision"]
     internal: dict[str, Any] = {"recordDigest": record.digest}
+    if data.get("run_digest"):
+        internal["runDigest"] = data["run_digest"]
     if data["policy"]["sha256"]:
         internal["policySha256"] = data["policy"]["sha256"]
     if data["parents"]:

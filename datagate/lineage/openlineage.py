@@ -69,6 +69,8 @@ def _dataset_id(uri: str) -> tuple[str, str]:
         return "file", unquote(urlparse(uri).path)
     if uri.startswith("hf://"):
         return "hf", uri[len("hf://") :]
+    if "://" not in uri:  # a path relative to the project root (records keep no absolute paths)
+        return "file", uri
     scheme, _, rest = uri.partition("://")
     return (scheme or "datagate"), (rest or uri)
 

@@ -4,11 +4,16 @@ A record is a JSON object in two parts:
 
 * the **deterministic part** (every key except ``run`` and ``record_digest``): the same bytes from
   the same source under the same policy give byte-identical JSON; and
-* the ``run`` block: facts of one run (times, host, tool versions, invocation id, trust signals
-  observed at run time).
+* the ``run`` block: facts of one run (times, tool versions, invocation id, the remote's
+  per-file hashes and trust signals observed at run time; the host name and absolute paths only
+  with ``record_host``).
 
 ``record_digest`` is ``sha256:`` over the canonical JSON (sorted keys, ``(",", ":")`` separators,
-UTF-8) of the deterministic part. The record's JSON Schema ships as
+UTF-8) of the deterministic part; ``run_digest`` the same over the ``run`` block, so an edit
+anywhere is detected. A record made with a signing key also carries ``signatures``: DSSE
+envelopes (Sigstore bundles) over its in-toto provenance and test-result statements, which name
+both digests, so a forged record whose digests were recomputed fails its signature
+(:mod:`datagate.lineage.attest`). The record's JSON Schema ships as
 ``datagate/lineage/schemas/record.schema.json`` (draft 2020-12).
 
 >>> canonical_json({"b": 1, "a": [1, 2]})
@@ -46,6 +51,7 @@ __all__ = [
     "jsonable",
     "record_digest",
     "record_schema",
+    "run_digest",
     "validate_dataset_name",
     "validate_record",
 ]
@@ -57,7 +63,7 @@ RECORD_SCHEMA_VERSION = 1
 """The record format version this datagate writes and the newest it reads."""
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_RUN_KEYS = ("run", "record_digest")
+_RUN_KEYS = ("run", "record_digest", "run_digest", "signatures")
 
 
 def validate_dataset_name(name: str) -> str:
@@ -108,13 +114,19 @@ def canonical_json(obj: Any) -> str:
 
 
 def deterministic_part(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the record without its ``run`` block and ``record_digest``."""
+    """Return the record without its ``run`` block, digests and signatures."""
     return {k: v for k, v in data.items() if k not in _RUN_KEYS}
 
 
 def record_digest(data: Mapping[str, Any]) -> str:
     """Return ``sha256:<hex>`` over the canonical JSON of the record's deterministic part."""
     blob = canonical_json(deterministic_part(data)).encode("utf-8")
+    return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
+def run_digest(data: Mapping[str, Any]) -> str:
+    """Return ``sha256:<hex>`` over the canonical JSON of the record's ``run`` block."""
+    blob = canonical_json(data.get("run")).encode("utf-8")
     return "sha256:" + hashlib.sha256(blob).hexdigest()
 
 
@@ -155,6 +167,17 @@ def validate_record(data: Any, *, where: str = "record") -> None:
             f"{where}: record_digest does not match the record's content",
             hint="the record was edited or truncated; re-run datagate ingest",
         )
+    if "run_digest" in data and data["run_digest"] != run_digest(data):
+        raise LineageError(
+            f"{where}: run_digest does not match the record's run block",
+            hint="the run block (remote hashes, trust signals, times) was edited; re-run datagate ingest",
+        )
+    if "signatures" in data:
+        from datagate.lineage.attest import signature_problems
+
+        problems = signature_problems(data)
+        if problems:
+            raise LineageError(f"{where}: {problems[0]}", hint="the record was edited after it was signed")
 
 
 @dataclass(frozen=True)
@@ -363,4 +386,5 @@ def build_record(
     data = jsonable(data)
     data["record_digest"] = record_digest(data)
     data["run"] = jsonable(dict(run))
+    data["run_digest"] = run_digest(data)
     return LineageRecord(data)

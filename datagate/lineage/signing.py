@@ -47,6 +47,7 @@ __all__ = [
     "Signer",
     "Trust",
     "key_fingerprint",
+    "public_pem_of_private",
     "find_signatures",
     "sign_statement",
     "sign_tree",
@@ -72,7 +73,7 @@ class PrivateKey:
 
     def describe(self) -> dict[str, Any]:
         """Return the signer as recorded: the SHA-256 fingerprint of its public key."""
-        return {"kind": "key", "key": key_fingerprint(_public_pem_of_private(self.path, self.password))}
+        return {"kind": "key", "key": key_fingerprint(public_pem_of_private(self.path, self.password))}
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,8 @@ def key_fingerprint(pem: bytes) -> str:
     return "sha256:" + hashlib.sha256(pem).hexdigest()
 
 
-def _public_pem_of_private(path: Path, password: str | None) -> bytes:
+def public_pem_of_private(path: Path, password: str | None) -> bytes:
+    """Return the PEM public key of the private key at ``path``; raise UsageError when unusable."""
     from cryptography.hazmat.primitives import serialization
 
     blob = _read(path, "private key")

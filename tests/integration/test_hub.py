@@ -649,6 +649,12 @@ def test_cli_ingest_exits_2_when_the_hub_dies_mid_download_and_never_prints_the_
 
     monkeypatch.delenv("OPENLINEAGE_URL", raising=False)
     monkeypatch.setenv("HF_TOKEN", TOKEN)
+    # privacy (issue 16): neither the home folder nor the host name may reach outputs either
+    import socket
+
+    home = tmp_path / "home-dg-h7q"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr(socket, "gethostname", lambda: "dg-host-hub-5kq")
     fake_hub.die_after[(SAMPLE_REPO, "data/train.csv")] = (100, "down")
     args = [
         "ingest",
@@ -671,6 +677,9 @@ def test_cli_ingest_exits_2_when_the_hub_dies_mid_download_and_never_prints_the_
     assert TOKEN not in out + err
     store_bytes = b"".join(p.read_bytes() for p in (tmp_path / "store").rglob("*") if p.is_file())
     assert store_bytes and TOKEN.encode() not in store_bytes
+    for private in (str(home), str(tmp_path), "dg-host-hub-5kq"):
+        assert private not in out + err or private == str(tmp_path)
+        assert private.encode() not in store_bytes
     assert fake_hub.repos[SAMPLE_REPO].branches["main"].encode() in store_bytes
 
 

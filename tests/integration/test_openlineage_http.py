@@ -91,14 +91,28 @@ def test_endpoint_errors_are_lineage_errors(
 
 
 @needs_stages
+def done_name(events: list[dict[str, object]]) -> object:
+    """Return the input dataset name of the last event."""
+    inputs = events[-1]["inputs"]
+    assert isinstance(inputs, list)
+    return inputs[0]["name"]
+
+
 def test_ingest_posts_start_and_complete(
-    lineage_server: tuple[str, _Capture], tmp_path: Path
+    lineage_server: tuple[str, _Capture], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from datagate.pipeline import ingest
 
     url, cap = lineage_server
+    import socket
+
+    monkeypatch.setattr(socket, "gethostname", lambda: "dg-host-ol-3vz")
     tree = make_tree(tmp_path / "reviews")
     res = ingest(tree, store=tmp_path / "s", label="label", openlineage_url=url + "/api/v1/lineage")
+    # privacy (issue 16): the events name the source relative to the project, no host name
+    posted = json.dumps(cap.events)
+    assert str(tmp_path) not in posted and "dg-host-ol-3vz" not in posted
+    assert done_name(cap.events) == "reviews"
     validator = load_validator("openlineage-runevent.schema.json")
     assert [e["eventType"] for e in cap.events] == ["START", "COMPLETE"]
     for e in cap.events:

@@ -45,8 +45,11 @@ def test_ingest_local_folder_stores_a_valid_record(tmp_path: Path) -> None:
     rec = res.record
     validate_record(json.loads(res.record_path.read_text()))
     assert rec.name == "reviews"
-    assert rec.data["source"] == {"kind": "local", "uri": tree.resolve().as_uri(),
+    # the path relative to the project root (the store's parent), no host name: privacy
+    assert rec.data["source"] == {"kind": "local", "uri": "reviews",
                                   "requested_revision": None, "resolved_revision": None}
+    assert "host" not in rec.data["run"] and "source_path" not in rec.data["run"]
+    assert rec.data["run_digest"].startswith("sha256:")
     assert rec.version == res.manifest.root_digest
     assert rec.data["content"]["dvc_md5"] == res.manifest.dvc_md5
     assert set(rec.data["data"]["splits"]) == {"train", "test"}
