@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from datagate.cli import main
+from datagate._entry import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -35,6 +35,13 @@ def _fast_coerce(desc: TypeDescriptor, value: Any, param: Any, ctx: Any) -> Any:
     option (typer's own path checks still run). Raises whatever typer's path check raises.
     """
     info = desc.parameter_info
+    if (
+        desc.choices is not None
+        and info.parser is None
+        and not (desc.is_list or desc.is_tuple)
+        and any(value is c for c in desc.choices)
+    ):
+        return value  # an Enum option's default: already the member typer would return
     if info.parser is not None or desc.is_list or desc.is_tuple or type(value) is not str:
         return _NOT_HANDLED
     annotation = desc.annotation
