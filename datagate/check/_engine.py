@@ -113,6 +113,8 @@ class _SplitState:
     rows: int = 0
     columns: dict[str, ColumnAccumulator] = field(default_factory=dict)
     label_counts: Counter[str] | None = field(default_factory=Counter)
+    file_rows: dict[str, int] = field(default_factory=dict)
+    """Rows read per file, in file order (maps a split row to its file for SARIF locations)."""
 
 
 @dataclass(frozen=True)
@@ -434,6 +436,7 @@ def _fold(
             for name, vals in summ.series.items():
                 acc_out._add(name, item.split_index, st.rows, vals)
         st.rows += summ.rows
+        st.file_rows[item.shard.relpath] = st.file_rows.get(item.shard.relpath, 0) + summ.rows
         if task is not None:
             task.advance(summ.rows)
     if task is not None:
@@ -714,6 +717,7 @@ def run_checks(
         st.name: {
             "files": [sh.relpath for sh in layout.splits[i].shards],
             "rows": st.rows,
+            "file_rows": dict(st.file_rows),
             "columns": {f.name: str(f.type) for f in st.schema} if st.schema is not None else {},
             # how each CSV/TSV file was read (detected or given): the report shows it
             **({"csv": {sh.relpath: sh.dialect.describe() for sh in layout.splits[i].shards if sh.dialect is not None}}

@@ -4,7 +4,7 @@ The CLI takes ``--format`` as :class:`OutputFormat` and asks it for a renderer; 
 scattered ``if fmt == "json"`` branches. Every mapping ends in :func:`typing.assert_never`, so a new
 format or kind that is not handled is a type error, and a test walks every member.
 
->>> OutputFormat("sarif").supports(ReportKind.SCAN), OutputFormat.SARIF.supports(ReportKind.CHECK)
+>>> OutputFormat("sarif").supports(ReportKind.CHECK), OutputFormat.HTML.supports(ReportKind.VERIFY)
 (True, False)
 """
 
@@ -65,8 +65,8 @@ class OutputFormat(str, enum.Enum):
         """Return the renderer of ``kind`` results in this format.
 
         Scan and check renderers take ``(report, decision)``; ingest and verify renderers take
-        the result object. Raises UsageError when the format does not apply (e.g. SARIF of a
-        check run), naming the formats that do.
+        the result object. Raises UsageError when the format does not apply (e.g. HTML of a
+        verify run), naming the formats that do.
         """
         match kind:
             case ReportKind.SCAN:
@@ -105,7 +105,7 @@ class OutputFormat(str, enum.Enum):
     def to_check_renderer(self) -> CheckRenderer:
         """Return ``render(report, decision) -> str`` for check results in this format.
 
-        Raises UsageError for SARIF (SARIF carries scan findings, not data-quality checks).
+        SARIF carries the failed, errored and warned checks as results.
         """
         match self:
             case OutputFormat.TEXT:
@@ -115,7 +115,7 @@ class OutputFormat(str, enum.Enum):
             case OutputFormat.JSON:
                 return _json_check
             case OutputFormat.SARIF:
-                raise self._unsupported(ReportKind.CHECK)
+                return _sarif_check
             case OutputFormat.MARKDOWN:
                 from datagate.report import markdown
 
@@ -185,7 +185,6 @@ class OutputFormat(str, enum.Enum):
 # renderers above.
 _UNSUPPORTED: frozenset[tuple[OutputFormat, ReportKind]] = frozenset(
     {
-        (OutputFormat.SARIF, ReportKind.CHECK),
         (OutputFormat.SARIF, ReportKind.VERIFY),
         (OutputFormat.HTML, ReportKind.VERIFY),
     }
@@ -254,13 +253,22 @@ def _json_ingest(result: Any) -> str:
     return j.dumps(doc)
 
 
+def _sarif_check(report: CheckReport, decision: GateDecision) -> str:
+    from datagate.report.sarif import render_check_sarif
+
+    return render_check_sarif(report)
+
+
 def _sarif_ingest(result: Any) -> str:
-    from datagate.report.sarif import render_sarif
+    from datagate.report.sarif import render_check_sarif, render_sarif
     from datagate.report.text import ingest_scan
 
     scan = ingest_scan(result)
+    check = getattr(result, "check", None)
+    if isinstance(check, CheckReport):
+        return render_check_sarif(check, scan)
     if scan is None:
-        raise UsageError("--format sarif needs a scan, and this ingest ran none")
+        raise UsageError("--format sarif needs a scan or a check, and this ingest ran neither")
     return render_sarif(scan)
 
 

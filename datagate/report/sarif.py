@@ -24,13 +24,16 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from datagate.models import Finding, ScanReport, Severity
+from datagate.models import CheckReport, CheckResult, CheckStatus, Finding, ScanReport, Severity
 
 __all__ = [
+    "CHECK_RULE_PREFIX",
     "INDENT_MAX_RESULTS",
     "SARIF_SCHEMA",
     "SARIF_VERSION",
+    "check_results",
     "level_for",
+    "render_check_sarif",
     "render_sarif",
     "sarif_dict",
 ]
@@ -311,3 +314,212 @@ def render_sarif(report: ScanReport) -> str:
     """
     indent = 2 if len(report.findings) <= INDENT_MAX_RESULTS else None
     return json.dumps(sarif_dict(report), indent=indent, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# -- data-quality checks ------------------------------------------------------------------
+
+CHECK_RULE_PREFIX = "check."
+"""Check results are SARIF rules ``check.<check id>`` (e.g. ``check.duplicates.cross_split``), so
+they never collide with scan rule ids in one log."""
+
+_CHECK_HELP: Mapping[str, str] = {
+    "schema": "The columns or their types differ between splits or from the baseline version.",
+    "label_distribution": "A class is rare, missing or unseen in some split (class imbalance), "
+    "or no label column was found.",
+    "label_drift": "The label distribution moved against the baseline version.",
+    "duplicates.within_split": "Rows repeat within a split; they over-weight those examples.",
+    "duplicates.cross_split": "Rows of a later split (validation, test) also occur in an earlier "
+    "one: train/test leakage inflates evaluation scores.",
+    "near_duplicates.cross_split": "Texts of a later split nearly repeat texts of an earlier one "
+    "(MinHash similarity): near-duplicate leakage.",
+    "outliers": "Values far outside the column's distribution (robust z-score / IQR).",
+    "nulls": "A column's null rate spikes in some split or against the baseline.",
+    "conflicting_labels": "Identical features carry different labels.",
+}
+
+_ROW_FORMATS = (".csv", ".tsv", ".jsonl", ".ndjson")
+
+
+def _check_level(result: CheckResult) -> str:
+    if result.status in (CheckStatus.FAIL, CheckStatus.ERROR):
+        return "error"
+    return "warning" if result.severity >= Severity.MEDIUM else "note"
+
+
+def _split_files(report: CheckReport, split: str) -> list[tuple[str, int | None]]:
+    """Return ``[(file, rows or None)]`` of ``split`` in file order."""
+    info = report.splits.get(split)
+    if not isinstance(info, Mapping):
+        return []
+    raw = info.get("file_rows")
+    counts: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    files = [str(f) for f in info.get("files") or []]
+    return [(f, int(counts[f]) if f in counts else None) for f in files]
+
+
+def _locate_row(report: CheckReport, split: str, row: int) -> tuple[str, int] | None:
+    """Return ``(file, 0-based row in that file)`` for a split row, or None when unknown."""
+    files = _split_files(report, split)
+    if len(files) == 1:
+        return files[0][0], row
+    start = 0
+    for f, n in files:
+        if n is None:
+            return None
+        if row < start + n:
+            return f, row - start
+        start += n
+    return None
+
+
+def _row_refs(observed: Mapping[str, Any]) -> list[tuple[str, int]]:
+    refs: list[tuple[str, int]] = []
+
+    def add(ref: Any) -> None:
+        if isinstance(ref, Mapping) and isinstance(ref.get("split"), str) and isinstance(ref.get("row"), int):
+            refs.append((ref["split"], ref["row"]))
+
+    for ref in observed.get("rows") or ():
+        add(ref)
+    for pair in observed.get("pairs") or ():
+        if isinstance(pair, Mapping):
+            add(pair.get("a"))
+            add(pair.get("b"))
+    return refs
+
+
+def _row_locations(report: CheckReport, observed: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One location per file holding evidence rows, with the row range (0-based, file order)."""
+    by_file: dict[str, list[int]] = {}
+    split_of: dict[str, str] = {}
+    for split, row in _row_refs(observed):
+        where = _locate_row(report, split, row)
+        if where is None:
+            continue
+        by_file.setdefault(where[0], []).append(where[1])
+        split_of[where[0]] = split
+    out = []
+    for f in sorted(by_file):
+        rows = sorted(set(by_file[f]))
+        loc: dict[str, Any] = {
+            "physicalLocation": {"artifactLocation": {"uri": _uri(f), "uriBaseId": "SCANROOT"}},
+            "logicalLocations": [
+                {
+                    "name": f"rows {rows[0]}-{rows[-1]}",
+                    "fullyQualifiedName": f"{split_of[f]}/{f}[{rows[0]}:{rows[-1] + 1}]",
+                    "kind": "element",
+                }
+            ],
+            "properties": {"split": split_of[f], "firstRow": rows[0], "lastRow": rows[-1], "rows": rows[:50]},
+        }
+        if f.lower().endswith(_ROW_FORMATS):
+            # line-oriented files: a row's line assumes one row per line and a CSV header line
+            header = 1 if f.lower().endswith((".csv", ".tsv")) else 0
+            loc["physicalLocation"]["region"] = {"startLine": rows[0] + 1 + header, "endLine": rows[-1] + 1 + header}
+        out.append(loc)
+    return out
+
+
+def _file_locations(report: CheckReport, observed: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The files of the splits the result names (all splits when it names none)."""
+    named = [s for s in report.splits if any(isinstance(v, Mapping) and s in v for v in observed.values())]
+    files = [f for s in (named or list(report.splits)) for f, _ in _split_files(report, s)]
+    return [
+        {"physicalLocation": {"artifactLocation": {"uri": _uri(f), "uriBaseId": "SCANROOT"}}}
+        for f in files[:10]
+    ]
+
+
+def _check_rule(check_id: str, results: list[CheckResult]) -> dict[str, Any]:
+    full = _CHECK_HELP.get(check_id.split(".")[0] if check_id.startswith("gx.") else check_id)
+    if full is None:
+        full = (
+            f"Great Expectations suite {check_id[3:]!r} has failing expectations."
+            if check_id.startswith("gx.")
+            else "A data-quality check found a problem."
+        )
+    worst = max(r.severity for r in results)
+    rid = CHECK_RULE_PREFIX + check_id
+    return {
+        "id": rid,
+        "name": _rule_name(rid),
+        "shortDescription": {"text": f"{check_id}: {full.split(':')[0].rstrip('.')}."},
+        "fullDescription": {"text": full},
+        "help": {
+            "text": f"{full}\n\nThresholds and severities are set per check id in the policy file (checks:).",
+            "markdown": f"**{check_id}** (data quality)\n\n{full}\n\nExample: {results[0].message}",
+        },
+        "defaultConfiguration": {"level": _check_level(results[0])},
+        "properties": {
+            "category": "quality",
+            "tags": sorted({"data-quality", "datagate"}),
+            "precision": "medium",
+            "security-severity": _SECURITY_SEVERITY[worst],
+        },
+    }
+
+
+def check_results(report: CheckReport) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return ``(rules, results)`` for the failed, errored and warned checks of ``report``.
+
+    Each result names its check rule (``check.<id>``), carries the check's status, severity,
+    counts and evidence in its properties, and is located at the files holding the evidence rows
+    (with the row range) or, without row evidence, at the files of the splits it concerns.
+    Passed and skipped checks are left out. Never raises for a well-formed report.
+    """
+    flagged = [c for c in report.checks if c.status in (CheckStatus.FAIL, CheckStatus.ERROR, CheckStatus.WARN)]
+    by_id: dict[str, list[CheckResult]] = {}
+    for c in flagged:
+        by_id.setdefault(c.id, []).append(c)
+    rules = [_check_rule(cid, rs) for cid, rs in sorted(by_id.items())]
+    index = {CHECK_RULE_PREFIX + cid: i for i, (cid, _) in enumerate(sorted(by_id.items()))}
+    results = []
+    for c in flagged:
+        observed = c.observed if isinstance(c.observed, Mapping) else {}
+        locations = _row_locations(report, observed) or _file_locations(report, observed)
+        rid = CHECK_RULE_PREFIX + c.id
+        key = "\0".join([rid, json.dumps([loc["physicalLocation"]["artifactLocation"]["uri"] for loc in locations])])
+        results.append(
+            {
+                "ruleId": rid,
+                "ruleIndex": index[rid],
+                "level": _check_level(c),
+                "message": {"text": f"{c.id} {c.status.value}: {c.message}"},
+                "locations": locations,
+                "partialFingerprints": {_FINGERPRINT_KEY: _fingerprint(key, 0)},
+                "properties": {
+                    "status": c.status.value,
+                    "severity": c.severity.value,
+                    "count": observed.get("count"),
+                    "observed": json.loads(json.dumps(observed, default=str)),
+                },
+            }
+        )
+    return rules, results
+
+
+def _merge_checks(doc: dict[str, Any], report: CheckReport) -> dict[str, Any]:
+    run = doc["runs"][0]
+    rules, results = check_results(report)
+    offset = len(run["tool"]["driver"]["rules"])
+    for r in results:
+        r["ruleIndex"] += offset
+    run["tool"]["driver"]["rules"] += rules
+    run["results"] += results
+    run["properties"]["checks"] = {
+        s.value: sum(1 for c in report.checks if c.status is s) for s in CheckStatus
+    }
+    return doc
+
+
+def render_check_sarif(report: CheckReport, scan: ScanReport | None = None) -> str:
+    """Return one SARIF 2.1.0 log with ``scan``'s findings (when given) and the failed, errored
+    and warned checks of ``report`` as results. Never raises for well-formed reports."""
+    base = scan if scan is not None else ScanReport(report.dataset, "", (), (), 0, 0)
+    doc = _merge_checks(sarif_dict(base), report)
+    if scan is None:
+        run = doc["runs"][0]
+        for k in ("rootDigest", "files", "bytes", "counts", "skipped"):
+            run["properties"].pop(k, None)
+    indent = 2 if len(doc["runs"][0]["results"]) <= INDENT_MAX_RESULTS else None
+    return json.dumps(doc, indent=indent, sort_keys=True, ensure_ascii=False) + "\n"
