@@ -281,6 +281,7 @@ def ingest(
     csv: CsvOptions | None = None,
     sign_key: Path | str | None = None,
     record_host: bool = False,
+    label_type: str | None = None,
 ) -> IngestResult:
     """Run the whole gate on ``source`` and store its lineage record; return the typed result.
 
@@ -390,6 +391,7 @@ def ingest(
                     "check", manifest_sha, policy=pol_digest, label=label, keys=list(keys), text=list(text),
                     **({"encoding": encoding} if encoding != "utf-8" else {}),
                     **({"csv": dataclasses.asdict(csv)} if csv is not None else {}),
+                    **({"label_type": label_type} if label_type is not None else {}),
                     no_label=no_label, baseline=base_rec.digest if base_rec is not None else None,
                 )
                 cacheable = use_cache and not isinstance(base_arg, Path)
@@ -401,6 +403,7 @@ def ingest(
                     outcome = run_checks(
                         acquired.root, label=label, keys=tuple(keys), text=tuple(text),
                         baseline=base_arg, policy=pol, progress=progress, encoding=encoding, no_label=no_label, csv=csv,
+                        label_type=label_type,
                     )
                     check_report = dataclasses.replace(outcome.report, dataset=display)
                     profile_obj = getattr(outcome, "profile", None)

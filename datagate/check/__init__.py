@@ -22,16 +22,21 @@ family's module and can be overridden per check id in the policy file::
 check id                       default   policy options (defaults)
 =============================  ========  =====================================================
 schema                         fail      threshold (0 changes), rename_similarity (0.6)
-label_distribution             warn      threshold (10x imbalance), min_expected (5 rows)
-label_drift                    fail      threshold (JS distance 0.1), alpha (0.01)
+label_distribution             warn      threshold (10x imbalance), min_expected (5 rows),
+                                         skew_threshold (0.1 share), skew_alpha (0.01)
+label_drift                    fail      threshold (JS distance 0.1), alpha (0.01),
+                                         ks_threshold (0.1, regression targets)
 duplicates.within_split        warn      threshold (0 rows per split)
 duplicates.cross_split         fail      threshold (0 rows)
 near_duplicates.cross_split    fail      threshold (Jaccard 0.7)
 near_duplicates.within_split   warn      threshold (Jaccard 0.7)
-outliers                       warn      threshold (6 robust deviations), fail_mads (30)
+outliers                       warn      threshold (6 robust deviations), fail_mads (30),
+                                         max_share (0.01), orders (2 decades),
+                                         discrete_max (20 values); impossible values fail
 nulls                          warn      threshold (null rate 1.0), spike_delta (0.05),
                                          spike_ratio (2.0)
-conflicting_labels             fail      threshold (0 groups)
+conflicting_labels             fail      threshold (0 groups); warn where the features
+                                         have few distinct values (they identify no row)
 =============================  ========  =====================================================
 
 Every check also takes ``enabled`` and ``severity`` (fail = high and above, warn = below).
@@ -68,11 +73,12 @@ def check(
     no_label: bool = False,
     encoding: str = "utf-8",
     csv: CsvOptions | None = None,
+    label_type: str | None = None,
 ) -> CheckReport:
     """Run every check and return the report (see :func:`run_checks` for arguments and errors)."""
     return run_checks(
         path, label=label, keys=keys, text=text, baseline=baseline, suites=suites, policy=policy, progress=progress,
-        no_label=no_label, encoding=encoding, csv=csv,
+        no_label=no_label, encoding=encoding, csv=csv, label_type=label_type,
     ).report
 
 

@@ -284,7 +284,8 @@ def map_item(plan: _Plan, item: WorkItem) -> MapOutput:
     out.columns = {
         c: ColumnAccumulator(c, sch.field(c).type, numeric=is_numeric(sch.field(c).type), sample=False) for c in sch.names
     }
-    sampled = [c for c in sch.names if is_numeric(sch.field(c).type) and c != plan.label and c.lower() not in plan.id_like]
+    # the label is sampled too: a regression target's percentiles go into the profile
+    sampled = [c for c in sch.names if is_numeric(sch.field(c).type) and c.lower() not in plan.id_like]
     samples: dict[str, list[npt.NDArray[np.float64]]] = {c: [] for c in sampled}
     series: dict[str, list[npt.NDArray[np.float64]]] = {}
     dup: list[npt.NDArray[np.uint64]] = []
@@ -496,7 +497,38 @@ def _train_hashes(states: Sequence[_SplitState], key: tuple[str, ...], found: du
     return RowHashSet.from_sorted(first, key, found.first_split_hashes[:MAX_TRAIN_HASHES], found.first_split_distinct)
 
 
-def _load_baseline(baseline: Path | Profile | Mapping[str, Any] | None, label: str | None, keys: Sequence[str]) -> Profile | None:
+def _label_kind(layout: DatasetLayout, states: Sequence[_SplitState], label: str | None, forced: str | None, overflow: bool) -> labels.LabelType | None:
+    """Return the label's type once every split was read (None without a label)."""
+    if label is None:
+        return None
+    arrow_type = next((st.schema.field(label).type for st in states if st.schema is not None and label in st.schema.names), None)
+    if arrow_type is None:
+        return None
+    merged: Counter[str] = Counter()
+    for st in states:
+        merged.update(st.label_counts or {})
+    return labels.infer_label_type(arrow_type, merged, class_names=layout.class_names.get(label), forced=forced, overflow=overflow)
+
+
+def _typed_profile(states: Sequence[_SplitState], label: str | None, prof: Profile, kind: labels.LabelType | None) -> Profile:
+    """Return ``prof`` with the label type; a regression target keeps percentiles, not counts."""
+    if kind is None:
+        return prof
+    if not kind.regression:
+        return replace(prof, label_type=kind.kind)
+    splits = {}
+    for st in states:
+        if st.name not in prof.splits:
+            continue
+        acc = st.columns.get(label) if label is not None else None
+        q = labels.quantiles(acc.sample_vals) if acc is not None else None
+        splits[st.name] = replace(prof.splits[st.name], label_counts={}, label_quantiles=q)
+    return replace(prof, splits=splits, label_type=kind.kind)
+
+
+def _load_baseline(
+    baseline: Path | Profile | Mapping[str, Any] | None, label: str | None, keys: Sequence[str], label_type: str | None = None
+) -> Profile | None:
     if baseline is None or isinstance(baseline, Profile):
         return baseline
     if isinstance(baseline, Mapping):
@@ -511,7 +543,7 @@ def _load_baseline(baseline: Path | Profile | Mapping[str, Any] | None, label: s
             data = None
         if isinstance(data, dict) and "splits" in data and "version" in data:
             return load_profile_file(path)
-    return profile_dataset(path, label=label, keys=keys)
+    return profile_dataset(path, label=label, keys=keys, label_type=label_type)
 
 
 def _engine_or_default(engine: Engine | None) -> tuple[Engine, bool]:
@@ -523,12 +555,19 @@ def _engine_or_default(engine: Engine | None) -> tuple[Engine, bool]:
 
 
 def profile_dataset(
-    path: Path, *, label: str | None = None, keys: Sequence[str] = (), progress: ProgressSink = NULL_PROGRESS, engine: Engine | None = None
+    path: Path,
+    *,
+    label: str | None = None,
+    keys: Sequence[str] = (),
+    progress: ProgressSink = NULL_PROGRESS,
+    engine: Engine | None = None,
+    label_type: str | None = None,
 ) -> Profile:
     """Return the profile of the dataset at ``path`` (one read pass, no checks).
 
     ``label`` is used when it is a column there (else the label is found as usual); ``keys`` must
-    be columns there to give comparable row-key hashes (else the default key is used).
+    be columns there to give comparable row-key hashes (else the default key is used);
+    ``label_type`` (class or regression) overrides the inferred label type.
     Raises CheckError when nothing there can be read.
     """
     layout, states, columns, _problems = _prepare(Path(path), None, ())
@@ -542,7 +581,8 @@ def profile_dataset(
         if own:
             eng.close()
     found = merged.reduced.dup or duplicates.DuplicateFindings()
-    return _profile(layout, states, lab, key, _train_hashes(states, key, found))
+    prof = _profile(layout, states, lab, key, _train_hashes(states, key, found))
+    return _typed_profile(states, lab, prof, _label_kind(layout, states, lab, label_type, merged.label_overflow))
 
 
 def _suite_columns(suites: Sequence[Path]) -> tuple[list[tuple[str, list[str]]], list[CheckResult]]:
@@ -574,6 +614,7 @@ def run_checks(
     no_label: bool = False,
     engine: Engine | None = None,
     csv: CsvOptions | None = None,
+    label_type: str | None = None,
 ) -> CheckOutcome:
     """Run every check on the dataset at ``path`` and return the report and profile.
 
@@ -587,8 +628,9 @@ def run_checks(
     (naming it and the available ones, or a bad ``csv`` option), ConfigError for a bad check override in the policy, and
     CheckError when the path holds nothing readable. ``no_label`` (``--no-label``) says the
     dataset has no label column: the label checks are skipped instead of warning that none was
-    found (a UsageError together with ``label``). A bad shard, an empty split, a failed task or
-    a bad suite is a check ``error`` result, not an exception.
+    found (a UsageError together with ``label``). ``label_type`` (``--label-type``: class or
+    regression; a UsageError otherwise) overrides the inferred label type. A bad shard, an empty
+    split, a failed task or a bad suite is a check ``error`` result, not an exception.
     """
     path = Path(path)
     st_schema = schema.settings(policy)
@@ -604,13 +646,15 @@ def run_checks(
 
     if no_label and label is not None:
         raise UsageError("--label and --no-label are alternatives; give one")
+    if label_type is not None and label_type not in labels.LABEL_TYPES:
+        raise UsageError(f"--label-type must be one of {', '.join(labels.LABEL_TYPES)}, not {label_type!r}")
     layout, states, columns, problems = _prepare(path, label, keys, encoding, csv)
     layout = replace(layout, class_names=merge_class_labels(layout.class_names, (s.schema for s in states)))
     lab, src = (None, None) if no_label else resolve_label(layout, columns, label)
     _check_columns("--key", keys, columns, path)
     _check_columns("--text", text, columns, path)
     key = tuple(keys) if keys else default_key(columns)
-    base = _load_baseline(baseline if not isinstance(baseline, str) else Path(baseline), lab, keys)
+    base = _load_baseline(baseline if not isinstance(baseline, str) else Path(baseline), lab, keys, label_type)
 
     if text:
         text_cols, text_source = tuple(text), "--text"
@@ -619,8 +663,8 @@ def run_checks(
     numeric_cols = [
         c
         for c in columns
-        if c != lab
-        and c.lower() not in duplicates.ID_COLUMN_NAMES
+        # the label too: scored when it turns out to be a regression target, dropped otherwise
+        if c.lower() not in duplicates.ID_COLUMN_NAMES
         and any(s.schema is not None and c in s.schema.names and is_numeric(s.schema.field(c).type) for s in states)
     ]
     # the accumulators need the columns in every split; a split missing one is a schema problem
@@ -658,7 +702,11 @@ def run_checks(
     shuffle_problems = problems + merged.reduce_problems
     names = [s.name for s in states]
     found = merged.reduced.dup or duplicates.DuplicateFindings()
-    prof = _profile(layout, states, lab, key_ok, _train_hashes(states, key_ok, found))
+    kind = _label_kind(layout, states, lab, label_type, merged.label_overflow)
+    regression = kind.reason if kind is not None and kind.regression else None
+    if acc_out is not None and lab is not None and regression is None:
+        acc_out.drop(lab)
+    prof = _typed_profile(states, lab, _profile(layout, states, lab, key_ok, _train_hashes(states, key_ok, found)), kind)
 
     suite_cols, suite_errors = _suite_columns([Path(s) for s in suites]) if suites else ([], [])
     results: list[CheckResult] = []
@@ -672,7 +720,7 @@ def run_checks(
             return
         results.append(mark_incomplete(make(), shuffle_problems if shuffled else problems))
 
-    if merged.label_overflow:
+    if merged.label_overflow and regression is None:
         reason = f"label column {lab!r} has more than {MAX_LABEL_CLASSES} distinct values: not class labels"
         prof = Profile(prof.splits, None, None, prof.key_columns, prof.train_hashes)
         st_dist = replace(st_dist, enabled=False)
@@ -682,7 +730,7 @@ def run_checks(
     if with_near and near_found is None:
         near_found = near_duplicates.NearFindings()
     add(st_schema.enabled, "schema", lambda: schema.evaluate(st_schema, prof, base, suite_cols))
-    add(st_dist.enabled, "label_distribution", lambda: labels.evaluate_distribution(st_dist, prof))
+    add(st_dist.enabled, "label_distribution", lambda: labels.evaluate_distribution(st_dist, prof, kind))
     add(st_drift.enabled, "label_drift", lambda: labels.evaluate_drift(st_drift, prof, base))
     add(st_within.enabled, "duplicates.within_split", lambda: duplicates.evaluate_within(st_within, found, names, key_ok), shuffled=True)
     add(st_cross.enabled, "duplicates.cross_split", lambda: duplicates.evaluate_cross(st_cross, found, names, key_ok, bh), shuffled=True)
@@ -701,7 +749,21 @@ def run_checks(
     add(st_out.enabled, "outliers", lambda: outliers.evaluate(st_out, acc_out, names, outliers.baseline_ranges(base)) if acc_out is not None else skipped("outliers", "disabled"))
     add(st_nulls.enabled, "nulls", lambda: nulls.evaluate(st_nulls, prof, base))
     conf_found = (merged.reduced.conf or conflicts.ConflictFindings()) if with_conflicts else None
-    add(st_conf.enabled, "conflicting_labels", lambda: conflicts.evaluate(st_conf, conf_found, names, lab, features), shuffled=True)
+    identified_by = conflicts.identifying(
+        features,
+        keys_given=bool(keys),
+        text_columns=text_cols_ok,
+        columns={c: [sp.columns[c] for sp in prof.splits.values() if c in sp.columns] for c in features},
+    )
+    labelled = sum(sp.rows - sp.columns[lab].nulls for sp in prof.splits.values() if lab is not None and lab in sp.columns)
+    add(
+        st_conf.enabled,
+        "conflicting_labels",
+        lambda: conflicts.evaluate(
+            st_conf, conf_found, names, lab, features, identified_by=identified_by, regression=regression, labelled_rows=labelled
+        ),
+        shuffled=True,
+    )
 
     if suites:
         from datagate.check import gx

@@ -5,7 +5,15 @@ row's feature hash, location and label code (a hash of the value, the same in ev
 shuffled by hash prefix (:mod:`datagate.engine`); a group of rows sharing a
 feature hash and carrying two or more distinct labels is a conflict. ``observed.count`` is the
 number of such groups (distinct feature values), ``observed.rows`` lists their rows (capped),
-``observed.conflicting_rows`` counts every row in them. Null labels are ignored. Default fail.
+``observed.conflicting_rows`` counts every row in them. Null labels are ignored.
+
+Severity follows what the features can tell apart (:func:`identifying`). Where they identify a
+row (``--key`` columns given, a text feature, or a feature with more than
+:data:`~datagate.check.profile.MAX_DISTINCT_VALUES` distinct values) identical features with two
+labels are a labelling error: default fail. Where every feature has few distinct values (survey
+codes, small counts), different people share a feature row and different outcomes are normal:
+the check warns with the rate (``observed.rate``: conflicting rows / labelled rows) and the
+counts. A regression target is not a class label: the check is skipped with that reason.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from datagate.check.interface import (
 )
 from datagate.models import CheckResult, Severity
 
-__all__ = ["DEFAULTS", "ConflictFindings", "analyse_bucket", "evaluate", "label_codes", "settings", "shuffle_rows"]
+__all__ = ["DEFAULTS", "ConflictFindings", "analyse_bucket", "evaluate", "identifying", "label_codes", "settings", "shuffle_rows"]
 
 DEFAULTS: Mapping[str, Any] = {"threshold": 0}
 """``threshold``: conflicting groups tolerated before the check fires (default 0)."""
@@ -107,14 +115,49 @@ def analyse_bucket(bucket: npt.NDArray[np.uint64]) -> ConflictFindings:
     return ConflictFindings(int(bad.sum()), int(sizes[bad].sum()), np.sort(loc[member])[:MAX_EVIDENCE])
 
 
+def identifying(
+    features: Sequence[str],
+    *,
+    keys_given: bool,
+    text_columns: Sequence[str] = (),
+    columns: Mapping[str, Any] | None = None,
+) -> str | None:
+    """Return why ``features`` identify a row (None when they do not; see the module docstring).
+
+    ``columns`` maps a column to its per-split :class:`~datagate.check.profile.ColumnStats`
+    (any one whose ``values`` is None has more than MAX_DISTINCT_VALUES distinct values).
+    """
+    if keys_given:
+        return "key columns given (--key)"
+    for c in features:
+        if c in text_columns:
+            return f"text feature {c!r}"
+    for c in features:
+        stats = (columns or {}).get(c)
+        if stats is not None and any(getattr(st, "values", ()) is None for st in stats):
+            return f"high-cardinality feature {c!r}"
+    return None
+
+
 def evaluate(
     settings: CheckSettings,
     found: ConflictFindings | None,
     names: Sequence[str],
     label_column: str | None,
     feature_columns: Sequence[str] = (),
+    *,
+    identified_by: str | None = "",
+    regression: str | None = None,
+    labelled_rows: int = 0,
 ) -> CheckResult:
-    """Return the ``conflicting_labels`` result (``found`` None: no label column)."""
+    """Return the ``conflicting_labels`` result (``found`` None: no label column).
+
+    ``identified_by`` is :func:`identifying`'s answer (the default ``""`` keeps the check's own
+    severity); ``regression`` is the reason the label is a regression target (the check is then
+    skipped); ``labelled_rows`` (rows with a label) gives ``observed.rate``.
+    """
+    if regression is not None and label_column is not None:
+        return skipped(settings.id, f"label {label_column!r} is a regression target ({regression}): conflicting class labels do not apply")
     if found is None or label_column is None:
         return skipped(settings.id, "no label column (use --label)")
     groups, rows, ev = found.groups, found.rows, found.evidence
@@ -124,12 +167,23 @@ def evaluate(
         "features": list(feature_columns),
         "label": label_column,
         "rows": [row_ref(names[int(x) >> LOC_SHIFT], int(x) & ((1 << LOC_SHIFT) - 1)) for x in ev],
+        "labelled_rows": labelled_rows,
+        "rate": round(rows / labelled_rows, 6) if labelled_rows else 0.0,
+        "identifying": identified_by,
     }
     if groups <= settings.num("threshold"):
         return passed(settings.id, f"no identical features carry different {label_column!r} labels", observed)
-    return fired(
-        settings,
+    msg = (
         f"{groups} feature values ({rows} rows) carry more than one {label_column!r} label "
-        f"(features: {', '.join(feature_columns)})",
-        observed,
+        f"(features: {', '.join(feature_columns)})"
     )
+    if identified_by is None:
+        # low-cardinality features do not identify a row: shared features with different
+        # outcomes are expected there, so the rate is reported as a warning, never a gate failure
+        return fired(
+            settings,
+            f"{msg}; {observed['rate']:.1%} of labelled rows, but the features have few distinct values and do not identify a row",
+            observed,
+            severity=min(settings.severity, Severity.MEDIUM),
+        )
+    return fired(settings, msg + (f"; features identify rows: {identified_by}" if identified_by else ""), observed)

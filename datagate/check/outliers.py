@@ -213,6 +213,15 @@ class OutlierAccumulator:
             self._keep(name, p, v)
         return self
 
+    def drop(self, name: str) -> None:
+        """Stop scoring numeric series ``name`` (a label that turned out to be a class label)."""
+        if name not in self.numeric:
+            return
+        self.numeric = tuple(n for n in self.numeric if n != name)
+        self.samples.pop(name, None)
+        for key in [k for k in self.segments if k[1] == name]:
+            self.segments.pop(key).close()
+
     def close(self) -> None:
         """Delete the spools."""
         for spool in self.segments.values():

@@ -110,6 +110,8 @@ class SplitProfile:
     """Per column, in schema order."""
     label_counts: Mapping[str, int] = field(default_factory=dict)
     """Rows per label value (as text; ``null`` for missing labels)."""
+    label_quantiles: tuple[float, ...] | None = None
+    """For a regression target: its 0, 1, ..., 100th percentiles in this split (else None)."""
 
     def null_rate(self, column: str) -> float:
         """Return the fraction of null values of ``column`` (0 for an empty split)."""
@@ -207,6 +209,8 @@ class Profile:
     """Columns of the row key used for duplicates and leakage."""
     train_hashes: RowHashSet | None = None
     """Row-key hashes of the first split, for leakage of later rows against it."""
+    label_type: str | None = None
+    """``class`` or ``regression`` (see :func:`datagate.check.labels.infer_label_type`)."""
     version: int = PROFILE_VERSION
     """Profile format version."""
 
@@ -225,10 +229,12 @@ class Profile:
                         for c, st in sp.columns.items()
                     },
                     "label_counts": dict(sp.label_counts),
+                    **({"label_quantiles": list(sp.label_quantiles)} if sp.label_quantiles is not None else {}),
                 }
                 for name, sp in self.splits.items()
             },
             "train_hashes": self.train_hashes.to_dict() if self.train_hashes is not None else None,
+            **({"label_type": self.label_type} if self.label_type is not None else {}),
         }
 
     @classmethod
@@ -255,7 +261,13 @@ class Profile:
                         mad=st.get("mad"),
                         values=tuple(vals) if vals is not None else None,
                     )
-                splits[str(name)] = SplitProfile(int(sp["rows"]), cols, {str(k): int(v) for k, v in dict(sp.get("label_counts", {})).items()})
+                lq = sp.get("label_quantiles")
+                splits[str(name)] = SplitProfile(
+                    int(sp["rows"]),
+                    cols,
+                    {str(k): int(v) for k, v in dict(sp.get("label_counts", {})).items()},
+                    tuple(float(x) for x in lq) if lq is not None else None,
+                )
             th = data.get("train_hashes")
             names = data.get("class_names")
             return cls(
@@ -264,6 +276,7 @@ class Profile:
                 class_names=tuple(str(x) for x in names) if names is not None else None,
                 key_columns=tuple(str(c) for c in data.get("key_columns", [])),
                 train_hashes=RowHashSet.from_dict(th) if th is not None else None,
+                label_type=str(data["label_type"]) if data.get("label_type") is not None else None,
                 version=version,
             )
         except CheckError:

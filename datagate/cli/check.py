@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,14 @@ import typer
 from datagate.cli.app import app, options
 from datagate.report.formats import OutputFormat
 
-__all__ = ["check_command"]
+__all__ = ["LabelTypeChoice", "check_command"]
+
+
+class LabelTypeChoice(str, Enum):
+    """The values of ``--label-type`` (``datagate.check.labels.LABEL_TYPES``)."""
+
+    CLASS = "class"
+    REGRESSION = "regression"
 
 
 @app.command(
@@ -37,6 +45,10 @@ def check_command(
     no_label: Annotated[
         bool, typer.Option("--no-label", help="The dataset has no label column: skip the label checks (else they warn when none is found).")
     ] = False,
+    label_type: Annotated[
+        LabelTypeChoice | None,
+        typer.Option("--label-type", metavar="KIND", case_sensitive=False, help="class or regression: what the label is (default: inferred from its type and values)."),
+    ] = None,
     key: Annotated[
         list[str] | None, typer.Option("--key", metavar="COL", help="Row-key column for duplicates and leakage (repeatable; default: all but id-like columns).")
     ] = None,
@@ -97,6 +109,7 @@ def check_command(
             path,
             label=label,
             no_label=no_label,
+            label_type=label_type.value if label_type is not None else None,
             keys=tuple(key or ()),
             text=tuple(text or ()),
             baseline=baseline,

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from datagate.cli.app import app, options
+from datagate.cli.check import LabelTypeChoice
 from datagate.cli.helptext import INGEST_EPILOG, INGEST_HELP
 
 __all__ = ["ingest_command"]
@@ -27,6 +28,10 @@ def ingest_command(
     dest: Annotated[Path | None, typer.Option("--dest", "-d", help="Deliver the vetted data here (must not exist or be empty).")] = None,
     label: Annotated[str | None, typer.Option("--label", help="Label column.")] = None,
     no_label: Annotated[bool, typer.Option("--no-label", help="The dataset has no label column: skip the label checks.")] = False,
+    label_type: Annotated[
+        LabelTypeChoice | None,
+        typer.Option("--label-type", metavar="KIND", case_sensitive=False, help="class or regression: what the label is (default: inferred)."),
+    ] = None,
     key: Annotated[list[str] | None, typer.Option("--key", help="Key column for duplicates/leakage (repeatable).")] = None,
     text: Annotated[list[str] | None, typer.Option("--text", help="Text column for near-duplicates (repeatable).")] = None,
     csv_delimiter: Annotated[str | None, typer.Option("--csv-delimiter", metavar="CHAR", help="CSV/TSV field delimiter (default: detected per file).")] = None,
@@ -79,7 +84,7 @@ def ingest_command(
     with progress_sink(options.quiet) as sink:
         result = ingest(
             src, name=name, dest=dest, label=label, keys=tuple(key or ()), text=tuple(text or ()),
-            no_label=no_label, policy=policy, store=store, baseline=base, parents=tuple(parent or ()),
+            no_label=no_label, label_type=label_type.value if label_type is not None else None, policy=policy, store=store, baseline=base, parents=tuple(parent or ()),
             use_cache=not no_cache, openlineage_url=openlineage_url, progress=sink, encoding=encoding,
             csv=CsvOptions.parse(csv_delimiter, null_values),
             sign_key=sign_key, record_host=record_host,

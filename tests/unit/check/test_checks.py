@@ -97,6 +97,9 @@ def test_label_distribution_planted(quality: dict[str, Path], outcome: Run) -> N
     assert sorted(res.observed["imbalance"]) == exp["imbalance"]
     assert res.observed["empty"] == exp["empty"]
     assert res.observed["unseen"] == exp["unseen"]
+    assert {k: [e["class"] for e in v] for k, v in res.observed["skew"].items()} == exp["skew"]
+    assert res.observed["skew"]["validation"][0] == {"class": "world", "train": round(600 / 1230, 4), "validation": round(40 / 165, 4)}
+    assert "world 48.8% in train vs 24.2% in validation" in res.message
     assert res.observed["counts"]["train"]["world"] == 600
 
 
@@ -335,6 +338,10 @@ def test_continuous_label_is_not_treated_as_classes(tmp_path: Path) -> None:
     out = run_checks(tmp_path)
     res = by_id(out)
     assert out.report.label_column == "target"
-    for cid in ("label_distribution", "label_drift", "conflicting_labels"):
-        assert res[cid].status is CheckStatus.SKIPPED and "not class labels" in res[cid].message
+    for cid in ("label_distribution", "conflicting_labels"):
+        assert res[cid].status is CheckStatus.SKIPPED and "regression target" in res[cid].message
+    assert res["label_drift"].status is CheckStatus.SKIPPED and "baseline" in res["label_drift"].message
     assert out.profile.splits["train"].label_counts == {}
+    assert out.profile.label_type == "regression"
+    q = out.profile.splits["train"].label_quantiles
+    assert q is not None and len(q) == 101 and q[0] < q[50] < q[100]
