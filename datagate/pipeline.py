@@ -87,6 +87,8 @@ class IngestResult:
     """The root digest of the stored version the checks compared against, or None."""
     delivered: bool = True
     """False when ``dest`` was given but the gate failed, so nothing was delivered there."""
+    warnings: tuple[str, ...] = ()
+    """Operational warnings that did not stop the run (e.g. OpenLineage events spooled)."""
 
     @property
     def passed(self) -> bool:
@@ -335,7 +337,10 @@ def ingest(
     dest_path = Path(dest) if dest is not None else None
 
     run_id = str(uuid.uuid4())
-    emitter = EventEmitter(st.events_path, openlineage_url or endpoint_from_env(), append=st.append_event)
+    emitter = EventEmitter(
+        st.events_path, openlineage_url or endpoint_from_env(), append=st.append_event,
+        spool=st.spool_path, lock=st.lock,
+    )
     emitter.emit(start_event(run_id=run_id, event_time=started_at, name=ds_name, source_uri=shown_info.uri))
     stages: dict[str, float] = {}
     try:
@@ -508,6 +513,7 @@ def ingest(
         store=st.root,
         baseline=base_rec.version if base_rec is not None else None,
         delivered=delivered,
+        warnings=tuple(emitter.warnings),
     )
 
 

@@ -231,6 +231,18 @@ SIGN_EPILOG = _examples(
     "$ datagate sign data/ --sigstore --signature data.sigstore.json",
 )
 
+LINEAGE_HELP = (
+    "Send or list OpenLineage events an endpoint did not take."
+    "\n\n"
+    "An unreachable or refusing endpoint never stops an ingest: its events are spooled in the "
+    "store and the ingest warns. The endpoint is the one each event was meant for; "
+    "$OPENLINEAGE_API_KEY is read at send time."
+)
+LINEAGE_EPILOG = _examples(
+    "$ datagate lineage pending",
+    "$ datagate lineage flush --store .datagate",
+)
+
 COMMAND_HELP: Mapping[str, tuple[str, str]] = {
     "hash": (HASH_HELP, HASH_EPILOG),
     "verify": (VERIFY_HELP, VERIFY_EPILOG),
@@ -245,5 +257,6 @@ COMMAND_HELP: Mapping[str, tuple[str, str]] = {
     "record": (RECORD_HELP, RECORD_EPILOG),
     "status": (STATUS_HELP, STATUS_EPILOG),
     "init": (INIT_HELP, INIT_EPILOG),
+    "lineage": (LINEAGE_HELP, LINEAGE_EPILOG),
 }
 """Command name -> (help, epilog), for tests and docs."""

@@ -96,4 +96,6 @@ def ingest_command(
     if metrics_out is not None:
         atomic_write(metrics_out, (json.dumps(quality_metrics(result), sort_keys=True, indent=2) + "\n").encode())
     write_output(renderer(result), output)
+    for warning in result.warnings:
+        typer.echo(f"datagate: warning: {warning}", err=True)
     raise typer.Exit(result.exit_code)

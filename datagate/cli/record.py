@@ -43,6 +43,8 @@ def record_command(
             policy=policy, store=store, progress=sink, sign_key=sign_key, record_host=record_host,
         )
     write_output(renderer(res.ingest), output)
+    for warning in res.ingest.warnings:
+        typer.echo(f"datagate: warning: {warning}", err=True)
     if not options.quiet:
         typer.echo(f"pointer: {res.dvc_file} meta.datagate -> {res.ingest.record_path} (md5 {res.dvc_md5})", err=True)
     raise typer.Exit(res.ingest.exit_code)

@@ -6,16 +6,23 @@ digest), and as input facets ``dataQualityMetrics`` and ``dataQualityAssertions`
 check, plus the scan). Events always go to the store's ``openlineage.jsonl``; they are also POSTed
 to ``$OPENLINEAGE_URL`` + ``$OPENLINEAGE_ENDPOINT`` (default ``api/v1/lineage``) when configured,
 with ``$OPENLINEAGE_API_KEY`` as a bearer token (never written anywhere).
+
+Delivery never loses an event or the record: an event the endpoint does not take (down,
+refusing, non-2xx) is appended to the store's spool (``openlineage-spool.jsonl``: the URL and the
+event, no credentials) and reported as a warning; later events of the same run go to the spool
+too, so the endpoint sees them in order. ``datagate lineage flush`` (:func:`flush_spool`) sends
+the spooled events later, oldest first, and keeps what still cannot be sent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +34,13 @@ __all__ = [
     "RUN_EVENT_SCHEMA_URL",
     "EventEmitter",
     "complete_event",
+    "FlushResult",
     "fail_event",
     "endpoint_from_env",
+    "flush_spool",
+    "pending_events",
     "post_event",
+    "spool_event",
     "start_event",
 ]
 
@@ -228,11 +239,19 @@ class EventEmitter:
     """The HTTP endpoint, or None."""
     append: Any = None
     """A callable ``append(event)`` used instead of plain appending (the store's locked append)."""
+    spool: Path | None = None
+    """Where events the endpoint did not take are kept for ``datagate lineage flush``; None:
+    a failed POST raises instead."""
+    lock: Any = None
+    """A context-manager factory held while the spool is written (the store's lock)."""
+    warnings: list[str] = field(default_factory=list)
+    """One line per event that was spooled instead of sent (filled by :meth:`emit`)."""
 
     def emit(self, event: Mapping[str, Any]) -> None:
-        """Write ``event`` to the file and POST it to the endpoint.
+        """Write ``event`` to the file and POST it to the endpoint; with a ``spool``, an event
+        the endpoint does not take is spooled and a warning recorded instead.
 
-        Raises LineageError when either fails.
+        Raises LineageError when the file cannot be written, or (without a spool) the POST fails.
         """
         if self.append is not None:
             self.append(event)
@@ -243,5 +262,122 @@ class EventEmitter:
                     fh.write(json.dumps(event, sort_keys=True, separators=(",", ":")) + "\n")
             except OSError as exc:
                 raise LineageError(f"{self.path}: cannot write OpenLineage event ({exc.strerror})") from exc
-        if self.url is not None:
+        if self.url is None:
+            return
+        if self.spool is None:
             post_event(self.url, event)
+            return
+        if not self.warnings:
+            # earlier runs' events for this endpoint go first; if they still cannot be sent,
+            # this one queues behind them
+            flush_spool(self.spool, lock=self.lock, url=self.url)
+            if not any(u == self.url for u, _ in pending_events(self.spool)):
+                try:
+                    post_event(self.url, event)
+                    return
+                except LineageError as exc:
+                    self.warnings.append(
+                        f"{exc.message}; the event was spooled in {self.spool.name}: "
+                        "run `datagate lineage flush` to send it later"
+                    )
+            else:
+                self.warnings.append(
+                    f"{self.url}: earlier OpenLineage events are still spooled in {self.spool.name}; "
+                    "this run's events were queued behind them: run `datagate lineage flush`"
+                )
+        spool_event(self.spool, self.url, event, lock=self.lock)
+
+
+def spool_event(spool: Path, url: str, event: Mapping[str, Any], *, lock: Any = None) -> None:
+    """Append ``{"url", "event"}`` to the ``spool`` JSON Lines file (fsynced, under ``lock()``).
+
+    Raises LineageError when the spool cannot be written.
+    """
+    line = (json.dumps({"url": url, "event": event}, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    with lock() if lock is not None else contextlib.nullcontext():
+        try:
+            fd = os.open(spool, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise LineageError(f"{spool}: cannot spool OpenLineage event ({exc.strerror})") from exc
+
+
+def pending_events(spool: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Return the spooled ``(url, event)`` pairs, oldest first (none when there is no spool).
+
+    Raises LineageError when the spool exists but cannot be read; a line that is not a spooled
+    event is kept in place by :func:`flush_spool` and skipped here.
+    """
+    try:
+        text = spool.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise LineageError(f"{spool}: cannot read the OpenLineage spool ({exc.strerror})") from exc
+    out = []
+    for line in text.splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict) and isinstance(item.get("url"), str) and isinstance(item.get("event"), dict):
+            out.append((item["url"], item["event"]))
+    return out
+
+
+@dataclass(frozen=True)
+class FlushResult:
+    """What :func:`flush_spool` did."""
+
+    sent: int
+    """Events delivered and removed from the spool."""
+    pending: int
+    """Events still spooled."""
+    errors: tuple[str, ...] = ()
+    """One line per endpoint that still refused (its first error)."""
+
+
+def flush_spool(spool: Path, *, lock: Any = None, url: str | None = None, timeout: float = 10.0) -> FlushResult:
+    """Send the spooled events, oldest first, and keep only those that still fail.
+
+    Per endpoint, sending stops at its first failure (later events stay queued behind it, in
+    order). ``url`` limits the flush to one endpoint. The spool is rewritten atomically under
+    ``lock()``. Raises LineageError when the spool cannot be read or rewritten.
+    """
+    with lock() if lock is not None else contextlib.nullcontext():
+        try:
+            lines = spool.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return FlushResult(0, 0)
+        except OSError as exc:
+            raise LineageError(f"{spool}: cannot read the OpenLineage spool ({exc.strerror})") from exc
+        keep: list[str] = []
+        failed: dict[str, str] = {}
+        sent = 0
+        for line in lines:
+            try:
+                item = json.loads(line)
+                target, event = item["url"], item["event"]
+            except (ValueError, KeyError, TypeError):
+                if line.strip():
+                    keep.append(line)
+                continue
+            if (url is not None and target != url) or target in failed:
+                keep.append(line)
+                continue
+            try:
+                post_event(target, event, timeout=timeout)
+                sent += 1
+            except LineageError as exc:
+                failed[target] = exc.message
+                keep.append(line)
+        if sent:
+            from datagate.lineage.store import atomic_write
+
+            atomic_write(spool, "".join(k + "\n" for k in keep).encode("utf-8"))
+        pending = sum(1 for k in keep if k.strip())
+    return FlushResult(sent, pending, tuple(failed.values()))

@@ -189,6 +189,11 @@ class Store:
         """Return the OpenLineage JSON Lines file."""
         return self.root / "openlineage.jsonl"
 
+    @property
+    def spool_path(self) -> Path:
+        """Return the spool of OpenLineage events an endpoint did not take (``datagate lineage flush``)."""
+        return self.root / "openlineage-spool.jsonl"
+
     # -- reading ---------------------------------------------------------------------------
 
     def names(self) -> list[str]:

@@ -127,3 +127,66 @@ def test_ingest_posts_start_and_complete(
         json.loads(x) for x in (tmp_path / "s" / "openlineage.jsonl").read_text().splitlines()
     ]
     assert stored == cap.events
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_dead_endpoint_spools_events_and_keeps_the_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dead endpoint: the ingest still stores its record, warns, and spools START/COMPLETE in
+    order; `datagate lineage flush` delivers them once the endpoint is up."""
+    from http.server import HTTPServer
+
+    from datagate.cli import main
+
+    port = _free_port()  # nothing listens here yet
+    url = f"http://127.0.0.1:{port}/api/v1/lineage"
+    tree = make_tree(tmp_path / "reviews")
+    store = tmp_path / "s"
+    code = main(["-q", "ingest", str(tree), "--store", str(store), "--label", "label", "--openlineage-url", url])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "datagate: warning:" in err and "datagate lineage flush" in err
+    assert list((store / "records").rglob("*.json")), "the record was not stored"
+    spooled = [json.loads(x) for x in (store / "openlineage-spool.jsonl").read_text().splitlines()]
+    assert [s["event"]["eventType"] for s in spooled] == ["START", "COMPLETE"]
+    assert {s["url"] for s in spooled} == {url}
+    stored = [json.loads(x) for x in (store / "openlineage.jsonl").read_text().splitlines()]
+    assert [s["event"] for s in spooled] == stored
+
+    # still down: flush keeps everything and exits 2
+    assert main(["lineage", "flush", "--store", str(store)]) == 2
+    assert "2 still spooled" in capsys.readouterr().out
+
+    cap = _Capture()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server API)
+            cap.events.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+            return None
+
+    server = HTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        assert main(["lineage", "pending", "--store", str(store)]) == 0
+        assert "2 event(s) spooled" in capsys.readouterr().out
+        assert main(["lineage", "flush", "--store", str(store)]) == 0
+        assert "sent 2 event(s); 0 still spooled" in capsys.readouterr().out
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [e["eventType"] for e in cap.events] == ["START", "COMPLETE"]
+    assert cap.events == stored
+    assert (store / "openlineage-spool.jsonl").read_text() == ""
