@@ -333,6 +333,9 @@ def ingest(
     project_root = Path(os.path.abspath(st.root)).parent
     shown_info = _private_source(info, project_root, record_host)
     key = _signing_key(sign_key, pol)
+    from datagate.acquire.signatures import parse_signers
+
+    parse_signers(pol.trust, base=Path(pol.source).parent if pol.source else Path("."))  # fail fast
     parent_refs = _resolve_parents(st, parents)
     dest_path = Path(dest) if dest is not None else None
 
@@ -349,6 +352,10 @@ def ingest(
             t = time.perf_counter()
             acquired: Acquired = src.acquire(stage, progress=progress)
             stages["acquire"] = time.perf_counter() - t
+            from datagate.acquire.signatures import evaluate_signatures
+
+            policy_dir = Path(pol.source).parent if pol.source else Path(".")
+            sig_findings, authenticity = evaluate_signatures(acquired.root, pol.trust, base=policy_dir)
 
             from datagate.inventory import hash_tree
 
@@ -380,7 +387,9 @@ def ingest(
             from datagate.gate import apply_waivers, decide
 
             display = _display(source, info)
-            findings = apply_waivers(tuple(acquired.findings) + tuple(scan_report.findings), manifest, pol)
+            findings = apply_waivers(
+                tuple(acquired.findings) + tuple(sig_findings) + tuple(scan_report.findings), manifest, pol
+            )
             findings = tuple(sorted(findings, key=lambda f: (f.path, f.member or "", f.rule)))
             # the report shows what the gate saw: acquisition findings too, waivers marked
             scan_report = dataclasses.replace(scan_report, target=display, findings=findings)
@@ -460,6 +469,7 @@ def ingest(
                 policy_sha256=pol_digest,
                 baseline=base_rec.version if base_rec is not None else None,
                 run=run_block,
+                authenticity=authenticity,
             )
             statements = [
                 provenance_statement(record),

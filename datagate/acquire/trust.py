@@ -153,6 +153,9 @@ _KNOWN_KEYS = frozenset(
         "lookalike_distance",
         "require_card",
         "severity",
+        # signatures shipped with the data: evaluated by datagate.acquire.signatures
+        "signers",
+        "require_signature",
     }
 )
 _OFF = ("off", "ignore", "none")

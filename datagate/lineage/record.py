@@ -342,12 +342,14 @@ def build_record(
     policy_sha256: str | None = None,
     baseline: str | None = None,
     run: Mapping[str, Any],
+    authenticity: Mapping[str, Any] | None = None,
 ) -> LineageRecord:
     """Return the lineage record of one ingest, with its digest computed.
 
     ``findings`` are all findings (acquisition and scan) after waivers; ``profile`` is the check
     profile's ``to_dict()`` or None; ``baseline`` the root digest compared against, if any;
-    ``run`` the run block (see :func:`datagate.lineage.record.run_block` callers). Raises
+    ``run`` the run block; ``authenticity`` what the data's own signatures proved (signer, files).
+    Raises
     UsageError for an unsafe ``name``.
     """
     validate_dataset_name(name)
@@ -383,6 +385,8 @@ def build_record(
         "parents": [p.to_dict() for p in sorted(parents, key=lambda p: (p.name, p.root_digest))],
         "policy": {"sha256": policy_sha256},
     }
+    if authenticity is not None:  # signatures shipped with the data, checked against the policy
+        data["authenticity"] = dict(authenticity)
     data = jsonable(data)
     data["record_digest"] = record_digest(data)
     data["run"] = jsonable(dict(run))

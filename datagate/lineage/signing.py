@@ -51,6 +51,7 @@ __all__ = [
     "find_signatures",
     "sign_statement",
     "sign_tree",
+    "signing_available",
     "verify_statement",
     "verify_tree",
 ]
@@ -260,8 +261,8 @@ def _ignored(root: Path, signature: Path, extra: Iterable[Path] = ()) -> list[Pa
     return out
 
 
-def _hashing(ms: Any, root: Path, signature: Path) -> Any:
-    return ms.hashing.Config().set_ignored_paths(paths=_ignored(root, signature), ignore_git_paths=True)
+def _hashing(ms: Any, root: Path, signature: Path, also: Sequence[Path] = ()) -> Any:
+    return ms.hashing.Config().set_ignored_paths(paths=_ignored(root, signature, also), ignore_git_paths=True)
 
 
 def _signing_config(ms: Any, signer: Signer) -> Any:
@@ -356,12 +357,14 @@ def _verifying_config(ms: Any, trust: Trust) -> Any:
     )
 
 
-def _actual(ms: Any, root: Path, sig: Path) -> dict[str, str]:
-    manifest = _hashing(ms, root, sig).hash(root)
+def _actual(ms: Any, root: Path, sig: Path, also: Sequence[Path] = ()) -> dict[str, str]:
+    manifest = _hashing(ms, root, sig, also).hash(root)
     return {str(rd.identifier): rd.digest.digest_hex for rd in manifest.resource_descriptors()}
 
 
-def verify_tree(path: Path | str, signature: Path | str, trust: Trust) -> SignatureCheck:
+def verify_tree(
+    path: Path | str, signature: Path | str, trust: Trust, *, also_ignore: Sequence[Path] = ()
+) -> SignatureCheck:
     """Check ``signature`` over the tree at ``path`` against ``trust``; return the outcome.
 
     Not verified (``verified=False``) when the signature is not authentic for ``trust`` (another
@@ -382,7 +385,7 @@ def verify_tree(path: Path | str, signature: Path | str, trust: Trust) -> Signat
         raise UsageError(f"cannot use the trust anchor: {exc}") from exc
     signer = trust.describe()
     try:
-        cfg.set_hashing_config(_hashing(ms, root, sig)).verify(root, sig)
+        cfg.set_hashing_config(_hashing(ms, root, sig, also_ignore)).verify(root, sig)
     except Exception as exc:  # noqa: BLE001  (every failure type of the library means "not verified")
         text = str(exc) or type(exc).__name__
         if not text.startswith("Signature mismatch"):
@@ -392,7 +395,7 @@ def verify_tree(path: Path | str, signature: Path | str, trust: Trust) -> Signat
             )
         # The envelope was authentic (the library checks it before the files): name the files.
         signed = _signed_resources(sig)
-        actual = _actual(ms, root, sig)
+        actual = _actual(ms, root, sig, also_ignore)
         changed = tuple(sorted(k for k in signed.keys() & actual.keys() if signed[k] != actual[k]))
         missing = tuple(sorted(signed.keys() - actual.keys()))
         extra = tuple(sorted(actual.keys() - signed.keys()))
@@ -419,6 +422,15 @@ def _leaf_subject(sig: Path) -> dict[str, str]:
     except (KeyError, IndexError, TypeError, ValueError):
         return {}
     return {"subject": leaf.subject.rfc4514_string()}
+
+
+def signing_available() -> bool:
+    """Return whether the model-signing library (the ``sign`` extra) can be imported."""
+    try:
+        _model_signing()
+    except UsageError:
+        return False
+    return True
 
 
 def find_signatures(root: Path) -> list[Path]:
