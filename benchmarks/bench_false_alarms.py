@@ -14,7 +14,8 @@ Usage::
 
     python benchmarks/bench_false_alarms.py                      # everything, report to stdout
     python benchmarks/bench_false_alarms.py --json out.json      # also the raw statuses
-    python benchmarks/bench_false_alarms.py --compare before.json --results RESULTS-false-alarms.md
+    python benchmarks/bench_false_alarms.py --compare benchmarks/RESULTS-false-alarms-before.json \
+        --results benchmarks/RESULTS-false-alarms.md
 
 ``--compare`` prints a before/after table (dataset x check) against an earlier ``--json``.
 Checks run in-process (``datagate.check.run_checks`` and the default gate); no timing is taken.
@@ -152,9 +153,13 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def render(real: Mapping[str, Any], plant: list[dict[str, Any]], before: Mapping[str, Any] | None, commit: str) -> str:
+def render(real: Mapping[str, Any], plant: list[dict[str, Any]], before: Mapping[str, Any] | None, commit: str, before_commit: str = "") -> str:
     """Return the Markdown report."""
     out = [f"# False alarms and planted problems (`benchmarks/bench_false_alarms.py`, commit {commit})", ""]
+    if before is not None:
+        fails_b = sum(1 for r in before.values() if r["exit"] != 0)
+        warned_b = sum(1 for r in before.values() if any(c["status"] == "warn" for c in r["checks"].values()))
+        out.append(f"Before (commit {before_commit or '?'}): {fails_b} of {len(before)} real tables failed the gate, {warned_b} carried a warning.")
     fails = sum(1 for r in real.values() if r["exit"] != 0)
     warned = sum(1 for r in real.values() if any(c["status"] == "warn" for c in r["checks"].values()))
     out.append(f"Real tables: **{fails} of {len(real)} fail the gate**, {warned} of {len(real)} carry a warning.")
@@ -209,12 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
-    before = json.loads(args.compare.read_text())["real"] if args.compare else None
+    before_doc = json.loads(args.compare.read_text()) if args.compare else None
+    before = before_doc["real"] if before_doc is not None else None
     try:
         commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
     except OSError:
         commit = "?"
-    report = render(real, plant, before, commit or "?")
+    report = render(real, plant, before, commit or "?", str(before_doc.get("commit", "")) if before_doc is not None else "")
     print(report)
     if args.results:
         args.results.write_text(report, encoding="utf-8")
