@@ -36,8 +36,10 @@ def test_label_type_of_real_tables(name: str, label: str, kind: str, tmp_path: P
         summary = dist.observed["summary"]
         assert set(summary) == {"train", "test"}
         assert summary["train"]["min"] <= summary["train"]["median"] <= summary["train"]["max"]
+        assert label in res["outliers"].observed["series"]  # the target's outliers are scored
     else:
         assert dist.status is CheckStatus.PASS, dist.message
+        assert label not in res["outliers"].observed["series"]
 
 
 def test_infer_label_type_rules() -> None:

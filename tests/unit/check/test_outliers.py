@@ -121,3 +121,27 @@ def test_baseline_profile_range_is_used(quality: dict[str, Path]) -> None:
     res = by_id(run_checks(quality["outliers"], baseline=own))["outliers"]
     assert res.observed["baseline_ranges"]
     assert {k: v["count"] for k, v in res.observed["series"].items() if v["count"]} == {"len(text)": 3}
+
+
+def test_result_does_not_depend_on_how_the_split_is_sharded(tmp_path: Path) -> None:
+    # the same planted penguins table: train as one parquet file, then as three shards
+    import pyarrow.parquet as pq
+
+    from fixtures.gen.real import load, write_splits
+
+    df = load("penguins")
+    for i in (5, 77):
+        df.loc[i, "body_mass_g"] = df.loc[i, "body_mass_g"] / 1000
+    df.loc[10, "bill_length_mm"] = -999.0
+    one = write_splits(df, tmp_path / "one")
+    three = tmp_path / "three"
+    (three / "data").mkdir(parents=True)
+    train = pq.read_table(one / "data" / "train-00000-of-00001.parquet")
+    cuts = [0, 1, 100, train.num_rows]
+    for k, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False)):
+        pq.write_table(train.slice(a, b - a), three / "data" / f"train-{k:05d}-of-00003.parquet", row_group_size=17)
+    pq.write_table(pq.read_table(one / "data" / "test-00000-of-00001.parquet"), three / "data" / "test-00000-of-00001.parquet")
+    a = by_id(run_checks(one, label="species"))["outliers"]
+    b = by_id(run_checks(three, label="species"))["outliers"]
+    assert a.observed == b.observed
+    assert a.observed["reasons"] == {"sentinel": 1, "orders": 2}
