@@ -44,8 +44,13 @@ from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
 
 __all__ = ["FORMULA_SCANNER", "FormulaScanner", "judge_cell"]
 
-_CANDIDATE = lazy_compile(rb"(?:^|[,;\t|\"\n\r])[\t\r]*[=+\-@]", re.MULTILINE)
-"""Cheap pre-filter over the raw bytes: no match means no cell can start a formula."""
+_CELL_START = rb"[\t\r]*(?:=[^,;\t|\n\r\"]|[+\-@][^,;\t|\n\r]*?[A-Za-z|!\"'])"
+_CANDIDATE = lazy_compile(rb"[,;\t|\"\n\r]" + _CELL_START)
+_FIRST_CELL = lazy_compile(rb"(?:\xef\xbb\xbf)?\"?" + _CELL_START)
+_MAX_CANDIDATE_LINES = 10_000
+"""Pre-filter over the raw bytes, a superset of what :func:`judge_cell` reports (``=`` and a
+character, or ``+``/``-``/``@`` with a letter or reference character later in the cell): numbers
+such as ``-3.5`` do not match, so numeric data is never parsed cell by cell."""
 _COMMAND = lazy_compile(
     r"(\b\w+\s*\|)|\b(DDE|DDEAUTO|HYPERLINK|WEBSERVICE|FILTERXML|IMPORTXML|IMPORTDATA|IMPORTHTML|"
     r"IMPORTFEED|IMPORTRANGE|CALL|REGISTER|EXEC|SHELL|RUN)\s*\(|\bDDEAUTO\b",
@@ -154,6 +159,25 @@ class _Hits:
                 )
 
 
+def _candidate_lines(data: bytes | memoryview) -> list[int]:
+    """Return the 1-based line numbers where a cell may start a formula (at most
+    ``_MAX_CANDIDATE_LINES``), found by one regular-expression pass over the raw bytes."""
+    out: list[int] = []
+    if _FIRST_CELL.match(data) is not None:
+        out.append(1)
+    view = memoryview(data)
+    line, prev = 1, 0
+    for m in _CANDIDATE.finditer(data):
+        # the delimiter may itself be the newline: the cell then starts on the next line
+        line += bytes(view[prev : m.start() + 1]).count(b"\n")
+        prev = m.start() + 1
+        if not out or out[-1] != line:
+            out.append(line)
+            if len(out) >= _MAX_CANDIDATE_LINES:
+                break
+    return out
+
+
 def _lines(data: bytes | memoryview, chunk: int = 1 << 20) -> Iterator[str]:
     """Yield the lines of ``data`` (with their endings), decoded as UTF-8 with replacement."""
     view = memoryview(data)
@@ -191,13 +215,15 @@ class FormulaScanner:
         if blob.kind is ContentKind.OFFICE:
             yield from self._xlsx(blob, ctx)
             return
-        if _CANDIDATE.search(blob.data) is None:
-            return
-        yield from self._csv(blob)
+        lines = _candidate_lines(blob.data)
+        if lines:
+            yield from self._csv(blob, lines)
 
     # -- CSV / TSV ------------------------------------------------------------------------------
 
-    def _csv(self, blob: Blob) -> Iterator[ScanItem]:
+    def _csv(self, blob: Blob, candidates: list[int]) -> Iterator[ScanItem]:
+        """Parse the CSV and judge the cells of the records on ``candidates`` lines (1-based);
+        an empty-ended list means every record from the last listed line on."""
         lines = _lines(blob.data)
         first = next(lines, "")
         delim = _delimiter(first)
@@ -212,9 +238,18 @@ class FormulaScanner:
         csv.field_size_limit(min(sys.maxsize, (1 << 31) - 1))
         try:
             reader = csv.reader(all_lines(), delimiter=delim)
+            every_from = candidates[-1] if len(candidates) >= _MAX_CANDIDATE_LINES else None
+            wanted = iter(candidates)
+            nxt = next(wanted, None)
             for row_no, row in enumerate(reader, start=1):
                 if row_no == 1:
                     header = row
+                end = reader.line_num
+                if every_from is None or end < every_from:
+                    if nxt is None or nxt > end:
+                        continue
+                    while nxt is not None and nxt <= end:
+                        nxt = next(wanted, None)
                 for col_no, value in enumerate(row, start=1):
                     if not value or value.lstrip("\t\r")[:1] not in ("=", "+", "-", "@"):
                         continue
