@@ -376,10 +376,10 @@ def parquet_metadata(data: bytes | memoryview) -> _Meta:
         fmd = _Thrift(bytes(data[n - 8 - flen : n - 8])).struct()
         meta = _Meta()
         _parquet_kv(fmd.get(5), "parquet", meta.entries)
-        for rg_i, rg in enumerate(fmd.get(4) or []):
+        for rg_i, rg in enumerate(_list(fmd.get(4))):
             if not isinstance(rg, dict):
                 continue
-            for col_i, chunk in enumerate(rg.get(1) or []):
+            for col_i, chunk in enumerate(_list(rg.get(1))):
                 if not isinstance(chunk, dict):
                     continue
                 path = chunk.get(1)
@@ -397,6 +397,10 @@ def parquet_metadata(data: bytes | memoryview) -> _Meta:
     except _Malformed as exc:
         raise ValueError(str(exc)) from exc
     return meta
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _unbase64(value: bytes) -> bytes | None:

@@ -34,6 +34,7 @@ import html
 import re
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -339,6 +340,7 @@ class FormulaScanner:
             EOFError,
             RuntimeError,
             NotImplementedError,
+            zlib.error,
         ) as exc:
             return f"{info.filename} could not be read for formulas: {exc}"
         if len(data) > limit:
