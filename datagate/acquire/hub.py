@@ -57,6 +57,7 @@ __all__ = [
     "check_local_against_hub",
     "git_blob_id",
     "parse_hf_uri",
+    "remote_listing",
 ]
 
 PARQUET_EXPORT_REVISION = "refs/convert/parquet"
@@ -842,3 +843,12 @@ def check_local_against_hub(
             )
         )
     return sorted(findings, key=lambda f: (f.path, f.rule))
+
+
+def remote_listing(
+    repo_id: str, commit: str, *, endpoint: str | None = None, token: str | bool | None = None
+) -> list[HubFile]:
+    """Return every file the Hub lists at ``commit`` (paths, sizes, git blob ids, LFS sha256),
+    downloading nothing. Raises AcquireError naming repo and commit when the Hub cannot answer."""
+    client = _Client(repo_id, commit, endpoint=_resolve_endpoint(endpoint), token=token)
+    return client.listing(commit)

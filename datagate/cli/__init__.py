@@ -36,6 +36,7 @@ from datagate.cli import diff as _diff  # noqa: E402,F401  (registration side ef
 from datagate.cli import record as _record  # noqa: E402,F401  (registration side effect)
 from datagate.cli import status as _status  # noqa: E402,F401  (registration side effect)
 from datagate.cli import init as _init  # noqa: E402,F401  (registration side effect)
+from datagate.cli import audit as _audit  # noqa: E402,F401  (registration side effect)
 from datagate.cli import lineage as _lineage  # noqa: E402,F401  (registration side effect)
 # -- command registrations: one import line per command module, keep this marker --
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 __all__ = [
+    "AUDIT_EPILOG",
+    "AUDIT_HELP",
     "CHECK_EPILOG",
     "CHECK_HELP",
     "COMMAND_HELP",
@@ -243,6 +245,26 @@ LINEAGE_EPILOG = _examples(
     "$ datagate lineage flush --store .datagate",
 )
 
+AUDIT_HELP = (
+    "Re-verify recorded datasets: records, signatures and bytes."
+    "\n\n"
+    "For a store (default), NAME@VERSION refs, or a DVC repo (--dvc): checks each record's digests and "
+    "signatures (--public-key: must be this key), the stored manifest, and that the data still has "
+    "those bytes (the local folder, the DVC workspace or cache, or the pinned Hub commit with --remote). "
+    "One row per dataset. Exit 1 when anything is broken (with --strict also when something could not "
+    "be verified), naming the file."
+)
+AUDIT_EPILOG = _examples(
+    "# Everything in ./.datagate, as a Markdown report:",
+    "$ datagate audit --format markdown -o audit.md",
+    "",
+    "# Two versions, records must be signed by the team key:",
+    "$ datagate audit reviews@9c1e imdb --public-key keys/datagate.pub",
+    "",
+    "# A DVC repo's recorded outputs, Hub sources against their pinned commits:",
+    "$ datagate audit --dvc . --remote --format html -o audit.html",
+)
+
 COMMAND_HELP: Mapping[str, tuple[str, str]] = {
     "hash": (HASH_HELP, HASH_EPILOG),
     "verify": (VERIFY_HELP, VERIFY_EPILOG),
@@ -257,6 +279,7 @@ COMMAND_HELP: Mapping[str, tuple[str, str]] = {
     "record": (RECORD_HELP, RECORD_EPILOG),
     "status": (STATUS_HELP, STATUS_EPILOG),
     "init": (INIT_HELP, INIT_EPILOG),
+    "audit": (AUDIT_HELP, AUDIT_EPILOG),
     "lineage": (LINEAGE_HELP, LINEAGE_EPILOG),
 }
 """Command name -> (help, epilog), for tests and docs."""

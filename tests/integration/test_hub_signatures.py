@@ -130,3 +130,34 @@ def test_cli_ingest_exit_1_and_bad_signer_config_exit_2(
     code = main(["-q", "ingest", "hf://datasets/acme/signed", "--store", str(tmp_path / "s"), "--policy", str(policy)])
     err = capsys.readouterr().err
     assert code == 2 and "nope.pub: file not found" in err
+
+
+def test_audit_remote_checks_the_pinned_commit(
+    fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    from datagate.cli import main
+    from tests.integration.hub_fixtures import SAMPLE_REPO
+
+    monkeypatch.delenv("OPENLINEAGE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["-q", "ingest", f"hf://datasets/{SAMPLE_REPO}", "--name", "reviews"]) == 0
+    commit = fake_hub.repos[SAMPLE_REPO].branches["main"]
+    capsys.readouterr()
+    code = main(["audit", "--remote", "--format", "json"])
+    (row,) = json.loads(capsys.readouterr().out)["rows"]
+    assert code == 0 and row["data"] == f"hf://datasets/{SAMPLE_REPO}@{commit}" and row["problems"] == []
+    assert row["revision"] == commit
+
+    # without --remote the bytes are looked for on disk (the default Hub download folder here)
+    code = main(["audit", "--format", "json"])
+    (row,) = json.loads(capsys.readouterr().out)["rows"]
+    assert code == 0 and row["problems"] == [] and row["data"] is not None
+
+    # a mirror that now serves other bytes under the pinned commit id
+    files = sample_files()
+    files["data/test.csv"] = b"text,label\nrewritten,0\n"
+    new = fake_hub.commit(SAMPLE_REPO, files, branch="other")
+    fake_hub.repos[SAMPLE_REPO].commits[commit] = fake_hub.repos[SAMPLE_REPO].commits[new]
+    code = main(["audit", "--remote"])
+    out = capsys.readouterr().out
+    assert code == 1 and f"hf://datasets/{SAMPLE_REPO}@{commit}/data/test.csv" in out

@@ -24,6 +24,7 @@ COMMANDS = (
     "record",
     "status",
     "init",
+    "audit",
     "lineage",
 )
 
