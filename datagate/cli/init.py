@@ -17,7 +17,10 @@ __all__ = ["add_intake_stage", "init_command"]
 def add_intake_stage(
     dvc_yaml: Path, *, source: str, name: str, policy_path: str, stage: str = "intake"
 ) -> dict[str, Any]:
-    """Add a datagate intake stage to ``dvc_yaml`` (created when missing), keeping everything else.
+    """Add a datagate intake stage (vets into ``data/staging/NAME``) and its publish stage
+    (``STAGE-publish``: copies a passing result to ``data/vetted/NAME``) to ``dvc_yaml`` (created
+    when missing), keeping everything else. A failing gate stops before publish, so the last
+    vetted data stays; both stages are run-cacheable.
 
     Returns the stage definition. Raises LineageError when the file is not YAML or has no
     ``stages`` mapping, and UsageError when a stage of that name exists already.
@@ -49,25 +52,38 @@ def add_intake_stage(
         raise LineageError(f"{dvc_yaml}: 'stages' is not a mapping")
     if stage in stages:
         raise UsageError(f"{dvc_yaml}: stage {stage!r} exists already", hint="edit it by hand or pass --stage NAME")
+    staging = f"data/staging/{name}"
     dest = f"data/vetted/{name}"
     record = f"lineage/{name}.json"
     metrics = f"metrics/{name}-intake.json"
     definition = CommentedMap()
     definition["cmd"] = (
-        f"datagate ingest {source} --name {name} --dest {dest} --policy {policy_path} "
+        f"datagate ingest {source} --name {name} --dest {staging} --policy {policy_path} "
         f"--record-out {record} --metrics-out {metrics}"
     )
     definition["deps"] = CommentedSeq([source, policy_path])
-    outs = CommentedSeq()
-    outs.append(dest)
-    outs.append(CommentedMap([(record, CommentedMap([("cache", False)]))]))
-    definition["outs"] = outs
+    # every out cached (metrics aside): DVC keeps no run-cache entry for a stage with an
+    # uncached out, and the run-cache is what restores an input that was vetted before
+    definition["outs"] = CommentedSeq([staging, record])
     definition["metrics"] = CommentedSeq([CommentedMap([(metrics, CommentedMap([("cache", False)]))])])
     stages[stage] = definition
+    # publish runs only after a passing gate: a failing one leaves the last vetted data in place
+    publish_cmd = f"python -m datagate.lineage.publish {staging} {dest}"
+    publish = CommentedMap()
+    publish["cmd"] = publish_cmd
+    publish["deps"] = CommentedSeq([staging])
+    publish["outs"] = CommentedSeq([dest])
+    publish_name = f"{stage}-publish"
+    if publish_name in stages:
+        raise UsageError(f"{dvc_yaml}: stage {publish_name!r} exists already", hint="edit it by hand or pass --stage NAME")
+    stages[publish_name] = publish
     buf = io.StringIO()
     y.dump(doc, buf)
     atomic_write(dvc_yaml, buf.getvalue().encode("utf-8"))
-    return {"cmd": definition["cmd"], "deps": [source, policy_path], "outs": [dest, record], "metrics": [metrics]}
+    return {
+        "cmd": definition["cmd"], "deps": [source, policy_path], "outs": [staging, record], "metrics": [metrics],
+        "publish": {"stage": publish_name, "cmd": publish_cmd, "deps": [staging], "outs": [dest]},
+    }
 
 
 def _starter_policy() -> str:

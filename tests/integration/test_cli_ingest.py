@@ -145,9 +145,14 @@ def test_init_writes_policy_and_dvc_stage(
     doc = yaml.safe_load(text)
     assert doc["stages"]["train"] == {"cmd": "python train.py"}
     intake = doc["stages"]["intake"]
-    assert intake["cmd"].startswith("datagate ingest data/raw --name raw --dest data/vetted/raw")
+    assert intake["cmd"].startswith("datagate ingest data/raw --name raw --dest data/staging/raw")
     assert intake["deps"] == ["data/raw", "datagate.yaml"]
-    assert intake["outs"] == ["data/vetted/raw", {"lineage/raw.json": {"cache": False}}]
+    assert intake["outs"] == ["data/staging/raw", "lineage/raw.json"]
+    assert doc["stages"]["intake-publish"] == {
+        "cmd": "python -m datagate.lineage.publish data/staging/raw data/vetted/raw",
+        "deps": ["data/staging/raw"],
+        "outs": ["data/vetted/raw"],
+    }
     code, _, err = _run(capsys, "init", "--dvc", "--source", "data/raw")
     assert code == 2 and "exists already" in err
 

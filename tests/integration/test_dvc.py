@@ -184,14 +184,29 @@ def test_dvc_repro_gates_the_pipeline(repo: Path) -> None:
     assert "Running stage 'intake'" in rerun.stdout
     assert (repo / "data" / "vetted" / "reviews2" / "data" / "train.csv").is_file()
 
-    # a hostile file in the source: the gate fails, the stage fails, nothing downstream runs
+    vetted = repo / "data" / "vetted" / "reviews2"
+    good = hash_tree(vetted).root_digest
+    labels_before = (repo / "metrics" / "labels.json").read_text()
+
+    # a hostile file in the source: the gate fails, the stage fails, nothing downstream runs,
+    # and the last vetted data stays in place (publish never ran)
     (repo / "raw" / "data" / "weights.pkl").write_bytes(HOSTILE_PICKLE)
     failed = _sh(repo, DVC, "repro", "consume", check=False)
     assert failed.returncode != 0
+    assert "Running stage 'publish'" not in failed.stdout
     assert "Running stage 'consume'" not in failed.stdout
     assert "failed to reproduce 'intake'" in (failed.stdout + failed.stderr)
-    assert not (repo / "data" / "vetted" / "reviews2").exists()
     assert json.loads((repo / "metrics" / "intake.json").read_text())["passed"] == 0
+    assert hash_tree(vetted).root_digest == good
+    assert (repo / "metrics" / "labels.json").read_text() == labels_before
+
+    # back to the input vetted before: DVC's run-cache restores the gate's outputs, no re-run
+    (repo / "raw" / "data" / "weights.pkl").unlink()
+    restored = _sh(repo, DVC, "repro", "consume")
+    assert "Running stage 'intake'" not in restored.stdout, restored.stdout
+    assert "Stage 'intake' is cached - skipping run" in restored.stdout, restored.stdout
+    assert hash_tree(vetted).root_digest == good
+    assert json.loads((repo / "metrics" / "intake.json").read_text())["passed"] == 1
 
 
 @needs_stages
