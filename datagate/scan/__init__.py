@@ -77,29 +77,50 @@ def scan(
     manifest: Manifest | None = None,
     strict: bool = False,
     progress: ProgressSink = NULL_PROGRESS,
+    workers: int | None = None,
 ) -> ScanReport:
     """Scan ``path`` (a folder or one file) and return the :class:`~datagate.models.ScanReport`.
 
     ``manifest`` reuses an inventory already taken of ``path`` (else it is hashed first);
     ``policy`` applies its waivers (waived findings stay in the report, marked) and its
     ``scan.strict`` / ``scan.limits`` settings; ``strict`` grades unknown content one step higher.
+    ``workers``: None scans trees of 2,000+ files or 512+ MiB with one process per CPU, started
+    before any file is read; 1 keeps the whole scan in this process; n asks for n processes.
 
     Raises InventoryError when ``path`` cannot be inventoried, ConfigError for invalid scan
     settings in the policy, ScanError when the scan cannot run at all. Hostile or malformed files
     never raise: they are findings or skipped entries.
     """
-    from datagate.scan.engine import scan_tree
+    from datagate.scan.engine import parallel_workers, scan_tree, start_pool
     from datagate.scan.registry import default_scanners
 
     root = Path(path)
-    if manifest is None:
-        from datagate.inventory import hash_tree
-
-        # In this process: a scan never starts another one (the audit-hook test holds us to it).
-        manifest = hash_tree(root, progress=progress, workers=1)
     strict = strict or bool(policy is not None and policy.scan and policy.scan.get("strict"))
     ctx = ScanContext(limits=limits_from_policy(policy, limits), strict=strict)
-    report = scan_tree(root, manifest, ctx=ctx, scanners=default_scanners(), progress=progress)
+    scanners = default_scanners()
+    pool = None
+    tree_workers = workers
+    if manifest is None:
+        # A large tree is scanned by worker processes, started here, before the inventory or
+        # the scan reads a byte of any file (the audit-hook test holds us to it); a small one
+        # entirely in this process.
+        n = 1 if workers == 1 else parallel_workers(*_rough_size(root), workers)
+        if n > 1:
+            pool = start_pool(n, ctx, scanners)
+        tree_workers = 1
+    try:
+        if manifest is None:
+            from datagate.inventory import hash_tree
+
+            # Hashing stays in this process: a scan starts no process but its own workers.
+            manifest = hash_tree(root, progress=progress, workers=1)
+        report = scan_tree(
+            root, manifest, ctx=ctx, scanners=scanners, progress=progress,
+            workers=tree_workers, pool=pool,
+        )  # fmt: skip
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     if policy is not None and policy.waivers:
         from dataclasses import replace
 
@@ -107,6 +128,37 @@ def scan(
 
         report = replace(report, findings=apply_waivers(report.findings, manifest, policy))
     return report
+
+
+def _rough_size(root: Path) -> tuple[int, int]:
+    """Return (files, bytes) of the tree at ``root`` from its directory entries, stopping once
+    the counts decide that worker processes pay off. Reads no file content; never raises."""
+    import os
+
+    from datagate.scan.engine import PARALLEL_MIN_BYTES, PARALLEL_MIN_FILES
+
+    files = size = 0
+    try:
+        if not root.is_dir() or root.is_symlink():
+            return 1, 0
+    except OSError:
+        return 1, 0
+    stack = [str(root)]
+    while stack and files < PARALLEL_MIN_FILES and size < PARALLEL_MIN_BYTES:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for e in it:
+                    try:
+                        if e.is_dir(follow_symlinks=False):
+                            stack.append(e.path)
+                        elif e.is_file(follow_symlinks=False):
+                            files += 1
+                            size += e.stat(follow_symlinks=False).st_size
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+    return files, size
 
 
 # `import datagate.scan` binds the package attribute to this module: keep `datagate.scan(...)` working.

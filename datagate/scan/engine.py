@@ -30,13 +30,19 @@ Fail closed, never crash:
 
 from __future__ import annotations
 
+import itertools
+import os
 import signal
+import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import Any
 
 from datagate.errors import DatagateError, breadcrumb
 from datagate.models import EntryKind, FileEntry, Finding, Manifest, ScanReport, Severity, Skip
@@ -44,7 +50,16 @@ from datagate.progress import NULL_PROGRESS, ProgressSink
 from datagate.scan.interface import Blob, ContentKind, ScanContext, Scanner
 from datagate.scan.sniff import npy_is_numeric, sniff_full
 
-__all__ = ["RESPONSIBLE_SCANNER", "SAFE_KINDS", "scan_blob", "scan_tree"]
+__all__ = [
+    "PARALLEL_MIN_BYTES",
+    "PARALLEL_MIN_FILES",
+    "RESPONSIBLE_SCANNER",
+    "SAFE_KINDS",
+    "parallel_workers",
+    "scan_blob",
+    "scan_tree",
+    "start_pool",
+]
 
 SAFE_KINDS: frozenset[ContentKind] = frozenset(
     {
@@ -183,7 +198,9 @@ class _Deadline:
         self.stop()
         if self._installed:
             self._installed = False
-            if self._prev_handler is not None:  # None: not installed from Python, nothing to restore
+            if (
+                self._prev_handler is not None
+            ):  # None: not installed from Python, nothing to restore
                 signal.signal(signal.SIGALRM, self._prev_handler)  # type: ignore[arg-type]  # restoring whatever was there
 
     def start(self) -> None:
@@ -522,8 +539,15 @@ def scan_tree(
     ctx: ScanContext,
     scanners: Sequence[Scanner],
     progress: ProgressSink = NULL_PROGRESS,
+    workers: int | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> ScanReport:
     """Scan every entry of ``manifest`` (taken of ``root``, a folder or one file) and report.
+
+    Large trees (:func:`parallel_workers`) are scanned by worker processes: ``pool`` (from
+    :func:`start_pool`, made with the same ``ctx`` and ``scanners``), or a pool this call starts
+    before any file is read. ``workers=1`` keeps everything in this process; ``workers=n`` asks
+    for ``n`` processes whatever the size. Results do not depend on the number of processes.
 
     Returns a :class:`~datagate.models.ScanReport` with findings sorted by (path, member, rule)
     and every skipped item with its reason. Raises DatagateError subclasses only for operational
@@ -536,31 +560,40 @@ def scan_tree(
     skipped: list[Skip] = []
     content_types: dict[str, int] = {}
     task = progress.task("scanning", total=len(manifest.entries), total_bytes=manifest.total_bytes)
+    own_pool = None
+    if pool is None and workers != 1:
+        n = parallel_workers(len(manifest.files), manifest.total_bytes, workers)
+        if n > 1:
+            # created before this process or any worker reads a byte of the files to scan
+            own_pool = pool = start_pool(n, ctx, scanners)
     try:
-        with _Deadline(ctx.limits.max_seconds_per_file) as deadline:
+        if pool is not None:
             for entry in manifest.entries:
-                breadcrumb("scan", entry.path)
                 if entry.kind is EntryKind.SYMLINK:
                     findings.extend(_symlink_findings(entry, base))
                     task.advance(1, 0)
-                    continue
-                fs = _FileScan(ctx, scanners, deadline)
-                try:
-                    deadline.start()
-                    try:
-                        fs.scan_entry(base, entry)
-                    finally:
-                        deadline.stop()
-                except _Timeout:
-                    fs.findings.append(_timeout_finding(entry.path, ctx))
-                    fs.skipped.append(Skip(entry.path, "time budget exhausted; scan incomplete"))
-                findings.extend(fs.findings)
-                skipped.extend(fs.skipped)
-                if fs.content_type:
-                    content_types[fs.content_type] = content_types.get(fs.content_type, 0) + 1
-                task.advance(1, entry.size)
+            files = [e for e in manifest.entries if e.kind is EntryKind.FILE]
+            for done, size, fs, sk, ct in _in_pool(pool, base, files):
+                findings.extend(fs)
+                skipped.extend(sk)
+                for k, v in ct.items():
+                    content_types[k] = content_types.get(k, 0) + v
+                task.advance(done, size)
+        else:
+            with _Deadline(ctx.limits.max_seconds_per_file) as deadline:
+                for entry in manifest.entries:
+                    breadcrumb("scan", entry.path)
+                    if entry.kind is EntryKind.SYMLINK:
+                        findings.extend(_symlink_findings(entry, base))
+                        task.advance(1, 0)
+                        continue
+                    _scan_one(base, entry, ctx, scanners, deadline, findings, skipped,
+                              content_types)  # fmt: skip
+                    task.advance(1, entry.size)
     finally:
         task.close()
+        if own_pool is not None:
+            own_pool.shutdown(wait=True, cancel_futures=True)
     return ScanReport(
         target=str(root),
         root_digest=manifest.root_digest,
@@ -570,6 +603,192 @@ def scan_tree(
         bytes=manifest.total_bytes,
         content_types=dict(sorted(content_types.items())),
     )
+
+
+def _scan_one(
+    base: Path,
+    entry: FileEntry,
+    ctx: ScanContext,
+    scanners: Sequence[Scanner],
+    deadline: _Deadline,
+    findings: list[Finding],
+    skipped: list[Skip],
+    content_types: dict[str, int],
+) -> None:
+    """Scan the regular file ``entry`` within its time budget; append what it yields."""
+    fs = _FileScan(ctx, scanners, deadline)
+    try:
+        deadline.start()
+        try:
+            fs.scan_entry(base, entry)
+        finally:
+            deadline.stop()
+    except _Timeout:
+        fs.findings.append(_timeout_finding(entry.path, ctx))
+        fs.skipped.append(Skip(entry.path, "time budget exhausted; scan incomplete"))
+    findings.extend(fs.findings)
+    skipped.extend(fs.skipped)
+    if fs.content_type:
+        content_types[fs.content_type] = content_types.get(fs.content_type, 0) + 1
+
+
+# ---- worker processes -------------------------------------------------------------------------
+#
+# Large trees are scanned by a pool of processes created before any byte of the tree is read
+# (forked from a process that has inspected nothing, or from a fork server). Each worker receives
+# the scan context and the scanners once, when it starts; tasks are plain (path, size, mode)
+# tuples and results plain tuples of str/int/dict/list values, so nothing crossing a process
+# boundary is unpickled through a class lookup (the audit-hook test watches pickle.find_class).
+
+PARALLEL_MIN_FILES = 2_000
+"""Trees with at least this many files are scanned by worker processes (one per CPU)."""
+PARALLEL_MIN_BYTES = 512 * 1024 * 1024
+"""... and so are trees with at least this many bytes."""
+_CHUNK_FILES = 256
+_CHUNK_BYTES = 64 * 1024 * 1024
+
+_WORKER_STATE: tuple[ScanContext, tuple[Scanner, ...]] | None = None
+
+_Item = tuple[str, int, int]
+_FindingRow = tuple[str, str | None, str, str, str, str, dict[str, Any]]
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def parallel_workers(files: int, total_bytes: int, requested: int | None = None) -> int:
+    """Return how many processes should scan a tree of ``files`` files and ``total_bytes``.
+
+    ``requested``: None decides by size (one process per CPU from :data:`PARALLEL_MIN_FILES`
+    files or :data:`PARALLEL_MIN_BYTES` bytes, else 1); a number is taken as given (at least 1).
+    """
+    if requested is not None:
+        return max(1, requested)
+    if files < 2 or (files < PARALLEL_MIN_FILES and total_bytes < PARALLEL_MIN_BYTES):
+        return 1
+    return min(_cpus(), 8, files)
+
+
+def _worker_init(ctx: ScanContext, scanners: tuple[Scanner, ...]) -> None:
+    """Set up a scanning process: its scan settings; Ctrl-C is the parent's to handle."""
+    global _WORKER_STATE
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_STATE = (ctx, scanners)
+
+
+def _worker_ready() -> int:
+    return os.getpid()
+
+
+def start_pool(n: int, ctx: ScanContext, scanners: Sequence[Scanner]) -> ProcessPoolExecutor:
+    """Start ``n`` scanning processes now and return the pool (the caller shuts it down).
+
+    Forks when this process has no other thread (nothing to deadlock on, nothing to re-import),
+    else uses a fork server. Returns once every worker is running, so a caller that starts the
+    pool before reading any file knows no worker inherited a byte of it. Raises ScanError when
+    the processes cannot be started."""
+    import multiprocessing
+
+    from datagate.errors import ScanError
+
+    method = "fork" if threading.active_count() == 1 and sys.platform == "linux" else "forkserver"
+    if method not in multiprocessing.get_all_start_methods():
+        method = "spawn"
+    try:
+        pool = ProcessPoolExecutor(
+            n,
+            mp_context=multiprocessing.get_context(method),
+            initializer=_worker_init,
+            initargs=(ctx, tuple(scanners)),
+        )
+        pids = {pool.submit(_worker_ready).result() for _ in range(n)}
+    except (OSError, BrokenProcessPool) as exc:
+        raise ScanError(f"cannot start {n} scanning processes ({exc})") from exc
+    del pids
+    return pool
+
+
+def _row(f: Finding) -> _FindingRow:
+    return (f.path, f.member, f.rule, f.category, f.severity.value, f.message, dict(f.evidence))
+
+
+def _worker_scan(
+    base: str, items: list[_Item]
+) -> tuple[list[_FindingRow], list[tuple[str, str, str | None]], dict[str, int]]:
+    """Scan ``items`` under ``base`` in a worker; return plain rows (see the note above)."""
+    assert _WORKER_STATE is not None, "worker started without _worker_init"
+    ctx, scanners = _WORKER_STATE
+    findings: list[Finding] = []
+    skipped: list[Skip] = []
+    content_types: dict[str, int] = {}
+    root = Path(base)
+    with _Deadline(ctx.limits.max_seconds_per_file) as deadline:
+        for path, size, mode in items:
+            entry = FileEntry(path, EntryKind.FILE, size, mode, None)
+            _scan_one(root, entry, ctx, scanners, deadline, findings, skipped, content_types)
+    return (
+        [_row(f) for f in findings],
+        [(s.path, s.reason, s.member) for s in skipped],
+        content_types,
+    )
+
+
+def _chunks(files: Sequence[FileEntry]) -> Iterator[list[FileEntry]]:
+    chunk: list[FileEntry] = []
+    size = 0
+    for e in files:
+        chunk.append(e)
+        size += e.size
+        if len(chunk) >= _CHUNK_FILES or size >= _CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _in_pool(
+    pool: ProcessPoolExecutor, base: Path, files: Sequence[FileEntry]
+) -> Iterator[tuple[int, int, list[Finding], list[Skip], dict[str, int]]]:
+    """Scan ``files`` on ``pool``, a bounded window ahead; yield (files, bytes, findings,
+    skipped, content types) per chunk. Raises ScanError when a worker dies."""
+    from collections import deque
+
+    from datagate.errors import ScanError
+
+    chunks = _chunks(files)
+    window: deque[tuple[list[FileEntry], Future[Any]]] = deque()
+    n = getattr(pool, "_max_workers", 2)
+
+    def submit(chunk: list[FileEntry]) -> None:
+        items = [(e.path, e.size, e.mode) for e in chunk]
+        window.append((chunk, pool.submit(_worker_scan, str(base), items)))
+
+    try:
+        for chunk in itertools.islice(chunks, 2 * n + 2):
+            submit(chunk)
+        while window:
+            chunk, future = window.popleft()
+            rows, skips, ct = future.result()
+            for chunk2 in itertools.islice(chunks, 1):
+                submit(chunk2)
+            findings = [
+                Finding(path=p, member=m, rule=r, category=c, severity=Severity(sev), message=msg,
+                        evidence=ev)
+                for p, m, r, c, sev, msg, ev in rows
+            ]  # fmt: skip
+            yield (len(chunk), sum(e.size for e in chunk), findings,
+                   [Skip(p, reason, member) for p, reason, member in skips], ct)  # fmt: skip
+    except BrokenProcessPool as exc:
+        raise ScanError(
+            f"a scanning process died ({exc})", hint="killed, or out of memory? run again"
+        ) from exc
+    finally:
+        for _, future in window:
+            future.cancel()
 
 
 def _is_read_error(exc: DatagateError) -> bool:
