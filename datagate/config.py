@@ -40,11 +40,83 @@ from typing import Any, TypedDict
 from datagate.errors import ConfigError
 from datagate.models import Severity
 
-__all__ = ["STARTER_POLICY", "Policy", "RawPolicy", "Waiver", "load_policy"]
+__all__ = ["STARTER_POLICY", "Policy", "RawPolicy", "Waiver", "load_policy", "policy_schema", "schema_problems"]
+
+SCHEMA_RESOURCE = "schemas/policy.schema.json"
+"""The JSON Schema every policy is validated against (shipped in the package, usable by editors)."""
 
 _KNOWN_KEYS = {"version", "fail_on", "waivers", "checks", "trust", "scan", "signing"}
 _SIGNING_KEYS = {"key", "password_env"}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+_SCHEMA: dict[str, Any] = {}
+
+
+def policy_schema() -> dict[str, Any]:
+    """Return the policy JSON Schema (``datagate/schemas/policy.schema.json``), loaded once."""
+    if not _SCHEMA:
+        import json
+        from importlib.resources import files
+
+        _SCHEMA.update(json.loads(files("datagate").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")))
+    return _SCHEMA
+
+
+def _json_path(parts: Any) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _unexpected(err: Any) -> list[str]:
+    """The keys an additionalProperties/unevaluatedProperties error rejects."""
+    schema = err.schema
+    patterns = list(schema.get("patternProperties", {}))
+    allowed = set(schema.get("properties", {}))
+    if err.validator == "unevaluatedProperties":
+        allowed |= set(policy_schema()["$defs"]["check"]["properties"])
+    return [k for k in err.instance if k not in allowed and not any(re.search(p, str(k)) for p in patterns)]
+
+
+def _schema_message(err: Any) -> list[str]:
+    """One line per problem of a jsonschema error, each starting with the policy path."""
+    at = _json_path(err.absolute_path)
+    prefix = f"{at}: " if at else ""
+    if err.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(err.instance, Mapping):
+        known = list(err.schema.get("properties", {}))
+        if err.validator == "unevaluatedProperties":
+            known = [*policy_schema()["$defs"]["check"]["properties"], *known]
+        known += [p.strip("^$").replace("\\.", ".").replace(".+", "<name>") for p in err.schema.get("patternProperties", {})]
+        what = "unknown check id" if at == "checks" else "unknown key"
+        return [f"{_json_path([*err.absolute_path, k])}: {what} (known: {', '.join(known)})" for k in _unexpected(err)]
+    if err.validator == "pattern":
+        pattern = str(err.validator_value)
+        if "(?i:" in pattern:
+            names = pattern.split("(?i:")[1].split(")")[0].replace("|", ", ")
+            return [f"{prefix}{err.instance!r} is not one of {names}"]
+        if "0-9a-fA-F]{64}" in pattern:
+            return [f"{prefix}{err.instance!r} is not a SHA-256 (64 hex digits)"]
+        if pattern == "\\S":
+            return [f"{prefix}must not be empty"]
+    if err.validator == "minLength":
+        return [f"{prefix}must not be empty"]
+    return [f"{prefix}{err.message}"]
+
+
+def schema_problems(raw: Any) -> list[str]:
+    """Return every way ``raw`` breaks the policy schema, one line each, ordered by path."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(policy_schema())
+    errors = sorted(validator.iter_errors(raw), key=lambda e: (_json_path(e.absolute_path), e.message))
+    out: list[str] = []
+    for err in errors:
+        for line in _schema_message(err):
+            if line not in out:
+                out.append(line)
+    return out
 
 
 class RawPolicy(TypedDict, total=False):
@@ -97,6 +169,11 @@ class Policy:
     def from_raw(cls, raw: Mapping[str, Any], *, source: str | None = None) -> Policy:
         """Validate ``raw``; raise ConfigError listing every problem found."""
         where = source or "policy"
+        # The schema is the contract (unknown keys, types, ranges, in every section); the checks
+        # below only turn a valid mapping into typed values and stay as a safety net.
+        invalid = schema_problems(raw)
+        if invalid:
+            raise ConfigError(f"{where}: {len(invalid)} problem(s): {'; '.join(invalid)}")
         problems: list[str] = []
         for key in raw:
             if key not in _KNOWN_KEYS:

@@ -73,7 +73,7 @@ def test_bad_policy_override_is_exit_2(data: dict[str, Path], tmp_path: Path, ca
     pf = tmp_path / "policy.yaml"
     pf.write_text("checks:\n  outliers:\n    madness: 3\n", encoding="utf-8")
     assert main(["check", str(data["sample"]), "--policy", str(pf)]) == 2
-    assert "unknown setting 'madness'" in capsys.readouterr().err
+    assert "checks.outliers.madness: unknown key" in capsys.readouterr().err
 
 
 def test_saved_profile_is_a_baseline(data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
