@@ -40,7 +40,17 @@ from typing import Any, TypedDict
 from datagate.errors import ConfigError
 from datagate.models import Severity
 
-__all__ = ["STARTER_POLICY", "Policy", "RawPolicy", "Waiver", "load_policy", "policy_schema", "schema_problems"]
+__all__ = [
+    "POLICY_FILE_NAMES",
+    "STARTER_POLICY",
+    "Policy",
+    "RawPolicy",
+    "Waiver",
+    "discover_policy",
+    "load_policy",
+    "policy_schema",
+    "schema_problems",
+]
 
 SCHEMA_RESOURCE = "schemas/policy.schema.json"
 """The JSON Schema every policy is validated against (shipped in the package, usable by editors)."""
@@ -252,14 +262,60 @@ class Policy:
         return self.checks.get(check_id, {})
 
 
+POLICY_FILE_NAMES = ("datagate.yaml", "datagate.yml")
+"""Policy files found in the current folder when no ``--policy`` is given (then
+``pyproject.toml``'s ``[tool.datagate]`` table)."""
+
+
+def discover_policy(folder: Path | str = ".") -> Policy | None:
+    """Return the policy found in ``folder``: ``datagate.yaml`` (or ``.yml``), else the
+    ``[tool.datagate]`` table of ``pyproject.toml``; None when there is neither.
+
+    Raises ConfigError (naming the file) when the one found is invalid; a ``pyproject.toml``
+    that is not TOML is an error only when it mentions ``[tool.datagate]``.
+    """
+    base = Path(folder)
+    for name in POLICY_FILE_NAMES:
+        if (base / name).is_file():
+            return load_policy(base / name if str(folder) != "." else Path(name))
+    pyproject = base / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if "tool.datagate" not in text and "[tool]" not in text:
+        return None
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        return None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        if "tool.datagate" in text:
+            raise ConfigError(f"{pyproject}: not valid TOML ({exc})") from exc
+        return None
+    table = doc.get("tool", {}).get("datagate") if isinstance(doc.get("tool"), dict) else None
+    if table is None:
+        return None
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{pyproject}: [tool.datagate] must be a table")
+    shown = "pyproject.toml" if str(folder) == "." else str(pyproject)
+    return Policy.from_raw(table, source=f"{shown} [tool.datagate]")
+
+
 def load_policy(path: Path | str | None) -> Policy:
-    """Return the policy in the YAML file ``path``, or the default policy when None.
+    """Return the policy in the YAML file ``path``; when None, the one :func:`discover_policy`
+    finds in the current folder (``./datagate.yaml``, then ``pyproject.toml``
+    ``[tool.datagate]``), else the default policy. ``policy.source`` says which.
 
     Raises ConfigError naming the file for a missing or unreadable file, invalid YAML, or any
     invalid setting (all problems listed together).
     """
     if path is None:
-        return Policy()
+        return discover_policy() or Policy()
     import yaml
 
     p = Path(path)

@@ -259,6 +259,9 @@ class GateDecision:
     """Failed or errored checks at or above the threshold."""
     reasons: tuple[str, ...] = ()
     """Human-readable reasons (policy rules that fired)."""
+    policy: str | None = None
+    """Where the policy came from (``datagate.yaml``, ``pyproject.toml [tool.datagate]``, a
+    ``--policy`` path), or None for the built-in defaults."""
 
     @property
     def exit_code(self) -> int:

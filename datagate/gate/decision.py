@@ -58,4 +58,5 @@ def decide(
         blocking_findings=verdict.findings,
         blocking_checks=verdict.checks,
         reasons=verdict.reasons,
+        policy=policy.source,
     )

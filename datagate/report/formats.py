@@ -227,6 +227,7 @@ def _decision_dict(decision: GateDecision) -> dict[str, Any]:
         "blocking_findings": [j.finding_to_dict(f) for f in decision.blocking_findings],
         "blocking_checks": [c.id for c in decision.blocking_checks],
         "reasons": list(decision.reasons),
+        "policy": decision.policy,
     }
 
 

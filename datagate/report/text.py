@@ -114,7 +114,9 @@ def evidence_summary(evidence: Mapping[str, Any], *, limit: int = 160) -> str:
 
 
 def _threshold(decision: GateDecision) -> str:
-    return f"fail on {decision.threshold.value} and above"
+    policy = getattr(decision, "policy", None)
+    where = f"; policy {clean(policy)}" if policy else ""
+    return f"fail on {decision.threshold.value} and above{where}"
 
 
 def scan_verdict(report: ScanReport, decision: GateDecision) -> str:
