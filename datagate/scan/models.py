@@ -22,8 +22,9 @@ A Keras model file is a description of objects to rebuild, and rebuilding can ru
 * ``keras.tf_op`` (high) — a ``TFOpLambda`` calling file-system, ``py_function`` or raw ops;
 * ``savedmodel.op`` (high) — graph ops that read or write files or call back into Python
   (``ReadFile``, ``WriteFile``, ``PyFunc`` ...); ``savedmodel.malformed`` (medium);
-* ``hdf5.unreadable`` (medium) — an HDF5 file h5py cannot open; attributes that are pickles or
-  marshalled code are handed on like other embedded payloads.
+* ``hdf5.unreadable`` — medium for an HDF5 file h5py cannot open, high when the HDF5 library
+  hangs or crashes on it (it runs in a helper process that is killed, see ``_h5child``);
+  attributes that are pickles or marshalled code are handed on like other embedded payloads.
 
 >>> import json
 >>> from datagate.scan.interface import Blob, ContentKind, ScanContext
@@ -72,7 +73,8 @@ _TF_OP_RISKY = (
 )
 
 _MAX_OBJECTS = 100_000
-_MAX_ATTR_BYTES = 64 * 1024 * 1024
+_HDF5_SECONDS = 30.0
+"""Budget for the HDF5 helper process to read one file's attributes."""
 
 
 def _f(blob: Blob, rule: str, sev: Severity, message: str, **evidence: Any) -> Finding:
@@ -305,9 +307,9 @@ class ModelScanner:
     # -- HDF5 ---------------------------------------------------------------------------------
 
     def _hdf5(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
-        try:
-            import h5py
-        except ModuleNotFoundError:
+        from datagate.scan._h5child import h5py_available, read_attributes
+
+        if not h5py_available():
             from datagate.extras import missing_extra_message
 
             hint = missing_extra_message("h5py", "scan") or "h5py is not installed"
@@ -317,49 +319,36 @@ class ModelScanner:
                 blob.member,
             )
             return
-        from datagate.scan.containers import _MemReader
-
-        attrs: list[tuple[str, str, Any]] = []
-        unreadable: list[str] = []
-        try:
-            with h5py.File(_MemReader(blob.data), "r") as f:
-                objects = [("/", f)]
-
-                def visit(name: str, obj: Any) -> None:
-                    if len(objects) < _MAX_OBJECTS:
-                        objects.append(("/" + name, obj))
-
-                f.visititems(visit)
-                total = 0
-                for path, obj in objects:
-                    for key in list(obj.attrs.keys())[:10_000]:
-                        try:
-                            value = obj.attrs[key]
-                        except Exception:  # noqa: BLE001 - h5py raises many types for odd attributes
-                            unreadable.append(f"{path}@{key}")
-                            continue
-                        total += getattr(value, "nbytes", 0) or len(str(value))
-                        if total > _MAX_ATTR_BYTES:
-                            break
-                        attrs.append((path, str(key), value))
-        except Exception as exc:  # noqa: BLE001 - h5py/HDF5 errors are many types: fail closed
+        timeout = min(_HDF5_SECONDS, ctx.limits.max_seconds_per_file)
+        result = read_attributes(blob.data, timeout)
+        if result.failure:
+            yield _f(
+                blob,
+                "hdf5.unreadable",
+                Severity.HIGH,
+                f"the HDF5 library {'did not finish within ' + str(int(timeout)) + ' s' if result.failure == 'timeout' else 'crashed'} "
+                "reading this file's attributes (malformed or hostile); they were not inspected",
+                failure=result.failure,
+            )
+            return
+        if result.error:
             yield _f(
                 blob,
                 "hdf5.unreadable",
                 Severity.MEDIUM,
-                f"HDF5 file could not be read ({type(exc).__name__}: {str(exc)[:200]}); its "
-                "attributes were not inspected",
+                f"HDF5 file could not be read ({result.error}); its attributes were not inspected",
             )
             return
-        if unreadable:
+        if result.unreadable or result.cut:
             yield Skip(
                 blob.path,
-                f"{len(unreadable)} HDF5 attribute(s) could not be read: {unreadable[:5]}",
+                f"{len(result.unreadable)} HDF5 attribute(s) could not be read "
+                f"{result.unreadable[:5]}{'; object/attribute budget reached' if result.cut else ''}",
                 blob.member,
             )
-        for path, key, value in attrs:
+        for path, key, values in result.attrs:
             where = f"{path}@{key}"
-            for raw in _attr_values(value):
+            for raw in values:
                 if key in ("model_config", "training_config") and path == "/":
                     try:
                         doc = json.loads(raw)
@@ -368,26 +357,6 @@ class ModelScanner:
                     if doc is not None:
                         yield from keras_config_findings(blob, doc, f"the HDF5 {key} attribute")
                 yield from embedded_payloads(blob, where, raw)
-
-
-def _attr_values(value: Any) -> Iterator[bytes]:
-    """Yield the byte/string contents of an HDF5 attribute value (numbers are skipped)."""
-    import numpy as np
-
-    if isinstance(value, bytes):
-        yield value
-    elif isinstance(value, str):
-        yield value.encode("utf-8", "surrogateescape")
-    elif isinstance(value, np.void):
-        yield value.tobytes()
-    elif isinstance(value, np.ndarray):
-        if value.dtype.kind in "OSUV":
-            for i, item in enumerate(value.flat):
-                if i >= 10_000:
-                    break
-                yield from _attr_values(item)
-    elif isinstance(value, np.bytes_):
-        yield bytes(value)
 
 
 def _hdf5_offset(data: bytes | memoryview) -> int | None:

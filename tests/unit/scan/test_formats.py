@@ -429,3 +429,40 @@ def test_random_bytes_never_crash_a_scanner(scanner: object, kind: ContentKind) 
                     scanner, prefix + data + (b"PAR1" if prefix == b"PAR1" else b""), kind
                 ):
                     assert isinstance(item, (Finding, Skip, Blob))
+
+
+def test_hdf5_helper_timeout_is_a_high_finding_and_the_helper_recovers(
+    fx: tuple[Path, tuple[Sample, ...], ScanReport],
+) -> None:
+    from datagate.models import Severity as S
+    from datagate.scan._h5child import _HELPER, read_attributes
+    from datagate.scan.interface import Limits
+
+    root, _samples, _report = fx
+    data = (root / "hostile/formats/keras_h5_lambda_model_config.h5").read_bytes()
+    # a budget no process can meet: the helper is killed and the file is reported, not passed
+    tight = ScanContext(limits=Limits(max_seconds_per_file=1e-6))
+    out = list(MODEL_SCANNER.scan(Blob("m.h5", data, name="m.h5", kind=ContentKind.HDF5), tight))
+    assert [(f.rule, f.severity) for f in out if isinstance(f, Finding)] == [
+        ("hdf5.unreadable", S.HIGH)
+    ]
+    assert _HELPER._proc is None
+    # the next file gets a fresh helper and is read in full
+    result = read_attributes(data, timeout=120)
+    assert result.failure == "" and any(k == "model_config" for _p, k, _v in result.attrs)
+
+
+def test_hdf5_helper_that_died_is_replaced(
+    fx: tuple[Path, tuple[Sample, ...], ScanReport],
+) -> None:
+    from datagate.scan._h5child import _HELPER, read_attributes
+
+    root, _samples, _report = fx
+    data = (root / "benign/formats/measurements.h5").read_bytes()
+    assert read_attributes(data, timeout=120).failure == ""
+    proc = _HELPER._proc
+    assert proc is not None
+    proc.kill()
+    proc.wait()
+    assert read_attributes(data, timeout=120).failure == ""
+    assert _HELPER._proc is not proc
