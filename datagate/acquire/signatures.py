@@ -95,7 +95,7 @@ def evaluate_signatures(
     Returns (findings, authenticity block or None when there is nothing to record). Raises
     ConfigError for malformed ``signers`` or missing key files.
     """
-    from datagate.lineage.signing import find_signatures, signing_available, verify_tree
+    from datagate.lineage.signing import find_signatures, signing_available
 
     require = bool(trust.get("require_signature", False))
     signers = parse_signers(trust, base=base)
@@ -119,7 +119,7 @@ def evaluate_signatures(
     findings: list[Finding] = []
     for sig, name in zip(sigs, rel, strict=True):
         others = [s for s in sigs if s != sig]
-        checks = [verify_tree(root, sig, t, also_ignore=others) for t in signers]
+        checks = [_check(root, sig, t, others) for t in signers]
         good = next((c for c in checks if c.verified), None)
         if good is not None:
             entries.append({"file": name, "verified": True, "signer": dict(good.signer), "files": good.files})
@@ -148,3 +148,13 @@ def evaluate_signatures(
     return findings, {"required": require, "verified": verified, "signatures": entries}
 
 
+def _check(root: Path, sig: Path, trust: Any, others: list[Path]) -> Any:
+    """Return the check of ``sig`` against one signer; a signer that cannot be used here (keyless
+    without the network) is a failed check with the reason, not an error."""
+    from datagate.errors import UsageError
+    from datagate.lineage.signing import SignatureCheck, verify_tree
+
+    try:
+        return verify_tree(root, sig, trust, also_ignore=others)
+    except UsageError as exc:
+        return SignatureCheck(False, sig.name, trust.describe(), reason=exc.message, wrong_signer=True)

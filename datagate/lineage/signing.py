@@ -297,6 +297,11 @@ def sign_tree(path: Path | str, signature: Path | str, signer: Signer) -> int:
         raise
     except (ValueError, TypeError) as exc:
         raise UsageError(f"cannot use the signing key: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001  (sigstore's trust-root refresh raises its own types)
+        raise LineageError(
+            f"keyless signing cannot start: {type(exc).__name__}: {exc}",
+            hint="keyless Sigstore signing needs the network (or --trust-config for a private instance)",
+        ) from exc
     try:
         cfg.set_hashing_config(_hashing(ms, root, sig)).sign(root, sig)
     except OSError as exc:

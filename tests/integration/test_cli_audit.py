@@ -125,6 +125,16 @@ def test_dvc_repo_audit_checks_workspace_then_cache(tmp_path: Path, monkeypatch:
     assert code == 0, out
     (row,) = json.loads(out)["rows"]
     assert row["data"] == "data" and row["problems"] == []
+    # verify (DVC path) and show report an edited record, naming the file
+    rec = next((root / ".datagate" / "records").rglob("*.json"))
+    original = rec.read_text()
+    data = json.loads(original)
+    data["run"]["finished_at"] = "2020-01-01T00:00:00Z"
+    rec.write_text(json.dumps(data))
+    for argv in (["verify", "data"], ["show", "data"]):
+        code, _, err = _run(capsys, *argv)
+        assert code == 2 and rec.name in err and "run_digest does not match" in err, (argv, err)
+    rec.write_text(original)
     shutil.rmtree(root / "data")  # workspace gone: the DVC cache still proves the bytes
     code, out, _ = _run(capsys, "audit", "--dvc", ".", "--format", "json")
     (row,) = json.loads(out)["rows"]

@@ -433,10 +433,15 @@ def test_local_folder_is_checked_against_the_hub_without_downloading(
 
 
 def test_token_is_never_written_to_records_logs_or_messages(
-    fake_hub: FakeHub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    fake_hub: FakeHub, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake_hub.add_repo("acme/gated", sample_files(), gated=True, cardData={"license": "mit"})
     caplog.set_level(logging.DEBUG)
+    # privacy (issue 16): no home folder or host name either
+    import socket
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home-dg-t4w"))
+    monkeypatch.setattr(socket, "gethostname", lambda: "dg-host-tok-8pz")
     src = HubSource.from_uri("hf://datasets/acme/gated", endpoint=fake_hub.endpoint, token=TOKEN)
     acq = src.acquire(tmp_path / "g")
     assert _integrity(acq) == []
@@ -461,8 +466,10 @@ def test_token_is_never_written_to_records_logs_or_messages(
     ]
     for text in texts:
         assert TOKEN not in text
+        assert "home-dg-t4w" not in text and "dg-host-tok-8pz" not in text
     on_disk = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]
     assert on_disk and not [b for b in on_disk if TOKEN.encode() in b]
+    assert not [b for b in on_disk if b"dg-host-tok-8pz" in b or b"home-dg-t4w" in b]
 
 
 # -- URI parsing and real git ids -----------------------------------------------------------------

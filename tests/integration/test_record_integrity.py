@@ -151,3 +151,36 @@ def test_records_statements_and_events_keep_no_home_path_or_host(
     assert code == 0, err
     rec2 = json.loads((project / "lineage" / "r2.json").read_text())
     assert rec2["run"]["host"] == FAKE_HOST and rec2["source"]["uri"] == tree.resolve().as_uri()
+
+
+@needs_stages
+def test_policy_signing_key_signs_and_bad_settings_are_config_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tree = make_tree(tmp_path / "proj" / "reviews")
+    key = make_key(tmp_path / "proj" / "keys", "dg")
+    policy = tmp_path / "proj" / "policy.yaml"
+    policy.write_text("version: 1\nsigning:\n  key: keys/dg.pem\n")
+    store = tmp_path / "proj" / ".datagate"
+    code, _, err = _run(capsys, "-q", "ingest", str(tree), "--store", str(store), "--policy", str(policy))
+    assert code == 0, err
+    data = json.loads(next((store / "records" / "reviews").glob("*.json")).read_text())
+    assert data["signatures"]["key"] == key_fingerprint(key.public.read_bytes())
+    policy.write_text("version: 1\nsigning:\n  key: keys/dg.pem\n  colour: blue\n")
+    code, _, err = _run(capsys, "-q", "ingest", str(tree), "--store", str(store), "--policy", str(policy))
+    assert code == 2 and "signing.colour: unknown key" in err
+    policy.write_text("version: 1\nsigning:\n  key: keys/missing.pem\n")
+    code, _, err = _run(capsys, "-q", "ingest", str(tree), "--store", str(store), "--policy", str(policy))
+    assert code == 2 and "missing.pem: signing key file not found" in err
+
+
+def test_keyless_signing_without_a_reachable_sigstore_is_a_clean_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Offline, keyless signing cannot work; it must fail with one line and exit 2, writing nothing."""
+    tree = make_tree(tmp_path / "reviews")
+    sig = tmp_path / "r.sigstore.json"
+    code, _, err = _run(capsys, "sign", str(tree), "--sigstore", "--identity-token", "not-a-jwt", "--signature", str(sig))
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) <= 2
+    assert "internal error" not in err and ("keyless signing" in err or "signing failed" in err)
+    assert not sig.exists()
