@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,6 @@ from tests.unit.scan._pickle_helpers import built, payload_bytes
 
 _ROOT: Path | None = None
 _LIMITS = Limits(max_pickle_ops=200_000)
-_BOUND_S = 4.0  # generous: CI machines are shared
 
 
 def _corpus(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
@@ -48,9 +46,11 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
 
 
 def _check(data: bytes) -> None:
-    start = time.perf_counter()
     try:
-        analyse(data, limits=_LIMITS)
+        # Work is bounded by steps, not wall clock (issue 14): every opcode consumes at least
+        # one byte, so the walk is linear in the input and never passes its end.
+        result = analyse(data, limits=_LIMITS)
+        assert result.ops <= max(len(data), 1) and result.end <= len(data)
         analyse_npy(b"\x93NUMPY" + data[:200], limits=_LIMITS)
         looks_like_pickle(data)
         blob = Blob("f.bin", data, name="f.bin", kind=ContentKind.PICKLE)
@@ -58,16 +58,15 @@ def _check(data: bytes) -> None:
     except DatagateError:
         return
     assert all(isinstance(i, Finding) for i in items)
-    assert time.perf_counter() - start < _BOUND_S
 
 
-@settings(max_examples=300, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2048))
 def test_random_bytes_never_escape(data: bytes) -> None:
     _check(data)
 
 
-@settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=512))
 def test_random_bytes_after_proto_never_escape(data: bytes) -> None:
     _check(b"\x80\x04" + data)
@@ -76,7 +75,7 @@ def test_random_bytes_after_proto_never_escape(data: bytes) -> None:
 
 @settings(
     max_examples=300,
-    deadline=5000,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(
@@ -112,9 +111,8 @@ def test_adversarial_shapes_finish() -> None:
     dup = b"\x80\x04]" + b"2" * 300_000 + b"."
     long_line = b"S'" + b"a" * 2_000_000
     for data in (deep, wide, dup, long_line):
-        start = time.perf_counter()
-        analyse(data)
-        assert time.perf_counter() - start < 5.0
+        result = analyse(data)
+        assert result.ops <= len(data) and result.end <= len(data)  # linear in the input
 
 
 # ------------------------------------------------------------------- opcode runs (fast path)
@@ -147,7 +145,7 @@ _RUN_TOKENS = st.one_of(
 
 @settings(
     max_examples=400,
-    deadline=5000,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(st.lists(_RUN_TOKENS, max_size=40), st.sampled_from([3, 17, 64, 200_000]))
