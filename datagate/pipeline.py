@@ -46,6 +46,7 @@ from datagate.progress import NULL_PROGRESS, ProgressSink
 if TYPE_CHECKING:
     from datagate.check.load import CsvOptions
     from datagate.config import Policy
+    from datagate.engine.interface import Engine
 
 __all__ = [
     "IngestResult",
@@ -284,6 +285,7 @@ def ingest(
     sign_key: Path | str | None = None,
     record_host: bool = False,
     label_type: str | None = None,
+    engine: Engine | None = None,
 ) -> IngestResult:
     """Run the whole gate on ``source`` and store its lineage record; return the typed result.
 
@@ -293,7 +295,9 @@ def ingest(
     store version (digest prefix or ``NAME@PREFIX``) compares with that version's profile; any
     other path is passed to the check stage as is. ``parents`` are store versions this dataset
     was derived from. OpenLineage events go to the store's ``openlineage.jsonl`` and to
-    ``openlineage_url`` (default ``$OPENLINEAGE_URL``) when set.
+    ``openlineage_url`` (default ``$OPENLINEAGE_URL``) when set. ``engine`` runs the check
+    stage's work (default: a local engine on every core); its name and worker count go in the
+    record's ``run`` block.
 
     Records, statements and events name a local source by its path relative to the project root
     (the folder holding the store); the absolute path and the host name are recorded only with
@@ -400,6 +404,7 @@ def ingest(
 
             t = time.perf_counter()
             profile_obj: Any = None
+            engine_info: dict[str, Any] = {"name": engine.name if engine is not None else "local", "workers": 0}
             if _has_tabular(manifest):
                 check_key = results.cache_key(
                     "check", manifest_sha, policy=pol_digest, label=label, keys=list(keys), text=list(text),
@@ -418,7 +423,9 @@ def ingest(
                         acquired.root, label=label, keys=tuple(keys), text=tuple(text),
                         baseline=base_arg, policy=pol, progress=progress, encoding=encoding, no_label=no_label, csv=csv,
                         label_type=label_type,
+                        engine=engine,
                     )
+                    engine_info = dict(outcome.engine)
                     check_report = dataclasses.replace(outcome.report, dataset=display)
                     profile_obj = getattr(outcome, "profile", None)
                     if cacheable:
@@ -439,6 +446,7 @@ def ingest(
                 "duration_s": round(time.perf_counter() - t0, 6),
                 "tools": _tool_versions(),
                 "stages": {k: round(v, 6) for k, v in stages.items()},
+                "engine": engine_info,
             }
             if record_host:
                 run_block["host"] = socket.gethostname()

@@ -34,7 +34,8 @@ outliers                       warn      threshold (6 robust deviations), fail_m
                                          max_share (0.01), orders (2 decades),
                                          discrete_max (20 values); impossible values fail
 nulls                          warn      threshold (null rate 1.0), spike_delta (0.05),
-                                         spike_ratio (2.0)
+                                         spike_ratio (2.0), high_rate (0.2),
+                                         column_delta (0.1)
 conflicting_labels             fail      threshold (0 groups); warn where the features
                                          have few distinct values (they identify no row)
 =============================  ========  =====================================================

@@ -56,6 +56,7 @@ from datagate.check.duplicates import LOC_SHIFT, default_key, loc_of
 from datagate.check.interface import mark_incomplete, skipped
 from datagate.check.label_columns import label_absence, merge_class_labels
 from datagate.check.load import (
+    BATCH_ROWS,
     CsvOptions,
     DatasetLayout,
     Shard,
@@ -152,6 +153,7 @@ class _Plan:
     outlier_numeric: tuple[str, ...]
     outlier_text: tuple[str, ...]
     id_like: frozenset[str]
+    batch_rows: int = BATCH_ROWS
 
 
 @dataclass
@@ -297,7 +299,7 @@ def map_item(plan: _Plan, item: WorkItem) -> MapOutput:
     key_ok = all(k in sch.names for k in plan.key)
     row0 = 0
     try:
-        for batch in iter_batches(item.shard, schema=sch, row_groups=item.row_groups):
+        for batch in iter_batches(item.shard, schema=sch, row_groups=item.row_groups, batch_rows=plan.batch_rows):
             n = batch.num_rows
             if n == 0:
                 continue
@@ -541,7 +543,7 @@ def _load_baseline(
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError, UnicodeDecodeError):
             data = None
-        if isinstance(data, dict) and "splits" in data and "version" in data:
+        if isinstance(data, dict) and "splits" in data:
             return load_profile_file(path)
     return profile_dataset(path, label=label, keys=keys, label_type=label_type)
 
@@ -615,6 +617,7 @@ def run_checks(
     engine: Engine | None = None,
     csv: CsvOptions | None = None,
     label_type: str | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> CheckOutcome:
     """Run every check on the dataset at ``path`` and return the report and profile.
 
@@ -622,7 +625,8 @@ def run_checks(
     suite JSON files; ``policy`` is a :class:`datagate.config.Policy` (or None for defaults);
     ``encoding`` is the text encoding of CSV/TSV/JSON files (bytes that do not decode are a
     read error naming the line and byte offset); ``engine`` runs the map/shuffle/reduce work (default: a
-    :class:`~datagate.engine.local.LocalEngine` on every core, closed afterwards).
+    :class:`~datagate.engine.local.LocalEngine` on every core, closed afterwards); ``batch_rows``
+    is the record-batch size (memory vs per-batch overhead; results do not depend on it).
 
     Raises UsageError when ``label``, ``keys`` or ``text`` name a column the dataset lacks
     (naming it and the available ones, or a bad ``csv`` option), ConfigError for a bad check override in the policy, and
@@ -687,6 +691,7 @@ def run_checks(
         tuple(numeric_cols) if st_out.enabled else (),
         text_cols_ok if st_out.enabled else (),
         duplicates.ID_COLUMN_NAMES,
+        batch_rows,
     )
     acc_out = outliers.OutlierAccumulator(numeric_cols, text_cols_ok, budget=DEFAULT_BUDGET_BYTES) if st_out.enabled else None
     bh = base.train_hashes if base is not None and base.train_hashes is not None and base.train_hashes.key_columns == key_ok else None

@@ -367,8 +367,10 @@ def _pack(later: npt.NDArray[np.uint64], earlier: npt.NDArray[np.uint64], sim: n
     return out
 
 
-def reduce_bucket(table: npt.NDArray[np.uint64], side: SideStore, threshold: float, *, cap: int = BUCKET_CANDIDATES) -> NearFindings:
-    """Return the verified matches of one bucket of ``(band key, split location, item location)``."""
+def reduce_bucket(table: npt.NDArray[np.uint64], side: SideStore, threshold: float, *, cap: int | None = None) -> NearFindings:
+    """Return the verified matches of one bucket of ``(band key, split location, item location)``
+    (at most ``cap`` pairs verified, default :data:`BUCKET_CANDIDATES`)."""
+    cap = BUCKET_CANDIDATES if cap is None else cap
     key, loc, iloc = table[:, 0], table[:, 1], table[:, 2]
     order = hash_loc_order(key, loc)
     key, loc, iloc = key[order], loc[order], iloc[order]
@@ -469,7 +471,7 @@ def evaluate(
         "capped": found.capped,
         "pairs": [{"a": ref(int(earlier[i])), "b": ref(int(later[i])), "similarity": round(float(m[i, 2]), 4)} for i in listed],
     }
-    note = f" (candidate cap of {BUCKET_CANDIDATES} pairs per bucket hit: low-entropy text)" if found.capped else ""
+    note = " (candidate cap per bucket hit: low-entropy text; some pairs were not verified)" if found.capped else ""
     if len(m) == 0:
         return passed(settings.id, f"no near-duplicate texts {where} at Jaccard >= {threshold:g} ({', '.join(text_columns)}){note}", observed)
     detail = ", ".join(f"{s}: {c}" for s, c in per_split.items())

@@ -8,7 +8,11 @@ A (split, column) is flagged when
 * without a baseline, the same against the lowest rate of that column in the other splits - a
   spike between splits;
 * or the column is entirely null in a split with rows (``threshold``, the absolute rate that is
-  always flagged, default 1.0).
+  always flagged, default 1.0);
+* without a baseline, also when its null rate is high in absolute terms (``high_rate``, default
+  :data:`HIGH_RATE`) or far above the other columns' of the split (at least ``column_delta``,
+  default :data:`COLUMN_DELTA`, above their median) - a single split with 35% of one column null
+  warns, naming the column and the fraction.
 
 ``observed.rates`` has every rate; ``observed.count`` the number of flagged (split, column).
 """
@@ -22,15 +26,27 @@ from datagate.check.interface import CheckSettings, fired, passed, settings_for
 from datagate.check.profile import Profile
 from datagate.models import CheckResult, Severity
 
-__all__ = ["DEFAULTS", "SPIKE_DELTA", "SPIKE_RATIO", "evaluate", "settings"]
+__all__ = ["COLUMN_DELTA", "DEFAULTS", "HIGH_RATE", "SPIKE_DELTA", "SPIKE_RATIO", "evaluate", "settings"]
 
 SPIKE_DELTA = 0.05
 """Absolute rise of the null rate that counts as a spike (with SPIKE_RATIO)."""
 SPIKE_RATIO = 2.0
 """Relative rise of the null rate that counts as a spike (with SPIKE_DELTA)."""
 
-DEFAULTS: Mapping[str, Any] = {"threshold": 1.0, "spike_delta": SPIKE_DELTA, "spike_ratio": SPIKE_RATIO}
-"""``threshold``: null rate always flagged; ``spike_delta``/``spike_ratio``: see above."""
+HIGH_RATE = 0.2
+"""Without a baseline, a null rate from which a column is flagged on its own."""
+COLUMN_DELTA = 0.1
+"""Without a baseline, how far above the median rate of the split's other columns is flagged."""
+
+DEFAULTS: Mapping[str, Any] = {
+    "threshold": 1.0,
+    "spike_delta": SPIKE_DELTA,
+    "spike_ratio": SPIKE_RATIO,
+    "high_rate": HIGH_RATE,
+    "column_delta": COLUMN_DELTA,
+}
+"""``threshold``: null rate always flagged; ``spike_delta``/``spike_ratio``: spikes;
+``high_rate``/``column_delta``: rates flagged without a baseline (see above)."""
 
 
 def settings(policy: Any) -> CheckSettings:
@@ -43,6 +59,8 @@ def evaluate(settings: CheckSettings, profile: Profile, baseline: Profile | None
     delta = settings.num("spike_delta")
     ratio = settings.num("spike_ratio")
     absolute = settings.num("threshold")
+    high = settings.num("high_rate")
+    col_delta = settings.num("column_delta")
     rates = {
         s: {c: round(sp.null_rate(c), 6) for c in sp.columns} for s, sp in profile.splits.items() if sp.rows
     }
@@ -70,6 +88,15 @@ def evaluate(settings: CheckSettings, profile: Profile, baseline: Profile | None
                     ref_rate = min(others)
                     if spike(rate, ref_rate):
                         reason = f"null rate {rate:.1%} vs {ref_rate:.1%} in another split"
+                if reason is None and rate > 0:
+                    peers = sorted(r for c, r in cols.items() if c != col)
+                    median = peers[len(peers) // 2] if peers else 0.0
+                    if rate >= high:
+                        ref_rate = None
+                        reason = f"null rate {rate:.1%} (at or above {high:.0%})"
+                    elif peers and rate - median >= col_delta:
+                        ref_rate = median
+                        reason = f"null rate {rate:.1%} vs {median:.1%} for the split's other columns"
             if reason is not None:
                 flagged.append({"split": split, "column": col, "rate": rate, "reference": ref_rate, "reason": reason})
     observed: dict[str, Any] = {"count": len(flagged), "flagged": flagged, "rates": rates}

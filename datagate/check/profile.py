@@ -244,9 +244,15 @@ class Profile:
         Raises CheckError when ``data`` is not a profile of a version this code reads.
         """
         try:
-            version = int(data.get("version", 0))
+            raw_version = data.get("version")
+            version = int(raw_version) if isinstance(raw_version, (int, str)) and str(raw_version).isdigit() else 0
             if version != PROFILE_VERSION:
-                raise ValueError(f"unsupported profile version {version}")
+                raise CheckError(
+                    f"baseline profile: format version {raw_version if raw_version is not None else 'missing'}; "
+                    f"this datagate reads version {PROFILE_VERSION}",
+                    hint="re-create it from the baseline data: datagate check BASELINE_DATA --save-profile FILE "
+                    "(or pass the baseline data folder itself as --baseline)",
+                )
             splits = {}
             for name, sp in dict(data["splits"]).items():
                 cols = {}
@@ -428,4 +434,4 @@ def load_profile_file(path: Path) -> Profile:
     try:
         return Profile.from_dict(data)
     except CheckError as e:
-        raise CheckError(f"{path}: {e.message}") from e
+        raise CheckError(f"{path}: {e.message}", hint=e.hint) from e

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from datagate.cli.app import app, options
+from datagate.cli.engine_options import EngineChoice, EngineOption, RayAddressOption, open_engine
 from datagate.report.formats import OutputFormat
 
 __all__ = ["LabelTypeChoice", "check_command"]
@@ -86,6 +87,8 @@ def check_command(
     save_profile: Annotated[
         Path | None, typer.Option("--save-profile", metavar="FILE", help="Also write this version's profile JSON (usable as a later --baseline).")
     ] = None,
+    engine: EngineOption = EngineChoice.local,
+    ray_address: RayAddressOption = None,
 ) -> None:
     from datagate.check import run_checks
     from datagate.check.load import CsvOptions
@@ -104,7 +107,7 @@ def check_command(
             policy = replace(policy, fail_on=Severity.parse(fail_on))
         except ValueError as exc:
             raise UsageError(f"--fail-on: {exc}") from None
-    with progress_sink(options.quiet) as sink:
+    with open_engine(engine, ray_address) as eng, progress_sink(options.quiet) as sink:
         outcome = run_checks(
             path,
             label=label,
@@ -118,6 +121,7 @@ def check_command(
             progress=sink,
             encoding=encoding,
             csv=CsvOptions.parse(csv_delimiter, null_values),
+            engine=eng,
         )
     if save_profile is not None:
         write_output(dumps(outcome.profile.to_dict()) + "\n", save_profile)

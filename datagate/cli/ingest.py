@@ -10,6 +10,7 @@ import typer
 
 from datagate.cli.app import app, options
 from datagate.cli.check import LabelTypeChoice
+from datagate.cli.engine_options import EngineChoice, EngineOption, RayAddressOption, open_engine
 from datagate.cli.helptext import INGEST_EPILOG, INGEST_HELP
 
 __all__ = ["ingest_command"]
@@ -55,6 +56,8 @@ def ingest_command(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-read every file; ignore the stat cache.")] = False,
     sign_key: Annotated[Path | None, typer.Option("--sign-key", help="Sign the record's in-toto statements (DSSE) with this EC private key (PEM).")] = None,
     record_host: Annotated[bool, typer.Option("--record-host", help="Also record the host name and absolute paths (default: paths relative to the project root).")] = False,
+    engine: EngineOption = EngineChoice.local,
+    ray_address: RayAddressOption = None,
 ) -> None:
     from datagate.acquire import parse_source
     from datagate.check.load import CsvOptions
@@ -81,13 +84,14 @@ def ingest_command(
         hub["parquet_export"] = True
     src = parse_source(source, **hub)
     base: str | None = None if baseline.lower() == "none" else baseline
-    with progress_sink(options.quiet) as sink:
+    with open_engine(engine, ray_address) as eng, progress_sink(options.quiet) as sink:
         result = ingest(
             src, name=name, dest=dest, label=label, keys=tuple(key or ()), text=tuple(text or ()),
             no_label=no_label, label_type=label_type.value if label_type is not None else None, policy=policy, store=store, baseline=base, parents=tuple(parent or ()),
             use_cache=not no_cache, openlineage_url=openlineage_url, progress=sink, encoding=encoding,
             csv=CsvOptions.parse(csv_delimiter, null_values),
             sign_key=sign_key, record_host=record_host,
+            engine=eng,
         )
     from datagate.lineage.store import atomic_write
 

@@ -1,0 +1,44 @@
+"""The ``--engine`` / ``--ray-address`` options shared by hash, scan, check and ingest."""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from datagate.engine import Engine
+
+__all__ = ["EngineChoice", "EngineOption", "RayAddressOption", "open_engine"]
+
+
+class EngineChoice(str, enum.Enum):
+    """Where the map/shuffle/reduce work runs."""
+
+    local = "local"
+    ray = "ray"
+
+
+EngineOption = Annotated[
+    EngineChoice,
+    typer.Option(
+        "--engine",
+        help="local: every core of this machine (default); ray: Ray Core tasks (a local Ray on 127.0.0.1, or --ray-address).",
+        case_sensitive=False,
+    ),
+]
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option("--ray-address", metavar="auto|HOST:PORT", help="With --engine ray: join this Ray cluster instead of starting a local one."),
+]
+
+
+def open_engine(choice: EngineChoice, address: str | None) -> Engine:
+    """Return the engine for the options (the caller closes it); raises EngineError/UsageError."""
+    from datagate.engine import make_engine
+    from datagate.errors import UsageError
+
+    if address is not None and choice is not EngineChoice.ray:
+        raise UsageError("--ray-address needs --engine ray")
+    return make_engine(choice.value, address=address)
