@@ -233,7 +233,7 @@ def test_profile_rejects_garbage() -> None:
 
     with pytest.raises(CheckError, match="not a datagate profile"):
         Profile.from_dict({"version": 1, "splits": {"train": {"rows": "x"}}})
-    with pytest.raises(CheckError, match="unsupported profile version"):
+    with pytest.raises(CheckError, match="format version 99; this datagate reads version 1"):
         Profile.from_dict({"version": 99, "splits": {}})
 
 
