@@ -91,6 +91,9 @@ VERIFY_EPILOG = _examples(
     "# A DVC-tracked folder recorded with `datagate record data/`:",
     "$ datagate verify data/",
     "",
+    "# A folder `ingest --dest` delivered, against the manifest in the store:",
+    "$ datagate verify data/reviews --record reviews",
+    "",
     "# A Hub download against the revision it came from (downloads nothing):",
     "$ datagate verify data/reviews --against hf://datasets/acme/reviews@3f2c9e1",
 )

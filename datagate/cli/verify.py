@@ -41,6 +41,29 @@ def _manifest_from_dvc(path: Path) -> tuple[Path, Path]:
     return out.path, manifest
 
 
+def _manifest_from_store(ref: str, store: Path | None) -> Path:
+    """Return the manifest file of the stored version ``ref`` (``NAME`` = its latest passed
+    version, ``NAME@VERSION``), checked against the sha256 in its record."""
+    from datagate.lineage.record import validate_dataset_name
+    from datagate.lineage.store import Store
+
+    st = Store.open(store, create=False)
+    if "@" in ref:
+        rec = st.resolve(ref)
+    else:
+        validate_dataset_name(ref)
+        found = st.latest(ref, passed_only=True)
+        if found is None:
+            known = ", ".join(st.names()) or "none"
+            raise UsageError(
+                f"--record {ref!r}: no passed version of {ref!r} in the store at {st.root}",
+                hint=f"datasets in the store: {known}; give NAME@VERSION for a failed one",
+            )
+        rec = found
+    st.manifest(rec)  # raises when the manifest is missing or does not match its record
+    return st.root / str(rec.data["content"]["manifest"]["path"])
+
+
 @app.command("verify", help=VERIFY_HELP, epilog=VERIFY_EPILOG)
 def verify_command(
     path: Annotated[
@@ -67,6 +90,18 @@ def verify_command(
             help="Compare with the files a Hub revision publishes (hf://datasets/OWNER/NAME@REV), "
             "downloading nothing.",
         ),
+    ] = None,
+    record: Annotated[
+        str | None,
+        typer.Option(
+            "--record",
+            metavar="NAME[@VERSION]",
+            help="Compare with the manifest of a stored version: NAME alone is its latest passed "
+            "version (what `ingest --dest` delivered); VERSION is a root digest or a prefix.",
+        ),
+    ] = None,
+    store: Annotated[
+        Path | None, typer.Option("--store", help="--record: the lineage store (default: ./.datagate).")
     ] = None,
     fmt: Annotated[
         VerifyFormat, typer.Option("--format", "-f", help="text or json.")
@@ -99,8 +134,8 @@ def verify_command(
     from datagate.report import inventory as render
     from datagate.report import write_output
 
-    if manifest is not None and against is not None:
-        raise UsageError("--manifest and --against are alternatives; give one")
+    if sum(x is not None for x in (manifest, against, record)) > 1:
+        raise UsageError("--manifest, --against and --record are alternatives; give one")
     if signature is not None:
         from datagate.cli.authenticity import trust_option
 
@@ -134,7 +169,9 @@ def verify_command(
 
     from datagate.inventory import verify
 
-    if manifest is None:
+    if record is not None:
+        manifest = _manifest_from_store(record, store)
+    elif manifest is None:
         path, manifest = _manifest_from_dvc(path)
     with progress_sink(options.quiet) as sink:
         result = verify(path, manifest, progress=sink)

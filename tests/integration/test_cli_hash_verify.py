@@ -111,3 +111,25 @@ def test_verify_needs_a_manifest_a_dvc_pointer_or_a_hub_revision(
     assert "alternatives" in capsys.readouterr().err
     assert main(["verify", str(root), "--against", "https://example.invalid/x"]) == 2
     assert "not a Hub dataset URI" in capsys.readouterr().err
+
+
+def test_verify_record_looks_the_manifest_up_in_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`ingest --dest` then `verify DEST --record NAME[@VERSION]`: no manifest digging by hand."""
+    from tests.unit.lineage._helpers import make_tree
+
+    src = make_tree(tmp_path / "raw")
+    store = tmp_path / "store"
+    assert main(["-q", "ingest", str(src), "--name", "reviews", "--dest", str(tmp_path / "out"), "--store", str(store), "--label", "label"]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(tmp_path / "out"), "--record", "reviews", "--store", str(store)]) == 0
+    capsys.readouterr()
+    version = json.loads(next((store / "records" / "reviews").glob("*.json")).read_text())["content"]["root_digest"]
+    assert main(["verify", str(tmp_path / "out"), "--record", f"reviews@{version.split(':')[-1][:12]}", "--store", str(store), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["matches"] is True and doc["expected_digest"] == version
+    (tmp_path / "out" / "data" / "train.csv").write_text("tampered\n")
+    assert main(["verify", str(tmp_path / "out"), "--record", "reviews", "--store", str(store)]) == 1
+    capsys.readouterr()
+    assert main(["verify", str(tmp_path / "out"), "--record", "nosuch", "--store", str(store)]) == 2
+    assert "no passed version of 'nosuch'" in capsys.readouterr().err
+    assert main(["verify", str(tmp_path / "out"), "--record", "reviews", "--manifest", "x"]) == 2
