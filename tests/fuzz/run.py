@@ -58,6 +58,8 @@ def _worker(family: str, start: int, stop: int, seed: int, ingest_every: int, wo
                 bucket[str(code)] = bucket.get(str(code), 0) + 1
             if out.problems:
                 print(json.dumps({"input": i, "problems": out.problems}), flush=True)
+            if (i - start) % 200 == 199:  # a checkpoint survives a crash of this worker
+                print(json.dumps({"checkpoint": i + 1, "codes": codes}), flush=True)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(json.dumps({"done": stop, "codes": codes, "slowest_s": round(slowest, 3), "max_rss_mib": rss}), flush=True)
     return 0
@@ -76,17 +78,21 @@ def _run_family(family: str, n: int, args: argparse.Namespace, workdir: Path) ->
                "--seed", str(args.seed), "--ingest-every", str(args.ingest_every), "--workdir", str(workdir)]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         done = None
+        last_codes: dict[str, dict[str, int]] = {}
         for line in proc.stdout.splitlines():
             rec = json.loads(line)
             if "problems" in rec:
                 summary["problems"].append(rec)
             elif "done" in rec:
                 done = rec
+            if "codes" in rec:
+                last_codes = rec["codes"]
+        # counts of the inputs this worker finished (up to its last checkpoint if it crashed)
+        for c, hist in last_codes.items():
+            bucket = summary["codes"].setdefault(c, {})
+            for k, v in hist.items():
+                bucket[k] = bucket.get(k, 0) + v
         if done is not None and proc.returncode == 0:
-            for c, hist in done["codes"].items():
-                bucket = summary["codes"].setdefault(c, {})
-                for k, v in hist.items():
-                    bucket[k] = bucket.get(k, 0) + v
             summary["slowest_s"] = max(summary["slowest_s"], done["slowest_s"])
             summary["max_rss_mib"] = max(summary["max_rss_mib"], done["max_rss_mib"])
             break

@@ -81,12 +81,16 @@ def test_arrow_batches_are_fully_validated(broken: dict[str, Path], case: str) -
     [
         ("parquet_huge_footer", "footer declares 4294967280 bytes of metadata"),
         ("parquet_truncated", "no PAR1 magic"),
-        ("parquet_bad_row_group", "data lies outside the file"),
     ],
 )
 def test_parquet_footer_checked_before_reading(broken: dict[str, Path], case: str, message: str) -> None:
     with pytest.raises(ShardError, match=message):
         read_schema(discover(broken[case]).splits[0].shards[0])
+
+
+def test_parquet_chunks_outside_the_file_are_a_read_error(broken: dict[str, Path]) -> None:
+    with pytest.raises(ShardError, match="Invalid column metadata"):
+        _read_all(broken["parquet_bad_row_group"])
 
 
 def test_parquet_metadata_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
