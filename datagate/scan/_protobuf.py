@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["PbError", "looks_like_savedmodel", "pb_fields", "sub_messages"]
+__all__ = ["PbError", "looks_like_savedmodel", "pb_fields", "read_varint", "sub_messages"]
 
 
 class PbError(Exception):
     """The bytes are not the protobuf message expected."""
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    """Return (value, next position) of the base-128 varint at ``pos`` (protobuf, Avro, Thrift
+    compact all use it). Raises PbError when it runs past the end or past 64 bits."""
     result = shift = 0
     while True:
         if pos >= len(buf):
@@ -40,17 +42,17 @@ def pb_fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
     """
     pos, n = 0, len(buf)
     while pos < n:
-        key, pos = _varint(buf, pos)
+        key, pos = read_varint(buf, pos)
         field, wire = key >> 3, key & 7
         if field == 0:
             raise PbError("field number 0")
         value: int | bytes
         if wire == 0:
-            value, pos = _varint(buf, pos)
+            value, pos = read_varint(buf, pos)
         elif wire == 1:
             value, pos = buf[pos : pos + 8], pos + 8
         elif wire == 2:
-            length, pos = _varint(buf, pos)
+            length, pos = read_varint(buf, pos)
             if pos + length > n:
                 raise PbError("length-delimited field past the end")
             value, pos = buf[pos : pos + length], pos + length

@@ -53,6 +53,7 @@ from datagate.scan._payloads import embedded_payloads
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
 
 __all__ = [
+    "avro_metadata",
     "COLUMNAR_SCANNER",
     "ColumnarScanner",
     "KeyValue",
@@ -410,6 +411,53 @@ def _unbase64(value: bytes) -> bytes | None:
         return None
 
 
+# ============================================================================ Avro
+
+
+def _avro_long(buf: bytes, pos: int) -> tuple[int, int]:
+    from datagate.scan._protobuf import PbError, read_varint
+
+    try:
+        raw, pos = read_varint(buf, pos)
+    except PbError as exc:
+        raise _Malformed(f"Avro header: {exc}") from exc
+    return (raw >> 1) ^ -(raw & 1), pos
+
+
+def avro_metadata(data: bytes | memoryview) -> list[KeyValue]:
+    """Return the header metadata map of an Avro object container file (``avro.schema``,
+    ``avro.codec`` and any user keys). Raises ValueError when the header does not parse."""
+    buf = bytes(data[: 64 << 20])
+    out: list[KeyValue] = []
+    try:
+        if buf[:4] != b"Obj\x01":
+            raise _Malformed("no Avro magic")
+        pos = 4
+        while True:
+            count, pos = _avro_long(buf, pos)
+            if count == 0:
+                break
+            if count < 0:
+                count = -count
+                _size, pos = _avro_long(buf, pos)
+            if count > _MAX_FIELDS:
+                raise _Malformed(f"Avro metadata map of {count} entries")
+            for _ in range(count):
+                parts: list[bytes] = []
+                for _k in range(2):
+                    n, pos = _avro_long(buf, pos)
+                    if n < 0 or pos + n > len(buf):
+                        raise _Malformed("Avro metadata entry past the end")
+                    parts.append(buf[pos : pos + n])
+                    pos += n
+                out.append(KeyValue("avro", parts[0].decode("utf-8", "replace"), parts[1]))
+        if pos + 16 > len(buf):
+            raise _Malformed("Avro header without its sync marker")
+    except _Malformed as exc:
+        raise ValueError(str(exc)) from exc
+    return out
+
+
 # ============================================================================ the scanner
 
 
@@ -430,7 +478,7 @@ class ColumnarScanner:
 
     name = "columnar"
     kinds: frozenset[ContentKind] = frozenset(
-        {ContentKind.ARROW, ContentKind.ARROW_STREAM, ContentKind.PARQUET}
+        {ContentKind.ARROW, ContentKind.ARROW_STREAM, ContentKind.PARQUET, ContentKind.AVRO}
     )
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
@@ -439,6 +487,8 @@ class ColumnarScanner:
         try:
             if blob.kind is ContentKind.PARQUET:
                 meta = parquet_metadata(blob.data)
+            elif blob.kind is ContentKind.AVRO:
+                meta.entries = avro_metadata(blob.data)
             else:
                 meta.entries = arrow_schema_metadata(
                     blob.data, stream=blob.kind is ContentKind.ARROW_STREAM

@@ -70,6 +70,8 @@ _ATTR_T = lazy_compile(rb"\bt=\"(\w+)\"")
 _F = lazy_compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.DOTALL)
 _V = lazy_compile(rb"<(?:\w+:)?v\b[^>]*>(.*?)</(?:\w+:)?v>", re.DOTALL)
 _SHEET = lazy_compile(r"^xl/worksheets/([^/]+)\.xml$")
+_EXTERNAL_LINK = lazy_compile(r"^xl/externalLinks/[^/]+\.xml$")
+_DDE_LINK = lazy_compile(rb"<(?:\w+:)?(?:ddeLink|oleLink)\b[^>]*>")
 
 
 def judge_cell(value: str) -> Severity | None:
@@ -289,8 +291,6 @@ class FormulaScanner:
         with zf:
             names = {i.filename: i for i in zf.infolist()}
             sheets = sorted(n for n in names if _SHEET.match(n))
-            if not sheets:
-                return
             strings: list[str] = []
             if "xl/sharedStrings.xml" in names:
                 raw = self._member(zf, names["xl/sharedStrings.xml"], ctx)
@@ -319,6 +319,31 @@ class FormulaScanner:
                             },
                         )
                 yield from hits.findings(blob, "XLSX", sheet)
+            yield from self._external_links(blob, zf, names, ctx)
+
+    def _external_links(
+        self, blob: Blob, zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], ctx: ScanContext
+    ) -> Iterator[ScanItem]:
+        """DDE and OLE links stored as workbook parts (``xl/externalLinks/*.xml``): Excel asks to
+        update them on open and a DDE link starts the named program (``ddeService="cmd"``)."""
+        for name in sorted(n for n in names if _EXTERNAL_LINK.match(n)):
+            raw = self._member(zf, names[name], ctx)
+            if isinstance(raw, str):
+                yield Skip(blob.path, raw, blob.member)
+                continue
+            links = [m.group(0).decode("utf-8", "replace")[:200] for m in _DDE_LINK.finditer(raw)]
+            if links:
+                member = name if blob.member is None else f"{blob.member}/{name}"
+                yield Finding(
+                    path=blob.path,
+                    member=member,
+                    rule="formula.command",
+                    category="formula",
+                    severity=Severity.HIGH,
+                    message=f"the workbook stores {len(links)} DDE/OLE link(s) that start a "
+                    "program when Excel updates links on open",
+                    evidence={"count": len(links), "links": links[:_MAX_EVIDENCE]},
+                )
 
     @staticmethod
     def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, ctx: ScanContext) -> bytes | str:

@@ -33,6 +33,7 @@ class ScannerName(str, enum.Enum):
     COLUMNAR = "columnar"
     SAFETENSORS = "safetensors"
     MODELS = "models"
+    SCIENTIFIC = "scientific"
     FORMULAS = "formulas"
 
     def to_scanner(self) -> Scanner:
@@ -61,6 +62,8 @@ class ScannerName(str, enum.Enum):
                 return _load("safetensors", "SAFETENSORS_SCANNER")
             case ScannerName.MODELS:
                 return _load("models", "MODEL_SCANNER")
+            case ScannerName.SCIENTIFIC:
+                return _load("scientific", "SCIENTIFIC_SCANNER")
             case ScannerName.FORMULAS:
                 return _load("formulas", "FORMULA_SCANNER")
             case _:

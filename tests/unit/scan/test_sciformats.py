@@ -20,6 +20,7 @@ from datagate.scan import scan
 from datagate.scan._sciformats import _masked_crc
 from datagate.scan.interface import ContentKind as K
 from datagate.scan.sniff import sniff_full
+from fixtures.gen.formats import avro_file
 
 scipy_io = pytest.importorskip("scipy.io")
 h5py = pytest.importorskip("h5py")
@@ -85,8 +86,7 @@ def _tfrecord(records: list[bytes]) -> bytes:
 
 def _avro() -> bytes:
     schema = json.dumps({"type": "record", "name": "r", "fields": [{"name": "a", "type": "int"}]})
-    meta = b"\x02" + b"\x16avro.schema" + bytes([len(schema) * 2]) + schema.encode() + b"\x00"
-    return b"Obj\x01" + meta + bytes(16)
+    return avro_file({"avro.schema": schema.encode()})
 
 
 def _fits() -> bytes:
@@ -208,3 +208,14 @@ def test_real_files_from_wheels(
     wrong = {k: v for k, v in wrong.items() if K(v) not in kinds}
     # The wheels ship a few deliberately broken samples; every well-formed file is recognised.
     assert len(wrong) <= max(2, len(files) // 10), wrong
+
+
+def test_real_idl_save_files_have_a_clean_record_chain() -> None:
+    from datagate.scan.scientific import idl_records
+
+    files = [p for p in _wheel_data("scipy", "io", "tests", "data") if p.suffix == ".sav"]
+    assert len(files) >= 20
+    for p in files:
+        records, problem = idl_records(p.read_bytes())
+        assert problem == "" and records[-1][1] == 6, p.name
+        assert 12 not in {t for _off, t in records}, p.name
