@@ -751,7 +751,7 @@ def run_checks(
         lambda: near_duplicates.evaluate(st_near_within, near_found, names, found.within_locs, text_cols_ok, text_source, within=True),
         shuffled=True,
     )
-    add(st_out.enabled, "outliers", lambda: outliers.evaluate(st_out, acc_out, names, outliers.baseline_ranges(base)) if acc_out is not None else skipped("outliers", "disabled"))
+    add(st_out.enabled, "outliers", lambda: outliers.evaluate(st_out, acc_out, names, outliers.baseline_ranges(base, st_out.num("threshold"))) if acc_out is not None else skipped("outliers", "disabled"))
     add(st_nulls.enabled, "nulls", lambda: nulls.evaluate(st_nulls, prof, base))
     conf_found = (merged.reduced.conf or conflicts.ConflictFindings()) if with_conflicts else None
     identified_by = conflicts.identifying(

@@ -25,8 +25,10 @@ partials. From the merged sample, per series (see :func:`fit`):
   beyond ``threshold``, that is the column's natural shape (a heavy tail), not outliers, and the
   tail is left quiet (reported as ``heavy_tail``).
 
-With a baseline, values inside the baseline's range for the column are never tail outliers, and a
-column whose baseline minimum is non-negative counts every negative value as impossible.
+With a baseline, values inside the baseline's range for the column (its min..max, clipped to its
+median +- ``threshold`` robust deviations so that the baseline's own outliers do not excuse new
+ones: :func:`baseline_ranges`) are never tail outliers, and a column whose baseline minimum is
+non-negative counts every negative value as impossible.
 
 ``observed.count`` counts outlying values (a row with two outlying columns counts twice);
 ``observed.rows`` lists the most severe ones with their ``reason``; ``observed.reasons`` counts
@@ -414,8 +416,14 @@ def _classify(
     return reasons, score
 
 
-def baseline_ranges(profile: Any) -> dict[str, tuple[float, float]]:
-    """Return ``{column: (min, max)}`` over every split of a baseline :class:`Profile` (None: {})."""
+def baseline_ranges(profile: Any, threshold: float = WARN_MADS) -> dict[str, tuple[float, float]]:
+    """Return ``{column: (lo, hi)}``: the range of values a baseline :class:`Profile` already had
+    that were not themselves far out there (None: ``{}``).
+
+    Per split, the baseline's [min, max] clipped to its median +- ``threshold`` robust deviations
+    (1.4826 MAD; unclipped when the MAD is 0), so an outlier the baseline already carried does
+    not hide the same outlier now; the splits' ranges are then joined.
+    """
     out: dict[str, tuple[float, float]] = {}
     if profile is None:
         return out
@@ -423,8 +431,12 @@ def baseline_ranges(profile: Any) -> dict[str, tuple[float, float]]:
         for name, st in sp.columns.items():
             if st.min is None or st.max is None:
                 continue
-            lo, hi = out.get(name, (float(st.min), float(st.max)))
-            out[name] = (min(lo, float(st.min)), max(hi, float(st.max)))
+            lo, hi = float(st.min), float(st.max)
+            if st.median is not None and st.mad:
+                reach = threshold * _MAD_TO_SD * float(st.mad)
+                lo, hi = max(lo, float(st.median) - reach), min(hi, float(st.median) + reach)
+            old = out.get(name, (lo, hi))
+            out[name] = (min(old[0], lo), max(old[1], hi))
     return out
 
 

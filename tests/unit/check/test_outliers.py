@@ -115,12 +115,21 @@ def test_baseline_range_quiets_known_values_and_makes_negatives_impossible() -> 
 
 
 def test_baseline_profile_range_is_used(quality: dict[str, Path]) -> None:
-    # against its own profile every numeric value lies inside the baseline's range, so only the
-    # text lengths (no range is kept for them) remain outliers
+    # the planted outliers case against its own profile: the baseline's range is clipped to its
+    # robust spread, so the outliers it already carried do not excuse themselves
     own = run_checks(quality["outliers"]).profile
+    ranges = outliers.baseline_ranges(own)
+    assert ranges["feature_a"][1] < 250.0 and ranges["feature_b"][1] < 11.5 + 2.5 * 1.4826 * 10
     res = by_id(run_checks(quality["outliers"], baseline=own))["outliers"]
     assert res.observed["baseline_ranges"]
-    assert {k: v["count"] for k, v in res.observed["series"].items() if v["count"]} == {"len(text)": 3}
+    assert res.observed["count"] == EXPECTED["outliers"]["outliers"]
+    # a clean version whose spread is narrower than the baseline's: the baseline's range quiets it
+    rng = np.random.default_rng(5)
+    narrow = pa.record_batch({"x": np.concatenate([rng.normal(0, 1, 3000), [9.0]])})
+    alone = outliers.evaluate(SETTINGS, _acc([(0, 0, narrow)]), ["train"])
+    assert alone.observed["reasons"] == {"tail": 1}
+    known = outliers.evaluate(SETTINGS, _acc([(0, 0, narrow)]), ["train"], baseline={"x": (-12.0, 12.0)})
+    assert known.observed["count"] == 0
 
 
 def test_result_does_not_depend_on_how_the_split_is_sharded(tmp_path: Path) -> None:
