@@ -53,6 +53,7 @@ from datagate.scan._payloads import embedded_payloads
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
 
 __all__ = [
+    "MetadataError",
     "avro_metadata",
     "COLUMNAR_SCANNER",
     "ColumnarScanner",
@@ -91,6 +92,15 @@ HF_FEATURE_TYPES = frozenset(
 
 class _Malformed(Exception):
     """The bytes do not parse as the format claims."""
+
+
+class MetadataError(ValueError):
+    """Metadata that does not (fully) parse; ``partial`` holds what was read before the break,
+    which the scanner still judges (a broken footer must not hide a readable pickle)."""
+
+    def __init__(self, message: str, partial: list[KeyValue] | None = None) -> None:
+        super().__init__(message)
+        self.partial = partial or []
 
 
 @dataclass(frozen=True)
@@ -227,30 +237,44 @@ def _read_message(data: bytes | memoryview, pos: int) -> bytes:
 def arrow_schema_metadata(data: bytes | memoryview, *, stream: bool) -> list[KeyValue]:
     """Return every metadata entry of an Arrow IPC file (footer and first message) or stream.
 
-    Raises ValueError when the bytes do not parse as Arrow IPC.
+    Raises MetadataError (with the entries read before the break) when the bytes do not parse
+    as Arrow IPC.
     """
     out: list[KeyValue] = []
-    try:
-        if stream:
+    problems: list[str] = []
+    if stream:
+        try:
             _message_schema(_read_message(data, 0), "schema", out)
-            return out
-        n = len(data)
-        if bytes(data[:6]) != b"ARROW1" or bytes(data[n - 6 :]) != b"ARROW1" or n < 18:
-            raise _Malformed("Arrow file without both ARROW1 magics")
-        flen = struct.unpack_from("<i", bytes(data[n - 10 : n - 6]))[0]
-        if flen <= 0 or flen > n - 18:
-            raise _Malformed(f"Arrow footer length {flen} does not fit the file")
-        fb = _FB(bytes(data[n - 10 - flen : n - 10]))
-        footer = fb.root()
-        schema = fb.ref(footer, 1)
-        if schema is not None:
-            _schema(fb, schema, "schema", out)
-        _kv(fb, footer, 4, "footer", out)
+        except _Malformed as exc:
+            raise MetadataError(str(exc), out) from exc
+        return out
+    try:
+        _arrow_footer(data, out)
+    except _Malformed as exc:
+        problems.append(f"footer: {exc}")
+    try:
         # a reader that streams the file sees the first message's schema, not the footer's
         _message_schema(_read_message(data, 8), "stream schema", out)
     except _Malformed as exc:
-        raise ValueError(str(exc)) from exc
+        problems.append(f"first message: {exc}")
+    if problems:
+        raise MetadataError("; ".join(problems), out)
     return out
+
+
+def _arrow_footer(data: bytes | memoryview, out: list[KeyValue]) -> None:
+    n = len(data)
+    if n < 18 or bytes(data[:6]) != b"ARROW1" or bytes(data[n - 6 :]) != b"ARROW1":
+        raise _Malformed("Arrow file without both ARROW1 magics")
+    flen = struct.unpack_from("<i", bytes(data[n - 10 : n - 6]))[0]
+    if flen <= 0 or flen > n - 18:
+        raise _Malformed(f"Arrow footer length {flen} does not fit the file")
+    fb = _FB(bytes(data[n - 10 - flen : n - 10]))
+    footer = fb.root()
+    schema = fb.ref(footer, 1)
+    if schema is not None:
+        _schema(fb, schema, "schema", out)
+    _kv(fb, footer, 4, "footer", out)
 
 
 # ============================================================================ Thrift (compact)
@@ -366,8 +390,10 @@ def _parquet_kv(items: Any, where: str, out: list[KeyValue]) -> None:
 
 def parquet_metadata(data: bytes | memoryview) -> _Meta:
     """Return the key-value metadata of a Parquet footer (file and column chunks) and the
-    embedded ``ARROW:schema``'s. Raises ValueError when the footer does not parse."""
+    embedded ``ARROW:schema``'s. Raises MetadataError (with what was read) when the footer
+    does not parse."""
     n = len(data)
+    meta = _Meta()
     try:
         if n < 12 or bytes(data[n - 4 :]) != b"PAR1":
             raise _Malformed("no PAR1 footer magic")
@@ -375,7 +401,6 @@ def parquet_metadata(data: bytes | memoryview) -> _Meta:
         if flen == 0 or flen > n - 12 or flen > _MAX_FOOTER:
             raise _Malformed(f"footer length {flen} does not fit the file")
         fmd = _Thrift(bytes(data[n - 8 - flen : n - 8])).struct()
-        meta = _Meta()
         _parquet_kv(fmd.get(5), "parquet", meta.entries)
         for rg_i, rg in enumerate(_list(fmd.get(4))):
             if not isinstance(rg, dict):
@@ -396,7 +421,7 @@ def parquet_metadata(data: bytes | memoryview) -> _Meta:
                     raise _Malformed("ARROW:schema is not base64")
                 _message_schema(_read_message(raw, 0), "ARROW:schema", meta.entries)
     except _Malformed as exc:
-        raise ValueError(str(exc)) from exc
+        raise MetadataError(str(exc), meta.entries) from exc
     return meta
 
 
@@ -454,7 +479,7 @@ def avro_metadata(data: bytes | memoryview) -> list[KeyValue]:
         if pos + 16 > len(buf):
             raise _Malformed("Avro header without its sync marker")
     except _Malformed as exc:
-        raise ValueError(str(exc)) from exc
+        raise MetadataError(str(exc), out) from exc
     return out
 
 
@@ -495,14 +520,19 @@ class ColumnarScanner:
                 )
         except (ValueError, RecursionError, MemoryError) as exc:
             kind = blob.kind.value if blob.kind else "columnar"
+            meta.entries = exc.partial if isinstance(exc, MetadataError) else []
             yield _finding(
                 blob,
                 "columnar.malformed",
                 Severity.MEDIUM,
-                f"{kind} metadata does not parse ({exc}); its schema was not inspected",
+                f"{kind} metadata does not parse ({exc}); "
+                + (
+                    "what came before the break was inspected"
+                    if meta.entries
+                    else "its schema was not inspected"
+                ),
                 error=str(exc)[:300],
             )
-            return
         for path in meta.external[:1]:
             yield _finding(
                 blob,

@@ -468,3 +468,29 @@ def test_hdf5_helper_that_died_is_replaced(
     proc.wait()
     assert read_attributes(data, timeout=120).failure == ""
     assert _HELPER._proc is not proc
+
+
+def test_a_broken_part_does_not_hide_what_parses(
+    fx: tuple[Path, tuple[Sample, ...], ScanReport],
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root, _samples, _report = fx
+    arrow = bytearray((root / "hostile/formats/arrow_py_extension_type.arrow").read_bytes())
+    arrow[8:16] = b"\xff\xff\xff\xff\xff\xff\xff\x7f"  # first message length past the end
+    rules = {
+        f.rule
+        for f in _scan(COLUMNAR_SCANNER, bytes(arrow), ContentKind.ARROW)
+        if isinstance(f, Finding)
+    }
+    assert rules == {"columnar.malformed", "columnar.py_extension_type"}
+
+    table = pa.table({"x": [1]}).replace_schema_metadata(
+        {b"pandas": payload_pickle("broken-arrow-schema"), b"ARROW:schema": b"not base64!"}
+    )
+    buf = pa.BufferOutputStream()
+    pq.write_table(table, buf)  # pyarrow keeps a caller's ARROW:schema as given
+    out = _scan(COLUMNAR_SCANNER, bytes(buf.getvalue()), ContentKind.PARQUET)
+    assert [f.rule for f in out if isinstance(f, Finding)] == ["columnar.malformed"]
+    assert [b.member for b in out if isinstance(b, Blob)] == ["parquet[pandas]"]
