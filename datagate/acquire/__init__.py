@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 from datagate.acquire.interface import Acquired, Source, SourceInfo
 from datagate.acquire.local import LocalSource
 
-__all__ = ["Acquired", "LocalSource", "Source", "SourceInfo", "parse_source"]
+__all__ = ["Acquired", "LocalSource", "Source", "SourceInfo", "local_copy", "parse_source"]
 
 
 def parse_source(text: str, **hub_options: Any) -> Source:
@@ -50,3 +51,24 @@ def parse_source(text: str, **hub_options: Any) -> Source:
     if hub_options:
         raise UsageError(f"{text}: Hub options ({', '.join(sorted(hub_options))}) apply only to hf:// sources")
     return LocalSource(text)
+
+
+def local_copy(text: str, *, progress: Any = None) -> tuple[Path, Acquired | None]:
+    """Return ``(local folder, acquisition)`` for what ``scan``/``check`` were pointed at.
+
+    A local path is returned as it is (acquisition None). ``hf://datasets/OWNER/NAME[@REV]`` is
+    resolved to its commit, downloaded into datagate's Hub cache (``$DATAGATE_HUB_DIR`` or
+    ``~/.cache/datagate/hub``, per commit, so a second run downloads nothing) and every byte
+    verified against the hashes the Hub publishes, exactly as ``ingest`` does; the acquisition's
+    findings (integrity mismatches, missing files) are returned for the caller to report.
+
+    Raises AcquireError (one line naming repo and revision) and UsageError as :func:`parse_source`
+    and the Hub source do.
+    """
+    if not text.startswith("hf://"):
+        return Path(text), None
+    from datagate.progress import NULL_PROGRESS
+
+    source = parse_source(text)
+    acquired = source.acquire(None, progress=progress if progress is not None else NULL_PROGRESS)
+    return acquired.root, acquired

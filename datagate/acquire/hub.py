@@ -246,10 +246,18 @@ class _Client:
                 f" while {doing}; set HF_TOKEN to a token that has access",
                 hint="accept the dataset's conditions on the Hub, then export HF_TOKEN=... (or run `hf auth login`)",
             )
-        if isinstance(exc, hf.RevisionNotFoundError):
+        if isinstance(exc, hf.RevisionNotFoundError) or (
+            status == 404
+            and not isinstance(exc, (hf.RepositoryNotFoundError, hf.EntryNotFoundError))
+            and doing in ("reading the repo info", "listing the files")
+            and self._repo_exists()
+        ):
+            # a bare 404 for a revision of a repo that exists is a missing revision too,
+            # not a transient failure worth re-running
             return AcquireError(
-                f"{where}: revision {self.revision!r} does not exist in the repo",
-                hint="list branches and tags with `hf repo-refs` or pass a 40-hex commit id",
+                f"{where}: revision not found: {self.revision!r} does not exist in the repo; "
+                f"{self.nearby_refs()}",
+                hint="pass one of the refs above or a 40-hex commit id",
             )
         if isinstance(exc, hf.RepositoryNotFoundError):
             return AcquireError(
@@ -282,6 +290,35 @@ class _Client:
         return AcquireError(
             f"{where}: unexpected Hub client failure while {doing} ({type(exc).__name__})"
         )
+
+    def _repo_exists(self) -> bool:
+        """Return True when the repo answers at its default revision (never raises)."""
+        try:
+            self.api.dataset_info(self.repo_id, timeout=30)
+        except Exception:  # noqa: BLE001  any failure: not known to exist
+            return False
+        return True
+
+    def nearby_refs(self, limit: int = 8) -> str:
+        """Return ``"nearby refs: v1.0 (tag), main (branch), ..."``: the repo's branches and tags
+        closest to the requested revision first; never raises (says so when they cannot be
+        listed)."""
+        import difflib
+
+        try:
+            refs = self.api.list_repo_refs(self.repo_id, repo_type="dataset")
+        except Exception:  # noqa: BLE001  the refs are a hint; the error is already known
+            return "its refs could not be listed"
+        named = [(r.name, "branch") for r in refs.branches] + [(t.name, "tag") for t in refs.tags]
+        if not named:
+            return "the repo has no branches or tags"
+        wanted = str(self.revision)
+        close = difflib.get_close_matches(wanted, [n for n, _ in named], n=limit, cutoff=0.0)
+        order = {n: i for i, n in enumerate(close)}
+        named.sort(key=lambda nk: (order.get(nk[0], len(order)), nk[0]))
+        shown = ", ".join(f"{n} ({k})" for n, k in named[:limit])
+        more = f" and {len(named) - limit} more" if len(named) > limit else ""
+        return f"nearby refs: {shown}{more}"
 
     def info(self) -> Any:
         """Return the DatasetInfo of the revision; raises AcquireError."""
@@ -676,7 +713,12 @@ class HubSource(Source):
         signals = _signals(self.repo_id, info, listing, account)
 
         findings: list[Finding] = []
-        findings.extend(self._download(client, commit, files, root, progress))
+        # files already here with exactly the published bytes (a re-run, or datagate's Hub cache
+        # for scan/check) are not fetched again; everything is verified again below anyway
+        present_ok = [f for f in files if (root / f.path).is_file() and (root / f.path).stat().st_size == f.size]
+        _, done = _verify(root, present_ok, where) if present_ok else ([], {})
+        to_fetch = [f for f in files if not done.get(f.path)]
+        findings.extend(self._download(client, commit, to_fetch, root, progress))
         try:
             verified, ok = _verify(root, files, where)
         except OSError as e:

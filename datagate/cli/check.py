@@ -39,7 +39,15 @@ class LabelTypeChoice(str, Enum):
     ),
 )
 def check_command(
-    path: Annotated[Path, typer.Argument(help="Dataset folder or data file.", metavar="PATH", show_default=False)],
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="Dataset folder or data file, or hf://datasets/OWNER/NAME[@REVISION] (pinned, "
+            "downloaded to datagate's Hub cache and verified, as ingest does).",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ],
     label: Annotated[
         str | None, typer.Option("--label", help="Label column (default: a ClassLabel feature, else label/target/class...).")
     ] = None,
@@ -107,9 +115,20 @@ def check_command(
             policy = replace(policy, fail_on=Severity.parse(fail_on))
         except ValueError as exc:
             raise UsageError(f"--fail-on: {exc}") from None
+    from datagate.acquire import local_copy
+    from datagate.errors import AcquireError
+
     with open_engine(engine, ray_address) as eng, progress_sink(options.quiet) as sink:
+        root, acquired = local_copy(path, progress=sink)
+        if acquired is not None:
+            bad = [f for f in acquired.findings if f.category == "integrity" and f.severity >= Severity.HIGH]
+            if bad:  # fail closed: never check bytes that are not what the Hub publishes
+                raise AcquireError(
+                    f"{path}: {len(bad)} file(s) do not match what the Hub publishes ({bad[0].rule}: {bad[0].path})",
+                    hint="run `datagate scan` on it for every finding",
+                )
         outcome = run_checks(
-            path,
+            root,
             label=label,
             no_label=no_label,
             label_type=label_type.value if label_type is not None else None,
@@ -126,5 +145,6 @@ def check_command(
     if save_profile is not None:
         write_output(dumps(outcome.profile.to_dict()) + "\n", save_profile)
     decision = decide(policy, checks=outcome.report.checks)
-    write_output(render(fmt, ReportKind.CHECK, outcome.report, decision), output)
+    report = replace(outcome.report, dataset=path) if acquired is not None else outcome.report
+    write_output(render(fmt, ReportKind.CHECK, report, decision), output)
     raise typer.Exit(decision.exit_code)

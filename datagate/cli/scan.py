@@ -18,7 +18,13 @@ __all__ = ["scan_command"]
 @app.command("scan", help=SCAN_HELP, epilog=SCAN_EPILOG)
 def scan_command(
     path: Annotated[
-        Path, typer.Argument(help="Folder or file to scan.", metavar="PATH", show_default=False)
+        str,
+        typer.Argument(
+            help="Folder or file to scan, or hf://datasets/OWNER/NAME[@REVISION] (pinned, "
+            "downloaded to datagate's Hub cache and verified, as ingest does).",
+            metavar="PATH",
+            show_default=False,
+        ),
     ],
     fmt: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
@@ -64,8 +70,14 @@ def scan_command(
             policy = replace(policy, fail_on=Severity.parse(fail_on))
         except ValueError as exc:
             raise UsageError(f"--fail-on: {exc}") from None
+    from datagate.acquire import local_copy
+
     with progress_sink(options.quiet) as sink:
-        report = scan(path, policy=policy, strict=strict, progress=sink)
+        root, acquired = local_copy(path, progress=sink)
+        report = scan(root, policy=policy, strict=strict, progress=sink)
+    if acquired is not None:
+        # the Hub source as the user named it, and its integrity findings with the scan's
+        report = replace(report, target=path, findings=(*acquired.findings, *report.findings))
     decision = decide(policy, findings=report.findings)
     write_output(render(fmt, ReportKind.SCAN, report, decision), output)
     raise typer.Exit(decision.exit_code)

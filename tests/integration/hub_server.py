@@ -231,6 +231,9 @@ class FakeHub:
         self.resized: set[tuple[str, str]] = set()
         self.die_after: dict[tuple[str, str], tuple[int, str]] = {}
         self.down = False
+        self.plain_revision_404 = False
+        """Answer an unknown revision with a bare 404 (no ``X-Error-Code``), as some Hub
+        endpoints and mirrors do."""
         self.log: list[RequestLog] = []
         self._lock = threading.Lock()
         self._clock = _EPOCH
@@ -490,7 +493,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _commit(self, repo: HubRepo, rev: str) -> Commit | None:
         commit = repo.resolve(rev)
         if commit is None:
-            self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}")
+            self._error(404, None if self.fake.plain_revision_404 else "RevisionNotFound", f"Invalid rev id: {rev}")
         return commit
 
     # -- API --------------------------------------------------------------------------------

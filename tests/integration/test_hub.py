@@ -241,11 +241,23 @@ def test_unknown_repo_is_404(fake_hub: FakeHub, tmp_path: Path) -> None:
 
 def test_unknown_revision_is_a_clear_error(fake_hub: FakeHub, tmp_path: Path) -> None:
     with pytest.raises(
-        AcquireError, match=r"@no-such-branch: revision 'no-such-branch' does not exist"
-    ):
+        AcquireError, match=r"@no-such-branch: revision not found: 'no-such-branch' does not exist"
+    ) as err:
         _acquire(fake_hub, tmp_path / "x", f"hf://datasets/{SAMPLE_REPO}@no-such-branch")
-    with pytest.raises(AcquireError, match="does not exist"):
+    assert "nearby refs: " in err.value.message and "main (branch)" in err.value.message
+    assert "v1.0 (tag)" in err.value.message
+    with pytest.raises(AcquireError, match="revision not found"):
         _acquire(fake_hub, tmp_path / "x", f"hf://datasets/{SAMPLE_REPO}@{'0' * 40}")
+
+
+def test_bare_404_for_a_revision_says_revision_not_found(fake_hub: FakeHub, tmp_path: Path) -> None:
+    """A 404 without the Hub's error code used to read 'HTTP 404 ... re-run later'."""
+    fake_hub.plain_revision_404 = True
+    with pytest.raises(AcquireError, match=r"revision not found: 'v1\.1' does not exist") as err:
+        _acquire(fake_hub, tmp_path / "x", f"hf://datasets/{SAMPLE_REPO}@v1.1")
+    # the closest ref comes first
+    assert err.value.message.split("nearby refs: ", 1)[1].startswith("v1.0 (tag)")
+    assert "re-run" not in str(err.value.diagnostics())
 
 
 def test_unreachable_hub_is_a_clear_error(hub_env: Path, tmp_path: Path) -> None:
@@ -780,3 +792,38 @@ def test_fake_hub_answers_refs_and_paths_info_like_the_hub(fake_hub: FakeHub) ->
     assert isinstance(lfs, RepoFile) and lfs.lfs is not None and lfs.security is not None
     assert lfs.lfs.sha256 == hashlib.sha256(sample_files()["data/validation.parquet"]).hexdigest()
     assert isinstance(by_path["data"], RepoFolder) and len(by_path["data"].tree_id) == 40
+
+
+def test_scan_and_check_accept_hf_uris(fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`scan`/`check` on hf://: pinned, downloaded once into the Hub cache, verified; the URL is
+    shown as given (it used to read `hf:/datasets/...: no such file or directory`)."""
+    import json as _json
+    import os
+
+    from datagate.cli import main
+
+    uri = f"hf://datasets/{SAMPLE_REPO}@v1.0"
+    assert main(["scan", uri, "--format", "json"]) == 0
+    doc = _json.loads(capsys.readouterr().out)
+    assert doc["target"] == uri and doc["summary"]["files"] == len(sample_files())
+    cache = Path(os.environ["DATAGATE_HUB_DIR"])
+    commit = fake_hub.repos[SAMPLE_REPO].branches["main"]
+    assert (cache / "datasets" / SAMPLE_REPO / commit).is_dir()
+    downloads = sum(1 for r in fake_hub.log if "/resolve/" in r.path and r.method == "GET")
+    assert main(["check", uri, "--format", "json"]) == 0
+    check_doc = _json.loads(capsys.readouterr().out)
+    assert check_doc["dataset"] == uri and check_doc["label_column"] == "label"
+    assert sum(1 for r in fake_hub.log if "/resolve/" in r.path and r.method == "GET") == downloads  # cached: nothing fetched again
+
+    # bytes that differ from what the Hub publishes: scan reports it, check refuses (exit 2)
+    fake_hub.tampered.add((SAMPLE_REPO, "data/train.csv"))
+    other = f"hf://datasets/{SAMPLE_REPO}@main"
+    import shutil
+
+    shutil.rmtree(cache)
+    assert main(["scan", other, "--format", "json"]) == 1
+    rules = {f["rule"] for f in _json.loads(capsys.readouterr().out)["findings"]}
+    assert "integrity.hub_mismatch" in rules
+    assert main(["check", other]) == 2
+    err = capsys.readouterr().err
+    assert "do not match what the Hub publishes" in err and "hf://datasets/" in err and "hf:/d" not in err
