@@ -65,7 +65,7 @@ def _run(path: Path, **kw: Any) -> tuple[dict[str, Any], int]:
     return checks, decision.exit_code
 
 
-def real_tables(work: Path, names: list[str] | None = None) -> dict[str, Any]:
+def real_tables(work: Path, names: list[str] | None = None, seed: int = 0) -> dict[str, Any]:
     """Return ``{table: {"label": ..., "rows": ..., "exit": ..., "checks": {...}}}``."""
     from fixtures.gen.real import TABLES, load, write_splits
 
@@ -74,7 +74,7 @@ def real_tables(work: Path, names: list[str] | None = None) -> dict[str, Any]:
         if names and name not in names:
             continue
         df = load(name)
-        dest = write_splits(df, work / "real" / name)
+        dest = write_splits(df, work / "real" / name, seed=seed)
         checks, rc = _run(dest, label=spec.label) if spec.label else _run(dest, no_label=True)
         out[name] = {"package": spec.package, "label": spec.label, "rows": len(df), "exit": rc, "checks": checks}
         print(f"  {name}: exit {rc}", file=sys.stderr)
@@ -204,12 +204,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", type=Path, help="also write the Markdown report here")
     ap.add_argument("--tables", help="comma-separated subset of the real tables")
     ap.add_argument("--skip-planted", action="store_true")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the random 80/20 split (default 0)")
     ap.add_argument("--workdir", type=Path)
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="datagate-bench-fa-"))
     try:
-        real = real_tables(work, args.tables.split(",") if args.tables else None)
+        real = real_tables(work, args.tables.split(",") if args.tables else None, args.seed)
         plant = [] if args.skip_planted else planted(work)
     finally:
         if args.workdir is None:

@@ -28,7 +28,9 @@ class; floats with non-integer values: regression), else its distinct values (in
 more than :data:`MAX_CODE_CLASSES` distinct values that are not the class ids ``0..k-1`` or
 ``1..k``: regression). For a regression target the
 class checks (imbalance, unseen and empty classes, conflicting labels) are skipped with that
-reason; ``label_distribution`` carries a per-split distribution summary (quantiles) instead, and
+reason; ``label_distribution`` carries a per-split distribution summary (quantiles) instead and
+warns only when a later split's target distribution differs from the first split's (two-sample
+KS distance above ``skew_threshold`` with p below ``skew_alpha``, on the percentiles), and
 ``label_drift`` compares each split with the baseline by a two-sample Kolmogorov-Smirnov test on
 the stored percentiles (fires when D exceeds ``ks_threshold``, default :data:`KS_THRESHOLD`, and
 p is below ``alpha``); its outliers are scored by ``outliers`` like any numeric column.
@@ -331,6 +333,27 @@ def _regression_rows(profile: Profile, split: str) -> int:
     return sp.rows - nulls
 
 
+def _regression_skew(settings: CheckSettings, profile: Profile, observed: dict[str, Any]) -> dict[str, Any]:
+    """Compare each later split's target distribution with the first split's (two-sample KS on
+    the stored percentiles); fill ``observed["skew_tests"]``, return the skewed splits' tests."""
+    items = [(n, sp.label_quantiles) for n, sp in profile.splits.items() if sp.label_quantiles is not None]
+    tests: dict[str, Any] = {}
+    skewed: dict[str, Any] = {}
+    if len(items) < 2:
+        return skewed
+    first, fq = items[0]
+    n_first = _regression_rows(profile, first)
+    for split, q in items[1:]:
+        assert fq is not None and q is not None
+        d = ks_from_quantiles(fq, q)
+        p = ks_pvalue(d, n_first, _regression_rows(profile, split))
+        tests[split] = {"vs": first, "ks": round(d, 6), "p_value": p, "median_first": fq[50], "median": q[50]}
+        if d > settings.num("skew_threshold") and (p < settings.num("skew_alpha") or settings.num("skew_alpha") >= 1):
+            skewed[split] = tests[split]
+    observed["skew_tests"] = tests
+    return skewed
+
+
 def evaluate_distribution(settings: CheckSettings, profile: Profile, kind: LabelType | None = None) -> CheckResult:
     """Return the ``label_distribution`` result from the profile's label counts.
 
@@ -347,10 +370,19 @@ def evaluate_distribution(settings: CheckSettings, profile: Profile, kind: Label
             for n, sp in profile.splits.items()
             if sp.label_quantiles is not None
         }
+        reg: dict[str, Any] = {"label": label, "label_type": "regression", "label_type_reason": why, "summary": summary}
+        reg_skew = _regression_skew(settings, profile, reg)
+        if reg_skew:
+            reg["count"] = len(reg_skew)
+            detail = "; ".join(
+                f"{s} (KS {t['ks']:.3f}, p={t['p_value']:.2g}; median {t['median_first']:g} in {t['vs']} vs {t['median']:g} in {s})"
+                for s, t in reg_skew.items()
+            )
+            return fired(settings, f"regression target {label!r} skewed between splits: {detail}", reg)
         return skipped(
             settings.id,
             f"label {label!r} is a regression target ({why}): class balance, unseen and empty classes do not apply",
-            {"label": label, "label_type": "regression", "label_type_reason": why, "summary": summary},
+            reg,
         )
     names = profile.class_names
     splits = [(n, *_labeled(sp.label_counts, names)) for n, sp in profile.splits.items()]

@@ -147,3 +147,29 @@ def test_conflicts_fail_where_keys_identify_rows(tmp_path: Path) -> None:
     assert res.status is CheckStatus.FAIL
     assert res.observed["identifying"] == "key columns given (--key)"
     assert res.observed["count"] == _fair_as_classes(tmp_path / "again").observed["count"]
+
+
+def test_regression_target_skew_between_splits(tmp_path: Path) -> None:
+    # diabetes with the test split drawn from the upper half of the target only
+    import pyarrow.parquet as pq
+
+    from fixtures.gen.real import load
+
+    df = load("diabetes")
+    clean = by_id(run_checks(_real("diabetes", tmp_path), label="target"))["label_distribution"]
+    assert clean.status is CheckStatus.SKIPPED and set(clean.observed["skew_tests"]) == {"test"}
+    median = float(df["target"].median())
+    high = df[df["target"] > median]
+    rng = np.random.default_rng(1)
+    test_idx = set(rng.choice(high.index.to_numpy(), size=len(df) // 5, replace=False).tolist())
+    dest = tmp_path / "skewed" / "data"
+    dest.mkdir(parents=True)
+    train = df.loc[[i for i in df.index if i not in test_idx]]
+    test = df.loc[sorted(test_idx)]
+    pq.write_table(pa.Table.from_pandas(train, preserve_index=False), dest / "train-00000-of-00001.parquet")
+    pq.write_table(pa.Table.from_pandas(test, preserve_index=False), dest / "test-00000-of-00001.parquet")
+    res = by_id(run_checks(dest.parent, label="target"))["label_distribution"]
+    assert res.status is CheckStatus.WARN and res.observed["count"] == 1
+    t = res.observed["skew_tests"]["test"]
+    assert t["ks"] > 0.3 and t["p_value"] < 1e-6 and t["median"] > t["median_first"]
+    assert "skewed between splits" in res.message and "regression target" in res.message
