@@ -148,11 +148,10 @@ options = GlobalOptions()
 
 def _print_version(value: bool) -> None:
     if value:
-        from importlib.metadata import version
-
+        from datagate import __version__
         from datagate.inventory.native import status
 
-        typer.echo(f"datagate {version('datagate')} (inventory accelerator: {status})")
+        typer.echo(f"datagate {__version__} (inventory accelerator: {status})")
         raise typer.Exit()
 
 
