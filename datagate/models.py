@@ -125,6 +125,9 @@ class Manifest:
     """``sha256:<hex>``: the in-toto dirHash over the regular files (see DESIGN.md)."""
     dvc_md5: str | None = None
     """DVC's ``<md5>.dir`` id of the tree when computed with ``--dvc``, else None."""
+    unlisted: tuple[tuple[str, str], ...] = ()
+    """Names left out because they cannot be manifest lines (not UTF-8, a line break), as
+    ``(escaped relative path, problem)``; only when the inventory was asked to skip them (scan)."""
 
     @property
     def files(self) -> tuple[FileEntry, ...]:

@@ -56,15 +56,19 @@ def hash_tree(
     use_cache: bool = True,
     progress: ProgressSink = NULL_PROGRESS,
     workers: int | None = None,
+    skip_bad_names: bool = False,
 ) -> Manifest:
     """Return the manifest of ``path`` (a directory or one regular file).
 
     ``dvc`` also computes MD5s and DVC's ``.dir`` id; ``use_cache=False`` re-reads every file.
     ``workers`` caps hashing processes (None: one per CPU; 1: in this process, never forking).
+    ``skip_bad_names`` leaves out names that cannot be manifest lines (not UTF-8, a line break)
+    and lists them in ``Manifest.unlisted`` instead of raising (the scan reports them).
     Raises InventoryError for anything that cannot be inventoried.
     """
     manifest, _ = build_manifest(
-        Path(path), dvc=dvc, use_cache=use_cache, progress=progress, workers=workers
+        Path(path), dvc=dvc, use_cache=use_cache, progress=progress, workers=workers,
+        skip_bad_names=skip_bad_names,
     )
     return manifest
 

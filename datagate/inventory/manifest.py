@@ -116,13 +116,15 @@ def build_manifest(
     use_cache: bool = True,
     progress: ProgressSink = NULL_PROGRESS,
     workers: int | None = None,
+    skip_bad_names: bool = False,
 ) -> tuple[Manifest, StatCache | None]:
     """Inventory ``path`` (a directory or a single regular file) and return its manifest.
 
     Returns the manifest and the stat cache used (None when bypassed), whose ``problem`` says
     whether it had to be ignored. ``workers`` caps the hashing processes (None: one per CPU;
     1: everything in this process, which never forks). Raises InventoryError for a missing path,
-    a special file, an unreadable file, a bad name, or a file that vanished or was replaced
+    a special file, an unreadable file, a bad name (unless ``skip_bad_names``: such names are
+    then left out and listed in ``Manifest.unlisted``), or a file that vanished or was replaced
     mid-walk.
     """
     entries: list[FileEntry] = []
@@ -133,11 +135,12 @@ def build_manifest(
         for p, is_link, size, mode, sha, md5, target in r.entries:
             append(FileEntry(p, link_kind if is_link else file_kind, size, mode, sha, md5, target))
 
+    unlisted: list[tuple[str, str]] | None = [] if skip_bad_names else None
     summary, cache = _inventory(
         path, dvc=dvc, use_cache=use_cache, progress=progress, mode="entries", sink=keep,
-        workers=workers,
+        workers=workers, unlisted=unlisted,
     )
-    return Manifest(tuple(entries), summary.root_digest, summary.dvc_md5), cache
+    return Manifest(tuple(entries), summary.root_digest, summary.dvc_md5, tuple(unlisted or ())), cache
 
 
 def write_manifest(
@@ -212,6 +215,7 @@ def _inventory(
     mode: OutputMode,
     sink: Callable[[ChunkResult], None],
     workers: int | None,
+    unlisted: list[tuple[str, str]] | None = None,
 ) -> tuple[ManifestSummary, StatCache | None]:
     """Run the chunks of ``path`` in order, hand each result to ``sink``, return the totals."""
     path = Path(path)
@@ -233,7 +237,7 @@ def _inventory(
         runs = iter([[path.name]])
     elif S_ISDIR(st.st_mode):
         root = path
-        runs = list_runs(path)
+        runs = list_runs(path, unlisted)
     else:
         raise InventoryError(f"{path}: is not a regular file or directory")
 

@@ -113,7 +113,8 @@ def scan(
             from datagate.inventory import hash_tree
 
             # Hashing stays in this process: a scan starts no process but its own workers.
-            manifest = hash_tree(root, progress=progress, workers=1)
+            # Names that cannot be manifest lines are findings, not a reason to scan nothing.
+            manifest = hash_tree(root, progress=progress, workers=1, skip_bad_names=True)
         report = scan_tree(
             root, manifest, ctx=ctx, scanners=scanners, progress=progress,
             workers=tree_workers, pool=pool,

@@ -554,10 +554,10 @@ def scan_tree(
     failures a scanner reports; a bad file is a finding, never an exception.
     """
     from datagate.inventory import scan_root
+    from datagate.scan.repo import name_findings
 
     base = scan_root(root)
-    findings: list[Finding] = []
-    skipped: list[Skip] = []
+    findings, skipped = name_findings(manifest)
     content_types: dict[str, int] = {}
     task = progress.task("scanning", total=len(manifest.entries), total_bytes=manifest.total_bytes)
     own_pool = None

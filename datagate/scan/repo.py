@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from datagate.models import EntryKind, FileEntry, Finding, Severity
+from datagate.models import EntryKind, FileEntry, Finding, Manifest, Severity, Skip
 from datagate.scan._patterns import lazy_compile
 from datagate.scan.executables import EXECUTABLE_KINDS, SCRIPT_KINDS
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
@@ -38,6 +38,7 @@ __all__ = [
     "REPO_SCANNER",
     "RepoScanner",
     "expected_kinds",
+    "name_findings",
     "parse_lfs_pointer",
     "symlink_findings",
 ]
@@ -50,6 +51,38 @@ def _f(
     path: str, rule: str, sev: Severity, msg: str, ev: dict[str, Any], member: str | None = None
 ) -> Finding:
     return Finding(path, rule, "repo", sev, msg, member, ev)
+
+
+def name_findings(manifest: Manifest) -> tuple[list[Finding], list[Skip]]:
+    """Return ``repo.name.undecodable`` findings (high) for names that are not UTF-8 or hold
+    control or invisible characters, and the skips for those the inventory had to leave out.
+
+    A name that is not UTF-8 (or holds a line break) cannot be a manifest line, so the file (or
+    folder) is not scanned: the finding says so, with the raw bytes escaped, and the rest of the
+    tree is scanned as usual (one such name must not keep a repo from being scanned). A valid
+    UTF-8 name with control characters (terminal escapes, bidi overrides) is scanned and flagged.
+    """
+    from datagate.inventory.walk import escape_name
+
+    findings: list[Finding] = []
+    skips: list[Skip] = []
+    for shown, problem in manifest.unlisted:
+        findings.append(
+            _f(shown, "repo.name.undecodable", Severity.HIGH,
+               f"file name {problem}; it was not scanned (raw bytes shown escaped)",
+               {"escaped": shown, "problem": problem})
+        )
+        skips.append(Skip(shown, f"name {problem}"))
+    for entry in manifest.entries:
+        if not entry.path.isprintable():
+            shown = escape_name(entry.path)
+            findings.append(
+                _f(shown, "repo.name.undecodable", Severity.HIGH,
+                   "file name contains control or invisible characters (shown escaped); "
+                   "it can disguise the name in terminals and reviews",
+                   {"escaped": shown, "problem": "contains control or invisible characters"})
+            )
+    return findings, skips
 
 
 def symlink_findings(entry: FileEntry, root: Path) -> list[Finding]:
