@@ -29,7 +29,17 @@ def log_command(
         raise UsageError(f"--format {fmt!r} is not available for log", hint="use text or json")
     validate_dataset_name(name)
     st = Store.open(store)
-    history = list(reversed(st.history(name)))
+    try:
+        history = list(reversed(st.history(name)))
+    except LineageError as exc:
+        # An edited record: list every version's integrity (record files read leniently), exit 1.
+        from datagate.lineage.audit import audit_store
+        from datagate.report.audit import audit_json, audit_text
+
+        report = audit_store(st.root, [name], check_data=False).to_dict()
+        write_output(audit_json(report) if fmt == "json" else audit_text(report), None)
+        typer.echo(f"datagate: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
     if not history:
         raise LineageError(f"{name}: no versions in the store at {st.root}", hint=f"known datasets: {', '.join(st.names()) or 'none'}")
     if fmt == "json":

@@ -260,6 +260,7 @@ def _audit_record(
     trusted_keys: Collection[str] | None,
     remote: bool,
     dvc_data: tuple[Path, Path] | None = None,
+    check_data: bool = True,
 ) -> AuditRow:
     """Audit the record at ``path`` of the store at ``store_root``. ``dvc_data`` is
     (workspace path, repo root) when auditing a DVC output."""
@@ -295,7 +296,9 @@ def _audit_record(
     manifest_file = store_root / str(data["content"]["manifest"]["path"])
     checked: str | None = None
     try:
-        if dvc_data is not None:
+        if not check_data:
+            pass
+        elif dvc_data is not None:
             workspace, repo = dvc_data
             if workspace.exists():
                 problems += _check_folder(workspace, manifest_file, _shown(workspace))
@@ -337,8 +340,12 @@ def audit_store(
     *,
     trusted_keys: Collection[str] | None = None,
     remote: bool = False,
+    check_data: bool = True,
 ) -> AuditReport:
     """Audit every record of the store (or the ``NAME@VERSION`` / ``NAME`` refs); return the report.
+
+    ``check_data=False`` checks the records and manifests only (``datagate log`` on a store with an
+    edited record).
 
     Record files are read leniently so that one edited record is a broken row, not an error.
     Raises LineageError when there is no store, or a ref matches no record file.
@@ -356,7 +363,7 @@ def audit_store(
         base = root / "records"
         if base.is_dir():
             paths = sorted(p for p in base.glob("*/*.json") if not p.name.startswith("."))
-    rows = [_audit_record(p, root, trusted_keys=trusted_keys, remote=remote) for p in paths]
+    rows = [_audit_record(p, root, trusted_keys=trusted_keys, remote=remote, check_data=check_data) for p in paths]
     return AuditReport(_shown(root), tuple(rows))
 
 

@@ -72,9 +72,11 @@ def test_any_edit_is_reported_and_a_forgery_with_recomputed_digests_fails_its_si
         data = json.loads(original)
         edit(data)
         rec_path.write_text(json.dumps(data, indent=2, sort_keys=True))
-        for argv in (["show", "reviews"], ["log", "reviews"]):
-            code, _, err = _run(capsys, *argv, "--store", str(store))
-            assert code == 2 and rec_path.name in err and "does not match" in err, (field, argv, err)
+        code, _, err = _run(capsys, "show", "reviews", "--store", str(store))
+        assert code == 2 and rec_path.name in err and "does not match" in err, (field, err)
+        code, out, err = _run(capsys, "log", "reviews", "--store", str(store))
+        assert code == 1 and rec_path.name in err and "does not match" in err, (field, err)
+        assert out.splitlines()[1].startswith("BROKEN") and "edited" in out, (field, out)
         with pytest.raises(LineageError, match="does not match"):
             validate_record(data, where="r.json")
 
