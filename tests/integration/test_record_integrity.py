@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ def test_signed_record_verifies_and_names_its_signer(signed_store: tuple[Path, P
     assert signature_problems(data, trusted_keys={other}) == [f"signed by key {fp}, which is not a trusted key"]
 
 
-EDITS = [
+EDITS: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
     ("gate", lambda d: d["gate"].__setitem__("passed", not d["gate"]["passed"])),
     ("source", lambda d: d["source"].__setitem__("uri", "elsewhere")),
     ("content", lambda d: d["content"].__setitem__("bytes", d["content"]["bytes"] + 1)),
