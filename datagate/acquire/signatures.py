@@ -109,7 +109,7 @@ def evaluate_signatures(
         }
     rel = [s.relative_to(root).as_posix() for s in sigs]
     if not signers or not signing_available():
-        why = "no trust.signers in the policy" if not signers else "model-signing is not installed (pip install 'datagate[sign]')"
+        why = "no trust.signers in the policy" if not signers else "model-signing is not installed (pip install 'datagate-intake[sign]')"
         sev = Severity.CRITICAL if require else Severity.INFO
         rule = "signature.untrusted" if require else "signature.unchecked"
         unchecked = [Finding(r, rule, "trust", sev, f"signature not checked: {why}") for r in rel]

@@ -11,7 +11,7 @@ file's SHA-256 (predicate ``https://model_signing/signature/v1.0``), exactly wha
 
 All cryptography is the ``model-signing`` library's (which builds on ``sigstore`` and
 ``cryptography``); nothing here signs or checks a signature by hand. The library is an optional
-dependency (``pip install 'datagate[sign]'``) imported only when a signature is made or checked.
+dependency (``pip install 'datagate-intake[sign]'``) imported only when a signature is made or checked.
 
 Trust anchors (:data:`Trust`): an elliptic-curve :class:`PublicKey`, a :class:`CertificateChain`
 (X.509 signing certificate checked up to the given CA certificates) or a :class:`SigstoreIdentity`
@@ -243,7 +243,7 @@ def _model_signing() -> Any:
     except ImportError as exc:
         raise UsageError(
             f"signing needs the model-signing library ({exc})",
-            hint="pip install 'datagate[sign]'",
+            hint="pip install 'datagate-intake[sign]'",
         ) from exc
     return model_signing
 
