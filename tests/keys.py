@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["KeyPair", "TestCA", "make_ca", "make_key"]
+__all__ = ["KeyPair", "TestCA", "make_ca", "make_key", "make_trust_config"]
 
 
 @dataclass(frozen=True)
@@ -83,3 +86,38 @@ def make_ca(dest: Path, name: str = "test") -> TestCA:
         leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return out
+
+
+def _log_key(url: str) -> dict[str, object]:
+    der = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return {
+        "baseUrl": url, "hashAlgorithm": "SHA2_256",
+        "publicKey": {"rawBytes": base64.b64encode(der).decode(), "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                      "validFor": {"start": "2020-01-01T00:00:00Z"}},
+        "logId": {"keyId": base64.b64encode(hashlib.sha256(der).digest()).decode()},
+    }
+
+
+def make_trust_config(dest: Path, ca: TestCA) -> Path:
+    """Write a Sigstore ClientTrustConfig whose Fulcio CA is ``ca`` and whose Rekor and CT logs are
+    fresh keys (nothing signed by them exists): an offline test trust root for keyless checks."""
+    der = x509.load_pem_x509_certificate(ca.ca_cert.read_bytes()).public_bytes(serialization.Encoding.DER)
+    dest.write_text(json.dumps({
+        "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
+        "trustedRoot": {
+            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "tlogs": [_log_key("https://rekor.invalid")], "ctlogs": [_log_key("https://ctfe.invalid")],
+            "timestampAuthorities": [],
+            "certificateAuthorities": [{
+                "subject": {"organization": "test", "commonName": "fulcio"},
+                "uri": "https://fulcio.invalid",
+                "certChain": {"certificates": [{"rawBytes": base64.b64encode(der).decode()}]},
+                "validFor": {"start": "2020-01-01T00:00:00Z"},
+            }],
+        },
+        "signingConfig": {"mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+                          "caUrls": [], "oidcUrls": [], "rekorTlogUrls": [], "tsaUrls": []},
+    }))
+    return dest

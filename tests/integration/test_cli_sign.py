@@ -78,3 +78,22 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path, capsys: pytest.Captur
     assert code == 2 and "none.pem: private key file not found" in err
     code, _, err = _run(capsys, "verify", str(tree), "--signature", str(tmp_path / "none.sig"), "--public-key", "x")
     assert code == 2 and "none.sig" in err
+
+
+def test_keyless_verify_via_cli_against_an_offline_trust_root_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.keys import make_trust_config
+
+    tree = make_tree(tmp_path / "reviews")
+    k = make_key(tmp_path / "keys", "pub")
+    sig = tmp_path / "r.sig"
+    assert _run(capsys, "sign", str(tree), "--key", str(k.private), "--signature", str(sig))[0] == 0
+    tc = make_trust_config(tmp_path / "tc.json", make_ca(tmp_path / "pki", "fulcio"))
+    code, out, err = _run(
+        capsys, "verify", str(tree), "--signature", str(sig), "--identity", "a@example.com",
+        "--issuer", "https://issuer.invalid", "--trust-config", str(tc),
+    )
+    assert code == 1 and "FAILED" in out and "sigstore a@example.com" in out, err
+    code, _, err = _run(capsys, "verify", str(tree), "--signature", str(sig), "--identity", "a@example.com")
+    assert code == 2 and "--issuer" in err

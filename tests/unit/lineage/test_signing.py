@@ -23,7 +23,7 @@ from datagate.lineage.signing import (
     verify_statement,
     verify_tree,
 )
-from tests.keys import make_ca, make_key
+from tests.keys import make_ca, make_key, make_trust_config
 from tests.unit.lineage._helpers import make_tree
 
 pytest.importorskip("model_signing")
@@ -105,61 +105,29 @@ def test_certificate_chain_signing_and_verification(tmp_path: Path) -> None:
     assert not verify_tree(tree, sig, PublicKey(make_key(tmp_path / "keys", "x").public)).verified
 
 
-def _log_key(url: str) -> dict[str, object]:
-    import base64
-    import hashlib
-
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    der = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return {
-        "baseUrl": url, "hashAlgorithm": "SHA2_256",
-        "publicKey": {"rawBytes": base64.b64encode(der).decode(), "keyDetails": "PKIX_ECDSA_P256_SHA_256",
-                      "validFor": {"start": "2020-01-01T00:00:00Z"}},
-        "logId": {"keyId": base64.b64encode(hashlib.sha256(der).digest()).decode()},
-    }
-
-
 def test_keyless_verification_fails_closed_offline(tmp_path: Path) -> None:
-    """A key-signed bundle is no Sigstore signature: with a test trust root it does not verify.
+    """Keyless checks against an offline test trust root (a throw-away "Fulcio" CA and log keys).
 
-    A *successful* keyless verification needs a Fulcio-issued certificate, an SCT and a Rekor
-    inclusion proof; none can be minted offline, so that path is not tested here.
+    A key-signed bundle is rejected, and so is a certificate-signed one even when its leaf chains
+    to the test "Fulcio" CA: model-signing's certificate bundles carry an X.509 chain, a keyless
+    bundle one Fulcio leaf plus Rekor evidence. A *successful* keyless verification needs that
+    leaf with an SCT from a CT log and a Rekor inclusion proof, which cannot be minted offline:
+    that path is not tested here.
     """
     tree = make_tree(tmp_path / "reviews")
     k = make_key(tmp_path / "keys", "a")
     sig = tmp_path / "reviews.sig"
     sign_tree(tree, sig, PrivateKey(k.private))
     ca = make_ca(tmp_path / "pki", "fulcio")
-    import base64
+    trust_config = make_trust_config(tmp_path / "trust_config.json", ca)
+    who = SigstoreIdentity("someone@example.com", "https://issuer.invalid", trust_config=trust_config)
+    check = verify_tree(tree, sig, who)
+    assert not check.verified and check.wrong_signer
+    assert "expected certificate in bundle" in (check.reason or "")
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    der = x509.load_pem_x509_certificate(ca.ca_cert.read_bytes()).public_bytes(serialization.Encoding.DER)
-    trust_config = tmp_path / "trust_config.json"
-    trust_config.write_text(json.dumps({
-        "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
-        "trustedRoot": {
-            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-            "tlogs": [_log_key("https://rekor.invalid")], "ctlogs": [_log_key("https://ctfe.invalid")],
-            "timestampAuthorities": [],
-            "certificateAuthorities": [{
-                "subject": {"organization": "test", "commonName": "fulcio"},
-                "uri": "https://fulcio.invalid",
-                "certChain": {"certificates": [{"rawBytes": base64.b64encode(der).decode()}]},
-                "validFor": {"start": "2020-01-01T00:00:00Z"},
-            }],
-        },
-        "signingConfig": {"mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
-                          "caUrls": [], "oidcUrls": [], "rekorTlogUrls": [], "tsaUrls": []},
-    }))
-    check = verify_tree(
-        tree, sig, SigstoreIdentity("someone@example.com", "https://issuer.invalid", trust_config=trust_config)
-    )
+    cert_sig = tmp_path / "cert.sig"
+    sign_tree(tree, cert_sig, CertificateSigner(ca.leaf_key, ca.leaf_cert, (ca.ca_cert,)))
+    check = verify_tree(tree, cert_sig, who)
     assert not check.verified and check.wrong_signer
     assert "expected certificate in bundle" in (check.reason or "")
 
