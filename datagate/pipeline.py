@@ -623,6 +623,11 @@ def _signing_key(sign_key: Path | str | None, pol: Policy) -> Any:
         password = os.environ.get(password_env)
         if password is None:
             raise UsageError(f"signing key password: environment variable {password_env} is not set")
+    from datagate.lineage.signing import public_pem_of_private, signing_available
+
+    if not signing_available():
+        raise UsageError("signing records needs the model-signing library", hint="pip install 'datagate-intake[sign]'")
+    public_pem_of_private(path, password)  # a wrong password or a non-key fails now, before any work
     return PrivateKey(path, password)
 
 

@@ -182,3 +182,13 @@ def test_keyless_signing_without_a_reachable_sigstore_is_a_clean_error(
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) <= 2
     assert "internal error" not in err and ("keyless signing" in err or "signing failed" in err)
     assert not sig.exists()
+
+
+def test_unusable_sign_key_fails_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tree = make_tree(tmp_path / "reviews")
+    bad = tmp_path / "not-a-key.pem"
+    bad.write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    store = tmp_path / ".datagate"
+    code, _, err = _run(capsys, "-q", "ingest", str(tree), "--store", str(store), "--sign-key", str(bad))
+    assert code == 2 and "not-a-key.pem: not a usable PEM private key" in err
+    assert not (store / "records").exists()
