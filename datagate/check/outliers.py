@@ -231,6 +231,10 @@ class OutlierAccumulator:
         self.segments = {}
 
 
+HISTOGRAM_BINS = 24
+"""Bins of the per-series distribution reported in ``observed.series[...].histogram``."""
+
+
 @dataclass(frozen=True)
 class SeriesFit:
     """How one series is scored (from its merged sample); see the module docstring."""
@@ -471,11 +475,24 @@ def evaluate(
         if f.method == "constant":
             constant.append(series)
         n_out = 0
+        # the distribution for reports: HISTOGRAM_BINS bins over the merged sample's range, every
+        # spooled value counted (values beyond the range land in the end bins)
+        sample = p_v[1] if p_v is not None else _EMPTY_F
+        sample = sample[np.isfinite(sample)]
+        edges = (
+            np.linspace(float(sample.min()), float(sample.max()), HISTOGRAM_BINS + 1)
+            if len(sample) and float(sample.max()) > float(sample.min())
+            else None
+        )
+        hist_counts = np.zeros(HISTOGRAM_BINS, dtype=np.int64)
         for (split_index, name, first), spool in sorted(acc.segments.items()):
             if name != series:
                 continue
             for start, chunk in spool.chunks():
                 vals = np.asarray(chunk, dtype=np.float64)
+                if edges is not None:
+                    finite = vals[np.isfinite(vals)]
+                    hist_counts += np.histogram(np.clip(finite, edges[0], edges[-1]), bins=edges)[0]
                 reasons, score = _classify(f, vals, settings, is_len, base)
                 hit = np.flatnonzero(reasons >= 0)
                 if len(hit) == 0:
@@ -501,6 +518,16 @@ def evaluate(
             "scale": f.scale,
             "scale_note": "log1p(characters)" if is_len else ("natural log" if f.method.endswith("log") else "value units"),
         }
+        if edges is not None:
+            unit = np.expm1 if is_len else (lambda x: x)
+            entry["histogram"] = {"edges": [round(float(unit(e)), 6) for e in edges], "counts": [int(c) for c in hist_counts]}
+            if f.scale > 0 and f.method in ("raw", "log", "nonzero-raw", "nonzero-log"):
+                # the warn fences on the series' own scale, in value units
+                t = settings.num("threshold")
+                lo, hi = f.median - t * f.scale, f.median + t * f.scale
+                back = np.expm1 if is_len else (np.exp if f.method.endswith("log") else (lambda x: x))
+                entry["low"], entry["high"] = round(float(back(lo)), 6), round(float(back(hi)), 6)
+                entry["threshold"] = t
         if f.heavy_tail:
             entry["heavy_tail"] = True
         if f.zero_share:

@@ -26,6 +26,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import math
@@ -208,6 +209,10 @@ class Histogram:
     """A reference value drawn as a vertical line (the column's median), when known."""
     flagged_only: bool = False
     """True when the bins count only the rows flagged as outliers (not the whole column)."""
+    flagged: tuple[float, ...] = ()
+    """Values of the flagged rows listed in the evidence, drawn as ticks under the axis."""
+    threshold: float | None = None
+    """The check's threshold (robust deviations) the fences ``low``/``high`` stand for."""
 
 
 def histogram_chart(name: str, hist: Histogram) -> str:
@@ -253,8 +258,35 @@ def histogram_chart(name: str, hist: Histogram) -> str:
         )
     base = pad_t + area_h
     parts.append(f'<line x1="{pad_l}" y1="{base}" x2="{width - 8}" y2="{base}" class="axis"/>')
+    def x_of(v: float) -> float:
+        # bins are drawn equally wide: place v inside its bin (edges need not be evenly spaced)
+        if v <= edges[0]:
+            return float(pad_l)
+        if v >= edges[-1]:
+            return float(pad_l + area_w)
+        for i in range(len(edges) - 1):
+            if edges[i] <= v <= edges[i + 1]:
+                frac = (v - edges[i]) / (edges[i + 1] - edges[i]) if edges[i + 1] > edges[i] else 0.0
+                return pad_l + bw * (i + frac)
+        return float(pad_l)
+
+    if len(edges) >= 2 and edges[-1] > edges[0]:
+        for which, fence in (("lower threshold", hist.low), ("upper threshold", hist.high)):
+            if fence is None or not edges[0] <= fence <= edges[-1]:
+                continue
+            fx = x_of(fence)
+            parts.append(
+                f'<line class="fence" x1="{fx:.1f}" y1="{pad_t}" x2="{fx:.1f}" y2="{base}" stroke="#c9412f" '
+                f'stroke-dasharray="5,3"><title>{html.escape(which)} {html.escape(_num(fence))}</title></line>'
+            )
+        for v in hist.flagged[:200]:
+            tx = x_of(v)
+            parts.append(
+                f'<path class="flagged" d="M{tx:.1f},{base + 1} l-3,6 h6 z" fill="#c9412f">'
+                f"<title>flagged value {html.escape(_num(v))}</title></path>"
+            )
     if hist.marker is not None and len(edges) >= 2 and edges[-1] > edges[0]:
-        mx = pad_l + area_w * (hist.marker - edges[0]) / (edges[-1] - edges[0])
+        mx = x_of(hist.marker)
         parts.append(
             f'<line class="marker" x1="{mx:.1f}" y1="{pad_t}" x2="{mx:.1f}" y2="{base}" stroke="#1d2430" '
             f'stroke-dasharray="3,3"><title>median {html.escape(_num(hist.marker))}</title></line>'
@@ -274,6 +306,10 @@ def histogram_chart(name: str, hist: Histogram) -> str:
         )
     parts.append("</svg>")
     sub = f" · {plural(hist.outliers, 'outlier')}" if hist.outliers is not None else ""
+    if not hist.flagged_only and (hist.low is not None or hist.high is not None):
+        fences = " / ".join(_num(v) for v in (hist.low, hist.high) if v is not None)
+        rule = f"{_num(hist.threshold)} robust deviations: " if hist.threshold is not None else ""
+        sub += f" · threshold {rule}{fences} (dashed) · flagged values ▲"
     if hist.flagged_only:
         listed = sum(hist.counts)
         shown = (
@@ -506,6 +542,15 @@ def outlier_data(report: CheckReport) -> tuple[list[Histogram], dict[str, float]
             if _is_num(n):
                 counts[str(col)] = float(n)
             h = _histogram(str(col), info.get("histogram") or info.get("hist"), info)
+            if h is not None:
+                median = info.get("median")
+                thr = info.get("threshold")
+                h = dataclasses.replace(
+                    h,
+                    flagged=tuple(flagged.get(str(col), ())),
+                    marker=float(median) if _is_num(median) else None,
+                    threshold=float(thr) if _is_num(thr) else None,
+                )
             if h is None and flagged.get(str(col)):
                 h = _flagged_histogram(str(col), flagged[str(col)], info)
             if h is not None:
@@ -736,8 +781,8 @@ def _scan_section(report: ScanReport, decision: GateDecision, *, h: str = "h2") 
                 else "",
             )
         )
-    if charts:
-        out.append(f"<div class='charts'>{''.join(charts)}</div>")
+    # blocking items first: the charts come after every table
+    chart_block = [f"<div class='charts'>{''.join(charts)}</div>"] if charts else []
     blocking, active, waived_list = split_findings(report.findings, decision.blocking_findings)
     if blocking:
         out.append(f"<{h}>Blocking findings ({len(blocking)})</{h}>")
@@ -761,7 +806,7 @@ def _scan_section(report: ScanReport, decision: GateDecision, *, h: str = "h2") 
             f"<{h}>Not inspected ({len(report.skipped)})</{h}><table><thead><tr><th>Location</th>"
             f"<th>Reason</th></tr></thead><tbody>{rows}</tbody></table>"
         )
-    return out
+    return out + chart_block
 
 
 def _check_charts(report: CheckReport) -> tuple[list[str], list[str]]:
@@ -901,11 +946,6 @@ def _check_section(report: CheckReport, decision: GateDecision, *, h: str = "h2"
             facts.append((f"split {clean(split)}", _e(", ".join(bits)) or "—"))
     if facts:
         out.append(_kv(facts))
-    charts, notes = _check_charts(report)
-    out.append(f"<{h}>Charts</{h}>")
-    if charts:
-        out.append(f"<div class='charts'>{''.join(charts)}</div>")
-    out.extend(f"<p class='note'>{_e(n, 600)}</p>" for n in notes)
     order = {
         CheckStatus.FAIL: 0,
         CheckStatus.ERROR: 1,
@@ -931,7 +971,30 @@ def _check_section(report: CheckReport, decision: GateDecision, *, h: str = "h2"
         f"<{h}>Check results ({len(report.checks)})</{h}><table class='checks'><thead><tr><th>Status</th><th>Check</th>"
         f"<th>Severity</th><th class='num'>Count</th><th>Message</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+    # charts after the results table: a dozen outlier charts never hide a blocking check
+    charts, notes = _check_charts(report)
+    out.append(f"<{h}>Charts</{h}>")
+    if charts:
+        out.append(f"<div class='charts'>{''.join(charts)}</div>")
+    out.extend(f"<p class='note'>{_e(n, 600)}</p>" for n in notes)
     return out
+
+
+def _blocking_summary(decision: GateDecision) -> str:
+    """Return the list of what blocks the gate, shown first on every page ('' when it passed)."""
+    if decision.passed:
+        return ""
+    items = [
+        f"<li>{_sev(c.severity)} check {_code(c.id)} <span class='st {c.status.value}'>{c.status.value}</span>: {_e(c.message)}</li>"
+        for c in decision.blocking_checks[:50]
+    ] + [
+        f"<li>{_sev(f.severity)} {_code(f.rule)} in {_location(f.path, f.member)}</li>"
+        for f in decision.blocking_findings[:50]
+    ]
+    if not items:
+        items = [f"<li>{_e(r)}</li>" for r in decision.reasons]
+    n = len(decision.blocking_checks) + len(decision.blocking_findings)
+    return f"<section class='blocking-summary'><h2>Blocking ({n})</h2><ul>{''.join(items)}</ul></section>"
 
 
 def _gate_line(decision: GateDecision) -> str:
@@ -953,6 +1016,7 @@ def render_html_scan(report: ScanReport, decision: GateDecision) -> str:
             ]
         ),
         _gate_line(decision),
+        _blocking_summary(decision),
         *_scan_section(report, decision),
     ]
     return _page(
@@ -965,6 +1029,7 @@ def render_html_check(report: CheckReport, decision: GateDecision) -> str:
     body = [
         _kv([("dataset", _code(report.dataset))]),
         _gate_line(decision),
+        _blocking_summary(decision),
         *_check_section(report, decision),
     ]
     return _page(
@@ -994,6 +1059,7 @@ def render_html_ingest(result: Any) -> str:
             for k, v in facts
         ),
         _gate_line(decision),
+        _blocking_summary(decision),
     ]
     body.append("<h2>Scan</h2>")
     if scan is None:
