@@ -26,8 +26,11 @@ class ProgressTask(Protocol):
 class ProgressSink(Protocol):
     """Something that shows progress to a person."""
 
-    def task(self, description: str, *, total: int | None = None, total_bytes: int | None = None) -> ProgressTask:
-        """Start a step with optional known totals and return its handle."""
+    def task(
+        self, description: str, *, total: int | None = None, total_bytes: int | None = None, unit: str = "files"
+    ) -> ProgressTask:
+        """Start a step with optional known totals and return its handle; ``unit`` names what
+        ``total`` and ``advance(items)`` count (``files``, ``rows``)."""
         ...
 
 
@@ -42,7 +45,9 @@ class _NullTask:
 class NullProgress:
     """A sink that shows nothing (tests, libraries, non-terminal output)."""
 
-    def task(self, description: str, *, total: int | None = None, total_bytes: int | None = None) -> ProgressTask:
+    def task(
+        self, description: str, *, total: int | None = None, total_bytes: int | None = None, unit: str = "files"
+    ) -> ProgressTask:
         """Return a task handle that ignores every update."""
         return _NullTask()
 

@@ -409,7 +409,7 @@ def _fold(
         if item.split_index != current:
             if task is not None:
                 task.close()
-            task = progress.task(f"checking {st.name}")
+            task = progress.task(f"checking {st.name}", unit="rows")
             current = item.split_index
             st.columns = {
                 c: ColumnAccumulator(c, st.schema.field(c).type, numeric=is_numeric(st.schema.field(c).type), sample=True)

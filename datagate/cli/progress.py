@@ -153,7 +153,7 @@ class RichProgress:
         return next(i for i, t in enumerate(self._progress.tasks) if t.id == task_id)
 
     def task(
-        self, description: str, *, total: int | None = None, total_bytes: int | None = None
+        self, description: str, *, total: int | None = None, total_bytes: int | None = None, unit: str = "files"
     ) -> ProgressTask:
         """Start a bar for one step and return its handle.
 
@@ -171,7 +171,7 @@ class RichProgress:
                 nbytes=0,
                 items_total=total,
                 bytes_total=total_bytes,
-                unit="files",
+                unit=unit,
             )
         return _RichTask(self, task_id, by_bytes)
 

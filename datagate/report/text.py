@@ -373,12 +373,50 @@ def ingest_identity(result: object) -> list[tuple[str, str]]:
     baseline = _get(result, "baseline")
     if isinstance(baseline, str):
         facts.append(("baseline", clean(baseline)))
+    data = _get(record, "data") if record is not None else None
+    run = data.get("run") if isinstance(data, Mapping) else None
+    trust = run.get("trust") if isinstance(run, Mapping) else None
+    if isinstance(trust, Mapping) and trust:
+        facts.append(("hub trust", hub_trust_text(trust)))
     where = _get(result, "record_path", "path") or (
         _get(record, "path") if record is not None else None
     )
     if where is not None:
         facts.append(("record", clean(where)))
     return facts
+
+
+def hub_trust_text(trust: Mapping[str, Any]) -> str:
+    """Return the Hub trust signals on one line: publisher, ages, downloads, likes, licence,
+    gating and card (absent signals are left out). Never raises."""
+    def day(key: str) -> str | None:
+        v = trust.get(key)
+        return str(v)[:10] if v else None
+
+    parts = []
+    who = trust.get("author") or trust.get("owner")
+    if who:
+        kind = trust.get("author_type")
+        since = day("account_created_at")
+        extra = ", ".join(x for x in (str(kind) if kind else None, f"account since {since}" if since else None) if x)
+        parts.append(f"publisher {who}" + (f" ({extra})" if extra else ""))
+    if day("repo_created_at"):
+        parts.append(f"repo created {day('repo_created_at')}")
+    if day("last_modified"):
+        parts.append(f"last modified {day('last_modified')}")
+    if isinstance(trust.get("downloads"), int):
+        total = trust.get("downloads_all_time")
+        parts.append(f"{trust['downloads']:,} downloads" + (f" ({total:,} all time)" if isinstance(total, int) else ""))
+    if isinstance(trust.get("likes"), int):
+        parts.append(plural(trust["likes"], "like"))
+    licenses = trust.get("licenses")
+    parts.append("license " + (", ".join(map(str, licenses)) if licenses else "none declared"))
+    gated = trust.get("gated")
+    parts.append(f"gated {gated}" if gated not in (None, False) else "not gated")
+    if trust.get("private"):
+        parts.append("private")
+    parts.append("card present" if trust.get("card_present") else "no dataset card")
+    return clean("; ".join(parts), limit=600)
 
 
 def ingest_scan(result: object) -> ScanReport | None:

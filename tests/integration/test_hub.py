@@ -747,7 +747,7 @@ class _RecordingSink:
         self.totals: dict[str, tuple[int | None, int | None]] = {}
 
     def task(
-        self, description: str, *, total: int | None = None, total_bytes: int | None = None
+        self, description: str, *, total: int | None = None, total_bytes: int | None = None, unit: str = "files"
     ) -> _RecordingTask:
         self.totals[description] = (total, total_bytes)
         return _RecordingTask(self.log, description)
@@ -827,3 +827,16 @@ def test_scan_and_check_accept_hf_uris(fake_hub: FakeHub, tmp_path: Path, capsys
     assert main(["check", other]) == 2
     err = capsys.readouterr().err
     assert "do not match what the Hub publishes" in err and "hf://datasets/" in err and "hf:/d" not in err
+
+
+def test_text_report_shows_hub_trust_signals(fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from datagate.cli import main
+
+    monkeypatch.delenv("OPENLINEAGE_URL", raising=False)
+    code = main(["ingest", f"hf://datasets/{SAMPLE_REPO}@v1.0", "--store", str(tmp_path / "store"), "--dest", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code in (0, 1), out
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith("hub trust"))
+    assert f"publisher {SAMPLE_REPO.split('/')[0]}" in line
+    assert "downloads" in line and "license" in line and ("card present" in line or "no dataset card" in line)
+    assert "repo created 20" in line

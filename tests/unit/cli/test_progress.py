@@ -57,6 +57,10 @@ def test_bars_with_file_and_byte_counts_on_a_terminal() -> None:
             other = sink.task("scanning")  # no totals: pulses, still counts
             other.advance(3, 0)
             other.close()
+            rows = sink.task("checking train", unit="rows")  # the check stage counts rows
+            rows.advance(65_536, 0)
+            time.sleep(0.12)
+            rows.close()
             sink.close()
             tty.flush()
         time.sleep(0.2)
@@ -70,6 +74,7 @@ def test_bars_with_file_and_byte_counts_on_a_terminal() -> None:
     assert "4/4 files" in screen
     assert "4.0/4.0 MB" in screen
     assert "3 files" in screen
+    assert "65,536 rows" in screen and "65,536 files" not in screen
 
 
 def test_many_small_updates_are_cheap() -> None:

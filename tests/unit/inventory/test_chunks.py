@@ -269,7 +269,7 @@ class _Bytes:
     def __init__(self) -> None:
         self.read = 0
 
-    def task(self, description: str, *, total: int | None = None, total_bytes: int | None = None) -> _Bytes:
+    def task(self, description: str, *, total: int | None = None, total_bytes: int | None = None, unit: str = "files") -> _Bytes:
         return self
 
     def advance(self, items: int = 1, nbytes: int = 0) -> None:
@@ -309,7 +309,7 @@ def test_a_killed_hashing_process_is_a_clean_inventory_error(
     root = _flat_tree(tmp_path / "t", 60)
 
     class KillFirstWorker:
-        def task(self, description: str, *, total: int | None = None, total_bytes: int | None = None) -> KillFirstWorker:
+        def task(self, description: str, *, total: int | None = None, total_bytes: int | None = None, unit: str = "files") -> KillFirstWorker:
             return self
 
         def advance(self, items: int = 1, nbytes: int = 0) -> None:
