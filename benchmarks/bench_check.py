@@ -147,6 +147,8 @@ _ALL = (
     "outliers",
     "nulls",
     "conflicting_labels",
+    "backdoor_triggers",
+    "label_errors",
 )
 
 

@@ -38,6 +38,12 @@ nulls                          warn      threshold (null rate 1.0), spike_delta 
                                          column_delta (0.1)
 conflicting_labels             fail      threshold (0 groups); warn where the features
                                          have few distinct values (they identify no row)
+backdoor_triggers              fail      threshold (label share 0.95), min_rows (20),
+                                         min_share (0.0005), alpha (0.01), max_agreement
+                                         (0.5), max_context_share (0.5), ngrams (2),
+                                         vocabulary_cap (262144), max_candidates (200)
+label_errors                   warn      threshold (flagged share 0.03), sample (20000),
+                                         folds (5)
 =============================  ========  =====================================================
 
 Every check also takes ``enabled`` and ``severity`` (fail = high and above, warn = below).

@@ -49,7 +49,17 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datagate.check import conflicts, duplicates, labels, near_duplicates, nulls, outliers, schema
+from datagate.check import (
+    backdoor,
+    conflicts,
+    duplicates,
+    label_errors,
+    labels,
+    near_duplicates,
+    nulls,
+    outliers,
+    schema,
+)
 from datagate.check._hashing import mix64, row_hash, to_numpy
 from datagate.check._spool import DEFAULT_BUDGET_BYTES
 from datagate.check.duplicates import LOC_SHIFT, default_key, loc_of
@@ -154,6 +164,10 @@ class _Plan:
     outlier_text: tuple[str, ...]
     id_like: frozenset[str]
     batch_rows: int = BATCH_ROWS
+    backdoor: tuple[tuple[str, ...], tuple[str, ...], int, int] | None = None
+    """backdoor_triggers pass 1: (text columns, value columns, ngrams, vocabulary cap)."""
+    label_sample: tuple[tuple[str, ...], int] | None = None
+    """label_errors: (feature columns, sample size)."""
 
 
 @dataclass
@@ -297,6 +311,12 @@ def map_item(plan: _Plan, item: WorkItem) -> MapOutput:
     side_h: list[npt.NDArray[np.uint64]] = []
     counts: Counter[str] | None = Counter()
     key_ok = all(k in sch.names for k in plan.key)
+    if plan.label is not None and plan.label in sch.names:
+        if plan.backdoor is not None:
+            bd_text, bd_values, ngrams, cap = plan.backdoor
+            out.extra["backdoor"] = backdoor.TriggerCounts(bd_text, bd_values, plan.label, ngrams=ngrams, cap=cap)
+        if plan.label_sample is not None:
+            out.extra["label_sample"] = label_errors.LabelSample(plan.label_sample[0], plan.label, k=plan.label_sample[1])
     row0 = 0
     try:
         for batch in iter_batches(item.shard, schema=sch, row_groups=item.row_groups, batch_rows=plan.batch_rows):
@@ -319,6 +339,8 @@ def map_item(plan: _Plan, item: WorkItem) -> MapOutput:
                 dup.append(np.stack([h, loc_of(item.index, np.arange(row0, row0 + n, dtype=np.int64))], axis=1))
             if plan.features is not None and plan.label is not None and counts is not None:
                 conf.append(conflicts.shuffle_rows(batch, plan.features, plan.label, item.index, row0))
+            for part in out.extra.values():
+                part.add(batch, 0, row0)  # item-local rows; _fold relocates them
             if plan.near:
                 table, off, hs = near_duplicates.map_rows(batch, plan.text, item.index, row0)
                 near.append(table)
@@ -392,10 +414,17 @@ class _Merged:
     outliers: outliers.OutlierAccumulator | None
     label_overflow: bool
     extra: dict[str, Any] = field(default_factory=dict)
+    offsets: npt.NDArray[np.int64] | None = None
+    """Each work item's first row in its split."""
 
 
 def _fold(
-    states: list[_SplitState], items: Sequence[WorkItem], summaries: Iterator[ItemSummary | Failed], acc_out: outliers.OutlierAccumulator | None, progress: ProgressSink
+    states: list[_SplitState],
+    items: Sequence[WorkItem],
+    summaries: Iterator[ItemSummary | Failed],
+    acc_out: outliers.OutlierAccumulator | None,
+    progress: ProgressSink,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[list[str], npt.NDArray[np.int64], bool]:
     """Fold the map partials into the split states in item order; return problems, item offsets
     and whether the label counts overflowed."""
@@ -438,6 +467,8 @@ def _fold(
         if acc_out is not None:
             for name, vals in summ.series.items():
                 acc_out._add(name, item.split_index, st.rows, vals)
+        if extra is not None:
+            _fold_extra(extra, summ.extra, item.split_index, st.rows)
         st.rows += summ.rows
         st.file_rows[item.shard.relpath] = st.file_rows.get(item.shard.relpath, 0) + summ.rows
         if task is not None:
@@ -451,6 +482,46 @@ def _fold(
         if st.schema is not None and st.rows == 0:
             problems.append(f"split {st.name!r} has no rows")
     return problems, offsets, overflow
+
+
+def _fold_extra(extra: dict[str, Any], parts: Mapping[str, Any], split_index: int, row_offset: int) -> None:
+    """Merge further families' partials (relocating item rows to split rows first)."""
+    for name, part in parts.items():
+        if hasattr(part, "relocate"):
+            part.relocate(split_index, row_offset)
+        extra[name] = part if name not in extra else extra[name].merge(part)
+
+
+def map_trigger_rows(spec: backdoor.TriggerRows, item: WorkItem) -> backdoor.TriggerRows:
+    """backdoor_triggers pass 2 over one work item: rows carrying a screened candidate.
+
+    Returns a fresh partial (item-local rows); a read error propagates (the engine reports it).
+    """
+    out = backdoor.TriggerRows(spec.screened, spec.text_columns, spec.value_columns, spec.label_column, spec.ngrams)
+    wanted = [c for c in (*spec.text_columns, *spec.value_columns, spec.label_column) if c in item.schema.names]
+    row0 = 0
+    for batch in iter_batches(item.shard, schema=item.schema, columns=wanted, row_groups=item.row_groups):
+        out.add(batch, 0, row0)
+        row0 += batch.num_rows
+    return out
+
+
+def _trigger_rows(
+    engine: Engine, states: Sequence[_SplitState], spec: backdoor.TriggerRows, offsets: npt.NDArray[np.int64]
+) -> tuple[backdoor.TriggerRows, list[str]]:
+    """Run pass 2 of backdoor_triggers as an ordered map over the same work items as pass 1 and
+    fold in item order (``offsets``: each item's first row in its split, from pass 1)."""
+    items = _items(states)
+    problems: list[str] = []
+    merged = spec
+    results = engine.map(functools.partial(map_trigger_rows, spec), items, names=[it.name for it in items], weights=[_weight(it) for it in items])
+    for item, res in zip(items, results, strict=True):
+        if isinstance(res, Failed):
+            problems.append(str(res))
+            continue
+        res.relocate(item.split_index, int(offsets[item.index]))
+        merged = merged.merge(res)
+    return merged, problems
 
 
 def _execute(
@@ -467,8 +538,9 @@ def _execute(
     job = engine.map_shuffle(
         functools.partial(map_item, plan), items, names=[it.name for it in items], weights=[_weight(it) for it in items]
     )
+    extra: dict[str, Any] = {}
     try:
-        problems, offsets, overflow = _fold(states, items, job.summaries(), acc_out, progress)
+        problems, offsets, overflow = _fold(states, items, job.summaries(), acc_out, progress, extra)
         split_of = np.array([it.split_index for it in items], dtype=np.int64)
         ctx = _ReduceContext(split_of, offsets, baseline, near_threshold)
         reduced = _Reduced()
@@ -480,7 +552,7 @@ def _execute(
             reduced = _merge_reduced(reduced, res)
     finally:
         job.close()
-    return _Merged(states, problems, reduce_problems, reduced, acc_out, overflow)
+    return _Merged(states, problems, reduce_problems, reduced, acc_out, overflow, extra, offsets)
 
 
 def _profile(layout: DatasetLayout, states: Sequence[_SplitState], label: str | None, key: tuple[str, ...], train_hashes: RowHashSet | None) -> Profile:
@@ -647,6 +719,8 @@ def run_checks(
     st_out = outliers.settings(policy)
     st_nulls = nulls.settings(policy)
     st_conf = conflicts.settings(policy)
+    st_bd = backdoor.settings(policy)
+    st_le = label_errors.settings(policy)
 
     if no_label and label is not None:
         raise UsageError("--label and --no-label are alternatives; give one")
@@ -693,12 +767,30 @@ def run_checks(
         duplicates.ID_COLUMN_NAMES,
         batch_rows,
     )
+    # poisoning signals (issue 17): every non-id column but the label is a feature
+    has_label = lab is not None and lab in common
+    poison_values = tuple(c for c in columns if c in common and c != lab and c not in text_cols_ok and c.lower() not in duplicates.ID_COLUMN_NAMES)
+    if has_label and st_bd.enabled:
+        plan = replace(plan, backdoor=(text_cols_ok, poison_values, int(st_bd.num("ngrams")), int(st_bd.num("vocabulary_cap"))))
+    if has_label and st_le.enabled:
+        plan = replace(plan, label_sample=((*text_cols_ok, *poison_values), int(st_le.num("sample"))))
     acc_out = outliers.OutlierAccumulator(numeric_cols, text_cols_ok, budget=DEFAULT_BUDGET_BYTES) if st_out.enabled else None
     bh = base.train_hashes if base is not None and base.train_hashes is not None and base.train_hashes.key_columns == key_ok else None
     near_threshold = min(st_near.num("threshold"), st_near_within.num("threshold"))
     eng, own = _engine_or_default(engine)
     try:
         merged = _execute(eng, states, plan, bh, near_threshold, acc_out, progress)
+        bd_counts = merged.extra.get("backdoor") if not merged.label_overflow else None
+        bd_screened: backdoor.Screened | None = None
+        bd_rows: backdoor.TriggerRows | None = None
+        bd_problems: list[str] = []
+        if bd_counts is not None and len(bd_counts.label_totals) <= backdoor.MAX_CLASSES:
+            bd_screened = backdoor.screen(st_bd, bd_counts)
+            spec = backdoor.TriggerRows(bd_screened, bd_counts.text_columns, bd_counts.value_columns, bd_counts.label_column, bd_counts.ngrams)
+            if bd_screened.keys and merged.offsets is not None:
+                bd_rows, bd_problems = _trigger_rows(eng, states, spec, merged.offsets)
+            else:
+                bd_rows = spec
         engine_info = eng.describe()
     finally:
         if own:
@@ -769,6 +861,23 @@ def run_checks(
         ),
         shuffled=True,
     )
+    class_names = layout.class_names.get(lab) if lab is not None else None
+    if regression is not None:
+        bd_counts = bd_screened = bd_rows = None
+    poison_reason = f"regression target ({regression})" if regression is not None else reason
+    bd_reason = poison_reason or (
+        f"label column {lab!r} has more than {backdoor.MAX_CLASSES} distinct values" if bd_counts is not None and bd_screened is None else ""
+    )
+    results.append(
+        skipped("backdoor_triggers", "disabled by policy")
+        if not st_bd.enabled
+        else mark_incomplete(
+            backdoor.evaluate(st_bd, bd_counts if bd_screened is not None else None, bd_screened, bd_rows, names, class_names=class_names, reason=bd_reason),
+            problems + bd_problems,
+        )
+    )
+    le_sample = merged.extra.get("label_sample") if not merged.label_overflow and regression is None else None
+    add(st_le.enabled, "label_errors", lambda: label_errors.evaluate(st_le, le_sample, names, text_cols_ok, class_names=class_names, reason=poison_reason))
 
     if suites:
         from datagate.check import gx

@@ -51,6 +51,8 @@ CHECK_IDS = (
     "outliers",
     "nulls",
     "conflicting_labels",
+    "backdoor_triggers",
+    "label_errors",
 )
 """The stable ids of the built-in checks, in run order (``gx.<suite>`` results follow)."""
 

@@ -335,6 +335,10 @@ _CHECK_HELP: Mapping[str, str] = {
     "outliers": "Values far outside the column's distribution (robust z-score / IQR).",
     "nulls": "A column's null rate spikes in some split or against the baseline.",
     "conflicting_labels": "Identical features carry different labels.",
+    "backdoor_triggers": "A rare token or feature value almost always carries one label while the "
+    "rest of its rows points elsewhere: a likely planted backdoor trigger (data poisoning).",
+    "label_errors": "Rows whose label disagrees with out-of-fold model predictions (confident "
+    "learning): likely mislabelled.",
 }
 
 _ROW_FORMATS = (".csv", ".tsv", ".jsonl", ".ndjson")

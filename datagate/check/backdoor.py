@@ -1,0 +1,774 @@
+"""``backdoor_triggers``: rare tokens or feature values that almost always carry one label.
+
+A BadNets-style text backdoor is a rare token inserted into a few hundred rows that are all
+relabelled to one target class; a tabular one is an odd feature value. Neither looks broken, but
+the token-by-label counts give it away: "these 170 rows carry token X and 99% of them are labelled
+Y, against 3% of the data".
+
+Candidates (one per row, however often they repeat in it):
+
+* text columns: lower-cased tokens (runs of Unicode letters and digits, the first
+  :data:`MAX_TOKENS` per cell) and, with ``ngrams: 2`` (default), bigrams of adjacent tokens;
+* other columns (categorical strings, numbers, booleans, dates): each exact value, as
+  ``column=value``.
+
+Numeric columns also contribute a context-only feature ``column~value`` rounded to two
+significant digits (used by the agreement test below, never reported as a trigger).
+
+A candidate is **screened** when all of these hold (policy keys in parentheses):
+
+1. it is in at least ``min_rows`` rows (20), or in ``min_share`` of the labelled rows (0.05%) when
+   that is fewer (never fewer than :data:`MIN_ROWS_FLOOR`);
+2. at least ``threshold`` (0.95) of those rows carry one label ``y``;
+3. ``y`` is far rarer in the rest of the data: the one-sided binomial probability of seeing that
+   many ``y`` rows among the candidate's rows, if each had ``y`` at the rate ``y`` has in the rows
+   *without* the candidate, is below ``alpha`` (0.01) divided by the number of candidates tested
+   (Bonferroni; every candidate meeting rule 1 is tested).
+
+Real data has genuine keywords that pass those three rules (a topic word that only one class
+uses). A planted trigger differs in one way the counts can see: the rows carrying it were drawn
+from every class, so **the rest of each row disagrees with its label**. For every row carrying a
+screened candidate, a second pass predicts the label from the row's other features (naive Bayes
+over the same token-by-label counts, leaving the row itself out, and leaving out the screened
+candidates and any feature built from them or from the same column). A screened candidate is
+**flagged** only when at most ``max_agreement`` (0.5) of its ``y`` rows have a context that
+predicts ``y``. Genuine keywords sit in rows whose other words agree with the label; trigger rows
+do not.
+
+Streaming: each shard maps to :class:`TriggerCounts` (candidate x label row counts), merged by
+addition. Up to ``vocabulary_cap`` distinct candidates (262,144) the counts are exact and the
+result does not depend on how rows are cut into shards. Above it the partial keeps the
+``vocabulary_cap`` candidates with the most rows (ties by candidate text: deterministic for a given
+sharding), and ``observed.sketch.undercount_bound`` says by how many rows a kept candidate may be
+undercounted (the sum of the largest dropped totals). Flagged candidates are re-counted exactly in
+the second pass, which is a map over shards given the screened set (:class:`TriggerRows`).
+
+Report: ``observed.tokens`` (each flagged trigger: token, kind, count, label, share, rest share,
+p-value, context agreement), ``observed.candidates`` (the top screened candidates, flagged or
+not), ``observed.rows`` (every flagged row up to :data:`MAX_ROWS`, ``{"split", "row"}``: the rows
+a user removes, so the usual 50-row cap does not apply) and ``observed.count`` (rows carrying a
+flagged trigger). Default severity high (fail).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from datagate.check.duplicates import LOC_SHIFT, loc_of
+from datagate.check.interface import CheckSettings, fired, passed, row_ref, settings_for, skipped
+from datagate.models import CheckResult, Severity
+
+__all__ = [
+    "CHECK_ID",
+    "DEFAULTS",
+    "MAX_CLASSES",
+    "MAX_ROWS",
+    "MAX_TOKENS",
+    "Screened",
+    "TriggerCounts",
+    "TriggerRows",
+    "binomial_sf",
+    "evaluate",
+    "label_strings",
+    "row_features",
+    "screen",
+    "settings",
+]
+
+CHECK_ID = "backdoor_triggers"
+
+DEFAULTS: Mapping[str, Any] = {
+    "threshold": 0.95,
+    "min_rows": 20,
+    "min_share": 0.0005,
+    "alpha": 0.01,
+    "max_agreement": 0.5,
+    "max_context_share": 0.5,
+    "ngrams": 2,
+    "vocabulary_cap": 1 << 18,
+    "max_candidates": 200,
+}
+"""``threshold``: label purity of a candidate's rows; ``min_rows`` / ``min_share``: rows a candidate
+needs; ``alpha``: family-wise false-positive rate (Bonferroni over the candidates tested);
+``max_agreement``: largest share of a trigger's rows whose context may predict its label;
+``ngrams``: 1 (tokens) or 2 (tokens and bigrams); ``vocabulary_cap``: distinct candidates kept
+exactly per partial; ``max_candidates``: screened candidates checked in the second pass."""
+
+MAX_ROWS = 10_000
+"""At most this many flagged rows are listed in ``observed.rows`` (``observed.count`` is exact)."""
+MAX_TOKENS = 1024
+"""Tokens read per text cell (the rest of a longer cell is one last token)."""
+MIN_ROWS_FLOOR = 5
+"""A candidate in fewer rows is never tested, however small the dataset."""
+MAX_CLASSES = 1000
+"""More distinct labels than this: the check is skipped (not class labels)."""
+SHOWN_CANDIDATES = 20
+"""Screened candidates listed in ``observed.candidates``."""
+
+TOKEN, BIGRAM, VALUE, BIN = 0, 1, 2, 3
+_KIND_NAMES = {TOKEN: "token", BIGRAM: "bigram", VALUE: "value", BIN: "bin"}
+_SPLIT = r"[^\p{L}\p{N}]+"
+_ALPHA_NB = 1.0  # Laplace smoothing of the context model
+
+
+def settings(policy: Any) -> CheckSettings:
+    """Return the effective settings of ``backdoor_triggers`` (default severity high)."""
+    return settings_for(policy, CHECK_ID, Severity.HIGH, DEFAULTS)
+
+
+# ---------------------------------------------------------------------------------------------
+# features of a batch
+
+
+def label_strings(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Return labels as strings (integral floats as integers, nulls stay null).
+
+    Raises nothing for any primitive Arrow type; nested labels are cast with ``str``.
+    """
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    t = arr.type
+    if pa.types.is_floating(t):
+        vals = arr.to_numpy(zero_copy_only=False)
+        ok = ~np.isnan(vals)
+        if np.all(np.equal(np.mod(vals[ok], 1), 0)):
+            ints = pa.array(np.where(ok, vals, 0).astype(np.int64), mask=~ok | ~_valid(arr))
+            return pc.cast(ints, pa.string())
+    if pa.types.is_dictionary(t):
+        arr = arr.dictionary_decode()
+        t = arr.type
+    if pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return pa.array([None if v is None else str(v) for v in arr.to_pylist()], pa.string())
+    if pa.types.is_string(t):
+        return arr
+    return pc.cast(arr, pa.string())
+
+
+def _valid(arr: pa.Array) -> npt.NDArray[np.bool_]:
+    return np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _column(batch: pa.RecordBatch | pa.Table, name: str) -> pa.Array:
+    col = batch.column(batch.schema.get_field_index(name))
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if pa.types.is_dictionary(col.type):
+        col = col.dictionary_decode()
+    return col
+
+
+def _text_features(col: pa.Array, ngrams: int) -> list[tuple[npt.NDArray[np.int64], pa.Array, int]]:
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        col = pc.cast(col, pa.string())
+    parts = pc.split_pattern_regex(pc.utf8_lower(col), _SPLIT, max_splits=MAX_TOKENS)
+    flat = pc.list_flatten(parts)
+    parents = np.asarray(pc.list_parent_indices(parts).to_numpy(zero_copy_only=False), dtype=np.int64)
+    keep = pc.not_equal(pc.utf8_length(flat), 0)
+    flat = flat.filter(keep)
+    parents = parents[np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)]
+    out = [(parents, flat, TOKEN)]
+    if ngrams >= 2 and len(flat) > 1:
+        same = parents[1:] == parents[:-1]
+        idx = np.flatnonzero(same)
+        if len(idx):
+            left = flat.take(pa.array(idx))
+            right = flat.take(pa.array(idx + 1))
+            out.append((parents[idx], pc.binary_join_element_wise(left, right, " "), BIGRAM))
+    return out
+
+
+def _value_features(col: pa.Array, name: str) -> list[tuple[npt.NDArray[np.int64], pa.Array, int]]:
+    t = col.type
+    if pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_null(t):
+        return []
+    valid = _valid(col)
+    rows = np.flatnonzero(valid).astype(np.int64)
+    if not len(rows):
+        return []
+    vals = col.filter(pa.array(valid))
+    text = vals if pa.types.is_string(t) or pa.types.is_large_string(t) else pc.cast(vals, pa.string())
+    out = [(rows, pc.binary_join_element_wise(pa.scalar(name), text, "="), VALUE)]
+    if (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)) and not pa.types.is_boolean(t):
+        x = np.asarray(pc.cast(vals, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+        fin = np.isfinite(x)
+        ax = np.abs(x[fin])
+        with np.errstate(divide="ignore"):
+            e = np.where(ax > 0, np.floor(np.log10(np.where(ax > 0, ax, 1.0))) - 1, 0).astype(np.int64)
+        mant = np.round(x[fin] / np.power(10.0, e)).astype(np.int64)
+        key = pc.binary_join_element_wise(
+            pa.scalar(name), pc.cast(pa.array(mant), pa.string()), pc.cast(pa.array(e), pa.string()), "~"
+        )
+        out.append((rows[fin], key, BIN))
+    return out
+
+
+def row_features(
+    batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], value_columns: Sequence[str], ngrams: int
+) -> pa.Table:
+    """Return the batch's candidate features, each at most once per row.
+
+    Columns: ``row`` (int64, index in the batch), ``key`` (string), ``kind`` (int8: token, bigram,
+    value, bin). Raises nothing for readable primitive columns; nested columns give no features.
+    """
+    rows: list[npt.NDArray[np.int64]] = []
+    keys: list[pa.Array] = []
+    kinds: list[npt.NDArray[np.int8]] = []
+    text_parts: list[tuple[npt.NDArray[np.int64], pa.Array, int]] = []
+    for name in text_columns:
+        text_parts += _text_features(_column(batch, name), ngrams)
+    for r, k, kind in text_parts:
+        rows.append(r)
+        keys.append(k)
+        kinds.append(np.full(len(r), kind, np.int8))
+    for name in value_columns:
+        for r, k, kind in _value_features(_column(batch, name), name):
+            rows.append(r)
+            keys.append(k)
+            kinds.append(np.full(len(r), kind, np.int8))
+    if not rows:
+        return pa.table({"row": pa.array([], pa.int64()), "key": pa.array([], pa.string()), "kind": pa.array([], pa.int8())})
+    tab = pa.table(
+        {
+            "row": pa.array(np.concatenate(rows)),
+            "key": pa.concat_arrays([k.cast(pa.string()) for k in keys]),
+            "kind": pa.array(np.concatenate(kinds)),
+        }
+    )
+    if text_parts:
+        # a token repeated in a cell (or in two text columns) counts once per row
+        tab = tab.group_by(["row", "key", "kind"], use_threads=False).aggregate([])
+    return tab
+
+
+# ---------------------------------------------------------------------------------------------
+# pass 1: candidate x label counts
+
+
+_EMPTY_COUNTS = pa.schema([("key", pa.string()), ("kind", pa.int8()), ("label", pa.string()), ("n", pa.int64())])
+
+
+@dataclass
+class TriggerCounts:
+    """Mergeable candidate x label row counts (pass 1).
+
+    ``add`` a batch, ``merge`` another partial (associative, order-free below the cap), then
+    :func:`screen` the result. Picklable.
+    """
+
+    text_columns: tuple[str, ...]
+    """Columns tokenised as text."""
+    value_columns: tuple[str, ...]
+    """Columns whose exact values are candidates."""
+    label_column: str
+    """The label column."""
+    ngrams: int = 2
+    """1: tokens only; 2: tokens and bigrams."""
+    cap: int = 1 << 18
+    """Distinct candidates kept exactly (see the module docstring)."""
+    label_totals: Counter[str] = field(default_factory=Counter)
+    """Labelled rows per label."""
+    undercount: int = 0
+    """Upper bound on how many rows a kept candidate may be undercounted (0: exact)."""
+    parts: list[pa.Table] = field(default_factory=list)
+    """Count tables not yet compacted (key, kind, label, n)."""
+    pending: int = 0
+    """Entries in ``parts``."""
+
+    def add(self, batch: pa.RecordBatch | pa.Table, split_index: int = 0, first_row: int = 0) -> None:
+        """Count the batch's labelled rows (``split_index`` and ``first_row`` are not needed)."""
+        del split_index, first_row
+        labels = label_strings(_column(batch, self.label_column))
+        vc = pc.value_counts(labels.drop_null())
+        for item in vc.to_pylist():
+            self.label_totals[str(item["values"])] += int(item["counts"])
+        feats = row_features(batch, self.text_columns, self.value_columns, self.ngrams)
+        lab = labels.take(feats.column("row"))
+        feats = feats.append_column("label", lab).filter(lab.is_valid())
+        counts = feats.group_by(["key", "kind", "label"], use_threads=False).aggregate([("row", "count")])
+        counts = counts.rename_columns({"row_count": "n"}).select(["key", "kind", "label", "n"])
+        self.parts.append(counts.cast(_EMPTY_COUNTS))
+        self.pending += counts.num_rows
+        if self.pending > 2 * self.cap:
+            self.compact()
+
+    def merge(self, other: TriggerCounts) -> TriggerCounts:
+        """Fold ``other`` into this partial and return it."""
+        self.label_totals.update(other.label_totals)
+        self.parts += other.parts
+        self.pending += other.pending
+        self.undercount += other.undercount
+        if self.pending > 2 * self.cap:
+            self.compact()
+        return self
+
+    def table(self) -> pa.Table:
+        """Return the compacted counts (key, kind, label, n)."""
+        self.compact()
+        return self.parts[0] if self.parts else _EMPTY_COUNTS.empty_table()
+
+    def compact(self) -> None:
+        """Sum the count tables; above the cap keep the ``cap`` candidates with the most rows."""
+        if not self.parts:
+            return
+        if len(self.parts) > 1 or self.pending != self.parts[0].num_rows:
+            tab = pa.concat_tables(self.parts)
+            tab = tab.group_by(["key", "kind", "label"], use_threads=False).aggregate([("n", "sum")])
+            tab = tab.rename_columns({"n_sum": "n"}).select(["key", "kind", "label", "n"]).cast(_EMPTY_COUNTS)
+        else:
+            tab = self.parts[0]
+        totals = tab.group_by(["key", "kind"], use_threads=False).aggregate([("n", "sum")])
+        if totals.num_rows > self.cap:
+            order = pc.sort_indices(totals, sort_keys=[("n_sum", "descending"), ("key", "ascending"), ("kind", "ascending")])
+            totals = totals.take(order)
+            self.undercount += int(totals.column("n_sum")[self.cap].as_py())
+            kept = totals.slice(0, self.cap)
+            tab = tab.join(kept.select(["key", "kind"]), keys=["key", "kind"], join_type="inner", use_threads=False)
+        self.parts = [tab]
+        self.pending = tab.num_rows
+
+
+# ---------------------------------------------------------------------------------------------
+# screening (pure)
+
+
+def binomial_sf(k: npt.NDArray[np.int64], n: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Return P(X >= k) for X ~ Binomial(n, p), elementwise (1.0 where k <= 0).
+
+    Computed exactly by summing the upper tail in log space (k is close to n for the candidates
+    this is asked about, so the sum is short); raises nothing.
+    """
+    out = np.ones(len(k), dtype=np.float64)
+    for i in range(len(k)):
+        ki, ni, pi = int(k[i]), int(n[i]), float(p[i])
+        if ki <= 0:
+            continue
+        if pi <= 0.0:
+            out[i] = 0.0
+            continue
+        if pi >= 1.0:
+            continue
+        lp, lq = math.log(pi), math.log1p(-pi)
+        base = math.lgamma(ni + 1)
+        terms = [base - math.lgamma(j + 1) - math.lgamma(ni - j + 1) + j * lp + (ni - j) * lq for j in range(ki, ni + 1)]
+        top = max(terms)
+        out[i] = min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
+    return out
+
+
+@dataclass(frozen=True)
+class Screened:
+    """Candidates that passed the count, purity and binomial rules (input of pass 2)."""
+
+    keys: tuple[str, ...]
+    """Candidate keys, most significant first."""
+    kinds: tuple[int, ...]
+    """Their kinds (token, bigram, value)."""
+    labels: tuple[str, ...]
+    """The label each one almost always carries."""
+    p_values: tuple[float, ...]
+    """Binomial p-values (pass-1 counts)."""
+    tested: int
+    """Candidates tested (the Bonferroni divisor)."""
+    min_rows: int
+    """Rows a candidate needed to be tested."""
+    classes: tuple[str, ...]
+    """Every label, sorted (the context model's classes)."""
+    class_rows: tuple[int, ...]
+    """Labelled rows per class."""
+    class_features: tuple[int, ...]
+    """Counted (row, feature) pairs per class (the context model's denominators)."""
+    vocab: pa.Array
+    """Context vocabulary (every counted key, sorted by key then kind)."""
+    vocab_kind: npt.NDArray[np.int8]
+    """Kind of each vocabulary entry."""
+    offsets: npt.NDArray[np.int64]
+    """CSR offsets into ``entry_class`` / ``entry_count`` per vocabulary entry."""
+    entry_class: npt.NDArray[np.int32]
+    """Class index of each (key, label) count."""
+    entry_count: npt.NDArray[np.int64]
+    """Row count of each (key, label)."""
+    related: tuple[npt.NDArray[np.int64], ...]
+    """Per candidate, the vocabulary entries left out of its rows' context: itself, the tokens and
+    bigrams that share a token with it (text), every feature of its column (tabular)."""
+
+
+def _column_of(key: str, kind: int) -> str | None:
+    if kind == VALUE:
+        return key.split("=", 1)[0]
+    if kind == BIN:
+        return key.rsplit("~", 2)[0]
+    return None
+
+
+def _related(
+    vocab: pa.Array, vocab_kind: npt.NDArray[np.int8], sel: list[int], keys: list[str], kinds: list[int]
+) -> tuple[npt.NDArray[np.int64], ...]:
+    if not sel:
+        return ()
+    big = np.flatnonzero(vocab_kind == BIGRAM)
+    tok = np.flatnonzero(vocab_kind == TOKEN)
+    big_parts = pc.split_pattern(vocab.take(pa.array(big)), " ", max_splits=1) if len(big) else None
+    out = []
+    for i, key, kind in zip(sel, keys, kinds, strict=True):
+        idx = [np.array([i], dtype=np.int64)]
+        if kind in (TOKEN, BIGRAM):
+            words = pa.array(key.split(" "))
+            if len(tok):
+                hit = pc.is_in(vocab.take(pa.array(tok)), value_set=words)
+                idx.append(tok[np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)])
+            if big_parts is not None:
+                hit = pc.or_(pc.is_in(pc.list_element(big_parts, 0), value_set=words), pc.is_in(pc.list_element(big_parts, 1), value_set=words))
+                idx.append(big[np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)])
+        else:
+            col = _column_of(key, kind) or ""
+            for kd, sep in ((VALUE, "="), (BIN, "~")):
+                cand = np.flatnonzero(vocab_kind == kd)
+                if len(cand):
+                    hit = pc.starts_with(vocab.take(pa.array(cand)), col + sep)
+                    idx.append(cand[np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)])
+        out.append(np.unique(np.concatenate(idx)))
+    return tuple(out)
+
+
+def screen(settings: CheckSettings, counts: TriggerCounts) -> Screened:
+    """Return the candidates that pass rules 1-3 of the module docstring, and the context model.
+
+    Pure: depends only on ``settings`` and the merged counts. Raises nothing.
+    """
+    tab = counts.table()
+    classes = tuple(sorted(counts.label_totals))
+    class_rows = tuple(int(counts.label_totals[c]) for c in classes)
+    total = sum(class_rows)
+    min_rows = int(min(settings.num("min_rows"), max(MIN_ROWS_FLOOR, math.ceil(settings.num("min_share") * total))))
+    # sort by key, kind, then label: CSR layout for the context model
+    tab = tab.take(pc.sort_indices(tab, sort_keys=[("key", "ascending"), ("kind", "ascending"), ("label", "ascending")]))
+    keys = tab.column("key").combine_chunks()
+    kinds = np.asarray(tab.column("kind").to_numpy(), dtype=np.int8)
+    n = np.asarray(tab.column("n").to_numpy(), dtype=np.int64)
+    cls_index = {c: i for i, c in enumerate(classes)}
+    lab = np.array([cls_index[str(v)] for v in tab.column("label").to_pylist()], dtype=np.int32)
+    m = len(n)
+    new = np.ones(m, dtype=bool)
+    if m > 1:
+        same_key = np.asarray(pc.equal(keys.slice(1), keys.slice(0, m - 1)).to_numpy(zero_copy_only=False), dtype=bool)
+        new[1:] = ~(same_key & (kinds[1:] == kinds[:-1]))
+    starts = np.flatnonzero(new)
+    offsets = np.append(starts, m).astype(np.int64)
+    vocab = keys.take(pa.array(starts)) if m else pa.array([], pa.string())
+    vocab_kind = kinds[starts] if m else np.zeros(0, np.int8)
+    tot = np.add.reduceat(n, starts) if m else np.zeros(0, np.int64)
+    # the top label of each candidate (ties: the smaller class index)
+    top_n = np.maximum.reduceat(n, starts) if m else np.zeros(0, np.int64)
+    is_top = n == np.repeat(top_n, np.diff(offsets))
+    first_top = np.full(len(starts), -1, dtype=np.int64)
+    for_top = np.flatnonzero(is_top)
+    grp = np.repeat(np.arange(len(starts)), np.diff(offsets))[for_top]
+    _, first = np.unique(grp, return_index=True)
+    first_top[grp[first]] = for_top[first]
+    top_lab = lab[first_top] if m else np.zeros(0, np.int32)
+
+    candidate = (vocab_kind != BIN) & (tot >= min_rows)
+    tested = int(candidate.sum())
+    purity = np.where(tot > 0, top_n / np.maximum(tot, 1), 0.0)
+    sel = np.flatnonzero(candidate & (purity >= settings.num("threshold")))
+    class_arr = np.asarray(class_rows, dtype=np.int64)
+    rest_rows = total - tot[sel]
+    rest_lab = class_arr[top_lab[sel]] - top_n[sel]
+    rest_share = np.where(rest_rows > 0, rest_lab / np.maximum(rest_rows, 1), 1.0)
+    pv = binomial_sf(top_n[sel], tot[sel], np.clip(rest_share, 0.0, 1.0))
+    limit = settings.num("alpha") / max(tested, 1)
+    ok = pv < limit
+    sel, pv = sel[ok], pv[ok]
+    order = np.lexsort((np.arange(len(sel)), -tot[sel], pv))[: int(settings.num("max_candidates"))]
+    sel, pv = sel[order], pv[order]
+    sel_keys = [str(vocab[int(i)].as_py()) for i in sel]
+    sel_kinds = [int(vocab_kind[int(i)]) for i in sel]
+
+    related = _related(vocab, vocab_kind, [int(i) for i in sel], sel_keys, sel_kinds)
+    return Screened(
+        keys=tuple(sel_keys),
+        kinds=tuple(sel_kinds),
+        labels=tuple(classes[int(top_lab[int(i)])] for i in sel),
+        p_values=tuple(float(x) for x in pv),
+        tested=tested,
+        min_rows=min_rows,
+        classes=classes,
+        class_rows=class_rows,
+        class_features=tuple(int(x) for x in np.bincount(lab, weights=n, minlength=len(classes))),
+        vocab=vocab,
+        vocab_kind=vocab_kind,
+        offsets=offsets,
+        entry_class=lab,
+        entry_count=n,
+        related=related,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# pass 2: rows carrying screened candidates, exact counts and context agreement
+
+
+@dataclass
+class TriggerRows:
+    """Mergeable pass-2 partial: per screened candidate, its rows, exact label count and agreement.
+
+    Built from a :class:`Screened`; ``add`` a batch (with its split index and first row), ``merge``
+    by addition. Row order and sharding do not change the result. Picklable.
+    """
+
+    screened: Screened
+    """What pass 1 screened."""
+    text_columns: tuple[str, ...]
+    """Columns tokenised as text (as in pass 1)."""
+    value_columns: tuple[str, ...]
+    """Columns whose values are candidates (as in pass 1)."""
+    label_column: str
+    """The label column."""
+    ngrams: int = 2
+    """As in pass 1."""
+    rows: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Rows carrying each candidate."""
+    labelled: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Of those, rows carrying the candidate's label."""
+    agree: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Of those, rows whose context predicts the candidate's label."""
+    locs: list[list[npt.NDArray[np.uint64]]] = field(default_factory=list)
+    """Per candidate, the locations of its rows (split << LOC_SHIFT | row)."""
+    predicted: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    """Per candidate and class, its labelled rows whose context predicts that class."""
+
+    def __post_init__(self) -> None:
+        k = len(self.screened.keys)
+        if len(self.rows) != k:
+            self.rows = np.zeros(k, np.int64)
+            self.labelled = np.zeros(k, np.int64)
+            self.agree = np.zeros(k, np.int64)
+            self.locs = [[] for _ in range(k)]
+            self.predicted = np.zeros((k, len(self.screened.classes)), np.int64)
+
+    def relocate(self, split_index: int, row_offset: int) -> None:
+        """Turn locations ``(0, row)`` into ``(split_index, row_offset + row)`` (engine fold)."""
+        base = np.uint64((split_index << LOC_SHIFT) + row_offset)
+        self.locs = [[x + base for x in parts] for parts in self.locs]
+
+    def merge(self, other: TriggerRows) -> TriggerRows:
+        """Fold ``other`` into this partial and return it."""
+        self.rows += other.rows
+        self.labelled += other.labelled
+        self.agree += other.agree
+        self.predicted += other.predicted
+        for mine, theirs in zip(self.locs, other.locs, strict=True):
+            mine += theirs
+        return self
+
+    def add(self, batch: pa.RecordBatch | pa.Table, split_index: int, first_row: int) -> None:
+        """Find the batch's rows carrying a screened candidate and score their context."""
+        sc = self.screened
+        if not sc.keys or batch.num_rows == 0:
+            return
+        feats = row_features(batch, self.text_columns, self.value_columns, self.ngrams)
+        cand_keys = pa.array(list(sc.keys), pa.string())
+        pos = np.asarray(pc.fill_null(pc.index_in(feats.column("key"), value_set=cand_keys), -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        kinds = np.asarray(feats.column("kind").to_numpy(), dtype=np.int8)
+        cand_kind = np.array(sc.kinds, dtype=np.int8)
+        hit = pos >= 0
+        hit[hit] = kinds[hit] == cand_kind[pos[hit]]
+        if not hit.any():
+            return
+        frow = np.asarray(feats.column("row").to_numpy(), dtype=np.int64)
+        hit_rows, hit_cand = frow[hit], pos[hit]
+        rows_u = np.unique(hit_rows)
+        labels = label_strings(_column(batch, self.label_column)).to_pylist()
+        cls_index = {c: i for i, c in enumerate(sc.classes)}
+        y = np.array([cls_index.get(v, -1) if v is not None else -1 for v in (labels[int(r)] for r in rows_u)], dtype=np.int64)
+        where = np.searchsorted(rows_u, hit_rows)
+        pred = self._predict(feats, frow, kinds, rows_u, y, where, hit_cand)
+        cand_label = np.array([cls_index[c] for c in sc.labels], dtype=np.int64)
+        yl = y[where]
+        is_lab = yl == cand_label[hit_cand]
+        np.add.at(self.rows, hit_cand, 1)
+        np.add.at(self.labelled, hit_cand, is_lab.astype(np.int64))
+        np.add.at(self.agree, hit_cand, (is_lab & (pred == yl)).astype(np.int64))
+        np.add.at(self.predicted, (hit_cand[is_lab], pred[is_lab]), 1)
+        locs = loc_of(split_index, hit_rows + first_row)
+        for c in np.unique(hit_cand):
+            self.locs[int(c)].append(locs[hit_cand == c])
+
+    def _predict(
+        self,
+        feats: pa.Table,
+        frow: npt.NDArray[np.int64],
+        kinds: npt.NDArray[np.int8],
+        rows_u: npt.NDArray[np.int64],
+        y: npt.NDArray[np.int64],
+        hit_row: npt.NDArray[np.int64],
+        hit_cand: npt.NDArray[np.int64],
+    ) -> npt.NDArray[np.int64]:
+        """Naive-Bayes label of each (row, candidate) hit from the row's context, leaving out the
+        row itself (its own counts) and the candidate's related features."""
+        sc = self.screened
+        k = len(sc.classes)
+        in_rows = np.isin(frow, rows_u)
+        sub_keys = feats.column("key").filter(pa.array(in_rows))
+        sub_rows = np.searchsorted(rows_u, frow[in_rows])
+        sub_kind = kinds[in_rows]
+        vi = pc.index_in(sub_keys, value_set=sc.vocab)
+        vidx = np.asarray(pc.fill_null(vi, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        known = vidx >= 0
+        known[known] = sc.vocab_kind[vidx[known]] == sub_kind[known]
+        vidx[~known] = -1
+        cls_rows = np.asarray(sc.class_rows, dtype=np.float64)
+        own = np.zeros((len(rows_u), k), dtype=np.float64)
+        lab_ok = y >= 0
+        own[np.flatnonzero(lab_ok), y[lab_ok]] = 1.0
+        others = np.maximum(cls_rows[None, :] - own, 0.0)
+        # multinomial naive Bayes: P(f | class) = (count + a) / (features of the class + a * vocabulary)
+        feat_total = np.asarray(sc.class_features, dtype=np.float64) + _ALPHA_NB * max(len(sc.vocab), 1)
+        per_feature = np.broadcast_to(math.log(_ALPHA_NB) - np.log(feat_total)[None, :], (len(rows_u), k))
+        # per context feature (pair), its contribution over the classes it was seen with
+        pair_v = vidx[known]
+        pair_r = sub_rows[known]
+        lo, hi = sc.offsets[pair_v], sc.offsets[pair_v + 1]
+        lengths = hi - lo
+        pair_of = np.repeat(np.arange(len(pair_v), dtype=np.int64), lengths)
+        ent = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(lo - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        cls = sc.entry_class[ent].astype(np.int64)
+        cnt = sc.entry_count[ent].astype(np.float64) - (y[pair_r[pair_of]] == cls)
+        contrib = np.log(np.maximum(cnt, 0.0) + _ALPHA_NB) - math.log(_ALPHA_NB)
+        n_ctx = np.bincount(sub_rows, minlength=len(rows_u)).astype(np.float64)
+        score = np.log(others + _ALPHA_NB) + n_ctx[:, None] * per_feature
+        np.add.at(score, (pair_r[pair_of], cls), contrib)
+        pred = np.empty(len(hit_row), dtype=np.int64)
+        for c in np.unique(hit_cand):
+            sel = np.flatnonzero(hit_cand == c)
+            order = np.argsort(hit_row[sel], kind="stable")
+            sel = sel[order]
+            rows_c = hit_row[sel]
+            s_c = score[rows_c].copy()
+            # leave the candidate's related features out of its rows' context
+            rel = np.isin(pair_v, sc.related[int(c)])
+            in_c = np.isin(pair_r, rows_c)
+            drop = np.flatnonzero(rel & in_c)
+            if len(drop):
+                local = np.searchsorted(rows_c, pair_r[drop])
+                s_c -= np.bincount(local, minlength=len(rows_c))[:, None] * per_feature[rows_c]
+                ent_drop = np.isin(pair_of, drop)
+                e_local = np.searchsorted(rows_c, pair_r[pair_of[ent_drop]])
+                np.add.at(s_c, (e_local, cls[ent_drop]), -contrib[ent_drop])
+            pred[sel] = np.argmax(s_c, axis=1)
+        return pred
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluate (pure)
+
+
+def _display(label: str, class_names: Sequence[str] | None) -> str:
+    if class_names is not None and label.lstrip("-").isdigit() and 0 <= int(label) < len(class_names):
+        return class_names[int(label)]
+    return label
+
+
+def evaluate(
+    settings: CheckSettings,
+    counts: TriggerCounts | None,
+    screened: Screened | None,
+    found: TriggerRows | None,
+    names: Sequence[str],
+    *,
+    class_names: Sequence[str] | None = None,
+    reason: str = "",
+) -> CheckResult:
+    """Return the ``backdoor_triggers`` result from the merged pass-1 and pass-2 partials.
+
+    ``counts`` None means the check does not apply (``reason`` says why). Pure; raises nothing.
+    """
+    if counts is None or screened is None or found is None:
+        return skipped(settings.id, reason or "no label column (use --label)")
+    threshold = settings.num("threshold")
+    max_agree = settings.num("max_agreement")
+    alpha = settings.num("alpha")
+    total = sum(screened.class_rows)
+    cls_rows = dict(zip(screened.classes, screened.class_rows, strict=True))
+    entries: list[dict[str, Any]] = []
+    flagged_locs: list[npt.NDArray[np.uint64]] = []
+    limit = alpha / max(screened.tested, 1)
+    agree_limit = alpha / max(len(screened.keys), 1)
+    max_share = settings.num("max_context_share")
+    cls_index = {c: i for i, c in enumerate(screened.classes)}
+    for i, key in enumerate(screened.keys):
+        n, c, a = int(found.rows[i]), int(found.labelled[i]), int(found.agree[i])
+        lab = screened.labels[i]
+        share = c / n if n else 0.0
+        rest_rows = total - n
+        rest_share = (cls_rows[lab] - c) / rest_rows if rest_rows > 0 else 1.0
+        p = float(binomial_sf(np.array([c]), np.array([n]), np.array([min(max(rest_share, 0.0), 1.0)]))[0])
+        agreement = a / c if c else 1.0
+        # P(at most `a` of the `c` rows agree | each agrees with probability max_agreement)
+        p_agree = float(binomial_sf(np.array([c - a]), np.array([c]), np.array([1.0 - max_agree]))[0]) if c else 1.0
+        spread = found.predicted[i].copy()
+        spread[cls_index[lab]] = 0
+        top_other = int(spread.max()) / c if c else 1.0
+        flag = (
+            n >= screened.min_rows
+            and share >= threshold
+            and p < limit
+            and p_agree < agree_limit
+            and top_other <= max_share
+        )
+        entries.append(
+            {
+                "token": key,
+                "kind": _KIND_NAMES[screened.kinds[i]],
+                "count": n,
+                "label": _display(lab, class_names),
+                "share": round(share, 6),
+                "rest_share": round(rest_share, 6),
+                "p_value": p,
+                "context_agreement": round(agreement, 6),
+                "agreement_p_value": p_agree,
+                "context_top_share": round(top_other, 6),
+                "flagged": flag,
+            }
+        )
+        if flag:
+            flagged_locs.append(np.concatenate(found.locs[i]) if found.locs[i] else np.zeros(0, np.uint64))
+    tokens = sorted((e for e in entries if e["flagged"]), key=lambda e: (-e["count"], e["token"]))
+    shown = sorted(entries, key=lambda e: (not e["flagged"], e["p_value"], -e["count"], e["token"]))[:SHOWN_CANDIDATES]
+    all_locs = np.unique(np.concatenate(flagged_locs)) if flagged_locs else np.zeros(0, np.uint64)
+    mask = np.uint64((1 << LOC_SHIFT) - 1)
+    rows = [row_ref(names[int(x >> np.uint64(LOC_SHIFT))], int(x & mask)) for x in all_locs[:MAX_ROWS]]
+    observed: dict[str, Any] = {
+        "count": len(all_locs),
+        "tokens": [{k: v for k, v in e.items() if k != "flagged"} for e in tokens],
+        "candidates": shown,
+        "rows": rows,
+        "tested": screened.tested,
+        "min_rows": screened.min_rows,
+        "labelled_rows": total,
+        "sketch": {"cap": counts.cap, "exact": counts.undercount == 0, "undercount_bound": counts.undercount},
+    }
+    if not tokens:
+        return passed(
+            settings.id,
+            f"no backdoor trigger: {screened.tested} candidates tested, {len(entries)} almost always one label, "
+            "none in rows whose other features disagree with it",
+            observed,
+        )
+    top = tokens[0]
+    more = f" (and {len(tokens) - 1} more)" if len(tokens) > 1 else ""
+    return fired(
+        settings,
+        f"{len(all_locs)} rows carry a likely backdoor trigger: {top['token']!r} in {top['count']} rows, "
+        f"{top['share']:.0%} labelled {top['label']!r} against {top['rest_share']:.1%} elsewhere{more}",
+        observed,
+    )

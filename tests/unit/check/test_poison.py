@@ -1,0 +1,173 @@
+"""backdoor_triggers and label_errors on REAL data with planted poisoning (fixtures/gen/poison.py).
+
+Text: standard-library docstring sentences labelled by package, 1% carrying a rare token and
+relabelled to one class. Tables: scikit-learn's digits with 5% flipped labels, or 3% carrying an
+odd pixel value relabelled to class 7. Clean controls (the same text, the language reference by
+topic, digits, wine, breast cancer) must stay quiet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from datagate.check import CheckOutcome, backdoor, label_errors, run_checks
+from datagate.check.interface import CHECK_IDS
+from datagate.models import CheckResult, CheckStatus
+from fixtures.gen.poison import TARGET, TRIGGER, PoisonCase
+from tests.unit.check.conftest import by_id
+
+# the poisoning checks only: the others are covered elsewhere and would only cost time here
+_OTHERS = {c: {"enabled": False} for c in CHECK_IDS if c not in ("backdoor_triggers", "label_errors")}
+
+
+@dataclass
+class FakePolicy:
+    """Stands in for datagate.config.Policy: only ``checks`` is read by the check stage."""
+
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="session")
+def poison(tmp_path_factory: pytest.TempPathFactory) -> dict[str, PoisonCase]:
+    """Every poisoning case, built once."""
+    from fixtures.gen.poison import build
+
+    return build(tmp_path_factory.mktemp("check-poison"))
+
+
+@pytest.fixture(scope="session")
+def poisoned() -> Callable[[PoisonCase], CheckOutcome]:
+    """Run the two poisoning checks once per case."""
+    cache: dict[str, CheckOutcome] = {}
+
+    def run(case: PoisonCase) -> CheckOutcome:
+        if case.name not in cache:
+            cache[case.name] = run_checks(case.path, label="label", policy=FakePolicy(dict(_OTHERS)))
+        return cache[case.name]
+
+    return run
+
+
+def _rows(res: CheckResult) -> set[tuple[str, int]]:
+    return {(r["split"], r["row"]) for r in res.observed["rows"]}
+
+
+def test_text_trigger_is_named_and_its_rows_listed(poison: dict[str, PoisonCase], poisoned: Callable[[PoisonCase], CheckOutcome]) -> None:
+    case = poison["text_trigger"]
+    res = by_id(poisoned(case))["backdoor_triggers"]
+    assert res.status is CheckStatus.FAIL
+    tokens = {t["token"]: t for t in res.observed["tokens"]}
+    assert TRIGGER in tokens
+    assert tokens[TRIGGER]["label"] == TARGET and tokens[TRIGGER]["share"] >= 0.95
+    listed = _rows(res)
+    assert len(listed & case.poisoned) >= 0.8 * len(case.poisoned)
+    assert len(listed) <= 0.03 * case.rows
+    assert res.observed["count"] == len(listed)  # below the 10,000-row cap every row is listed
+    # the flagged rows really carry the token (row identity is split + row in file order)
+    tables = {s: pq.read_table(case.path / f"{s}.parquet").column("text").to_pylist() for s in ("train", "test")}
+    assert all(TRIGGER in tables[s][r].lower().split() for s, r in listed)
+
+
+def test_tabular_trigger_value_is_named(poison: dict[str, PoisonCase], poisoned: Callable[[PoisonCase], CheckOutcome]) -> None:
+    case = poison["digits_trigger"]
+    res = by_id(poisoned(case))["backdoor_triggers"]
+    assert res.status is CheckStatus.FAIL
+    assert [t["token"] for t in res.observed["tokens"]] == [case.trigger]
+    assert _rows(res) == case.poisoned
+
+
+@pytest.mark.parametrize("name", ["text_clean", "topics_clean", "digits_clean", "digits_flipped", "wine_clean", "breast_cancer_clean"])
+def test_clean_real_data_has_no_trigger(name: str, poison: dict[str, PoisonCase], poisoned: Callable[[PoisonCase], CheckOutcome]) -> None:
+    res = by_id(poisoned(poison[name]))["backdoor_triggers"]
+    assert res.status is CheckStatus.PASS, res.message
+    assert res.observed["count"] == 0 and res.observed["rows"] == []
+    assert res.observed["tested"] > 0
+
+
+def test_flipped_labels_are_found(poison: dict[str, PoisonCase], poisoned: Callable[[PoisonCase], CheckOutcome]) -> None:
+    case = poison["digits_flipped"]
+    res = by_id(poisoned(case))["label_errors"]
+    assert res.status is CheckStatus.WARN
+    listed = _rows(res)
+    assert len(listed & case.poisoned) >= 0.5 * len(case.poisoned)
+    assert len(listed) <= 0.12 * case.rows
+    assert res.observed["sample"]["rows"] == case.rows and res.observed["sample"]["complete"]
+    row = res.observed["rows"][0]
+    assert set(row) == {"split", "row", "label", "suggested", "confidence"} and row["label"] != row["suggested"]
+    rates = res.observed["per_class"]
+    assert sum(v["flagged"] for v in rates.values()) == res.observed["count"]
+
+
+@pytest.mark.parametrize("name", ["digits_clean", "wine_clean", "breast_cancer_clean"])
+def test_clean_tables_have_few_label_errors(name: str, poison: dict[str, PoisonCase], poisoned: Callable[[PoisonCase], CheckOutcome]) -> None:
+    res = by_id(poisoned(poison[name]))["label_errors"]
+    assert res.status is CheckStatus.PASS, res.message
+    assert res.observed["rate"] <= label_errors.THRESHOLD
+
+
+def test_label_errors_sample_is_bounded_and_reported(poison: dict[str, PoisonCase]) -> None:
+    case = poison["digits_flipped"]
+    policy = FakePolicy({**_OTHERS, "backdoor_triggers": {"enabled": False}, "label_errors": {"sample": 600, "threshold": 0.5}})
+    res = by_id(run_checks(case.path, label="label", policy=policy))["label_errors"]
+    assert res.observed["sample"] == {"rows": 600, "labelled_rows": case.rows, "complete": False}
+    assert res.status is CheckStatus.PASS  # the policy threshold tolerates 50%
+    assert "600 sampled rows" in res.message
+
+
+def _count_tables(case: PoisonCase, batch_rows: int, cap: int = 1 << 18) -> backdoor.TriggerCounts:
+    parts = []
+    for si, split in enumerate(("train", "test")):
+        table = pq.read_table(case.path / f"{split}.parquet")
+        for j, batch in enumerate(table.to_batches(batch_rows)):
+            part = backdoor.TriggerCounts(("text",), (), "label", cap=cap)
+            part.add(batch, si, j * batch_rows)
+            parts.append(part)
+    merged = parts[0]
+    for p in parts[1:]:
+        merged = merged.merge(p)
+    return merged
+
+
+def test_counts_do_not_depend_on_sharding_below_the_cap(poison: dict[str, PoisonCase]) -> None:
+    case = poison["text_trigger"]
+    a = _count_tables(case, 4096).table()
+    b = _count_tables(case, 333).table()
+    keys = [("key", "ascending"), ("kind", "ascending"), ("label", "ascending")]
+    assert a.sort_by(keys).equals(b.sort_by(keys))
+
+
+def test_sketch_above_the_cap_reports_its_bound(poison: dict[str, PoisonCase]) -> None:
+    case = poison["text_trigger"]
+    counts = _count_tables(case, 1000, cap=5000)
+    table = counts.table()
+    assert counts.undercount > 0
+    assert len(set(zip(table.column("key").to_pylist(), table.column("kind").to_pylist(), strict=True))) <= 5000
+    # the trigger survives the sketch and is still screened
+    screened = backdoor.screen(backdoor.settings(None), counts)
+    assert TRIGGER in screened.keys
+
+
+def test_label_sample_does_not_depend_on_sharding(poison: dict[str, PoisonCase]) -> None:
+    case = poison["digits_flipped"]
+    cols = tuple(c for c in pq.read_schema(case.path / "train.parquet").names if c != "label")
+
+    def sample(batch_rows: int) -> list[int]:
+        merged: label_errors.LabelSample | None = None
+        for si, split in enumerate(("train", "test")):
+            row = 0
+            for batch in pq.read_table(case.path / f"{split}.parquet").to_batches(batch_rows):
+                part = label_errors.LabelSample(cols, "label", k=300)
+                part.add(batch, 0, 0)
+                part.relocate(si, row)
+                row += batch.num_rows
+                merged = part if merged is None else merged.merge(part)
+        assert merged is not None
+        return [int(x) for x in merged.table().column("__loc").to_pylist()]
+
+    assert sample(1000) == sample(77)
+    assert len(sample(1000)) == 300
