@@ -340,7 +340,7 @@ def map_item(plan: _Plan, item: WorkItem) -> MapOutput:
             if plan.features is not None and plan.label is not None and counts is not None:
                 conf.append(conflicts.shuffle_rows(batch, plan.features, plan.label, item.index, row0))
             for part in out.extra.values():
-                part.add(batch, 0, row0)  # item-local rows; _fold relocates them
+                _add_guarded(part, batch, row0, item.name)
             if plan.near:
                 table, off, hs = near_duplicates.map_rows(batch, plan.text, item.index, row0)
                 near.append(table)
@@ -492,6 +492,17 @@ def _fold_extra(extra: dict[str, Any], parts: Mapping[str, Any], split_index: in
         extra[name] = part if name not in extra else extra[name].merge(part)
 
 
+def _add_guarded(part: Any, batch: pa.RecordBatch, row0: int, name: str) -> None:
+    """``part.add`` with item-local rows (``_fold`` relocates them); a failure marks the partial
+    (its check becomes ``error``) instead of failing the item for every other check."""
+    if part.error is not None:
+        return
+    try:
+        part.add(batch, 0, row0)
+    except (pa.ArrowException, ValueError, TypeError, KeyError, IndexError, MemoryError) as e:
+        part.error = f"{name}: {type(e).__name__}: {e}"
+
+
 def map_trigger_rows(spec: backdoor.TriggerRows, item: WorkItem) -> backdoor.TriggerRows:
     """backdoor_triggers pass 2 over one work item: rows carrying a screened candidate.
 
@@ -501,7 +512,7 @@ def map_trigger_rows(spec: backdoor.TriggerRows, item: WorkItem) -> backdoor.Tri
     wanted = [c for c in (*spec.text_columns, *spec.value_columns, spec.label_column) if c in item.schema.names]
     row0 = 0
     for batch in iter_batches(item.shard, schema=item.schema, columns=wanted, row_groups=item.row_groups):
-        out.add(batch, 0, row0)
+        _add_guarded(out, batch, row0, item.name)
         row0 += batch.num_rows
     return out
 
@@ -784,7 +795,7 @@ def run_checks(
         bd_screened: backdoor.Screened | None = None
         bd_rows: backdoor.TriggerRows | None = None
         bd_problems: list[str] = []
-        if bd_counts is not None and len(bd_counts.label_totals) <= backdoor.MAX_CLASSES:
+        if bd_counts is not None and bd_counts.error is None and len(bd_counts.label_totals) <= backdoor.MAX_CLASSES:
             bd_screened = backdoor.screen(st_bd, bd_counts)
             spec = backdoor.TriggerRows(bd_screened, bd_counts.text_columns, bd_counts.value_columns, bd_counts.label_column, bd_counts.ngrams)
             if bd_screened.keys and merged.offsets is not None:
@@ -872,7 +883,10 @@ def run_checks(
         skipped("backdoor_triggers", "disabled by policy")
         if not st_bd.enabled
         else mark_incomplete(
-            backdoor.evaluate(st_bd, bd_counts if bd_screened is not None else None, bd_screened, bd_rows, names, class_names=class_names, reason=bd_reason),
+            backdoor.evaluate(
+                st_bd, bd_counts if bd_screened is not None or (bd_counts is not None and bd_counts.error) else None,
+                bd_screened, bd_rows, names, class_names=class_names, reason=bd_reason,
+            ),
             problems + bd_problems,
         )
     )

@@ -64,7 +64,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datagate.check.duplicates import LOC_SHIFT, loc_of
-from datagate.check.interface import CheckSettings, fired, passed, row_ref, settings_for, skipped
+from datagate.check.interface import (
+    CheckSettings,
+    errored,
+    fired,
+    passed,
+    row_ref,
+    settings_for,
+    skipped,
+)
 from datagate.models import CheckResult, Severity
 
 __all__ = [
@@ -148,8 +156,6 @@ def label_strings(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
         t = arr.type
     if pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t):
         return pa.array([None if v is None else str(v) for v in arr.to_pylist()], pa.string())
-    if pa.types.is_string(t):
-        return arr
     return pc.cast(arr, pa.string())
 
 
@@ -167,7 +173,7 @@ def _column(batch: pa.RecordBatch | pa.Table, name: str) -> pa.Array:
 
 
 def _text_features(col: pa.Array, ngrams: int) -> list[tuple[npt.NDArray[np.int64], pa.Array, int]]:
-    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+    if not pa.types.is_string(col.type):
         col = pc.cast(col, pa.string())
     parts = pc.split_pattern_regex(pc.utf8_lower(col), _SPLIT, max_splits=MAX_TOKENS)
     flat = pc.list_flatten(parts)
@@ -195,7 +201,7 @@ def _value_features(col: pa.Array, name: str) -> list[tuple[npt.NDArray[np.int64
     if not len(rows):
         return []
     vals = col.filter(pa.array(valid))
-    text = vals if pa.types.is_string(t) or pa.types.is_large_string(t) else pc.cast(vals, pa.string())
+    text = pc.cast(vals, pa.string())
     out = [(rows, pc.binary_join_element_wise(pa.scalar(name), text, "="), VALUE)]
     if (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)) and not pa.types.is_boolean(t):
         x = np.asarray(pc.cast(vals, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
@@ -282,6 +288,8 @@ class TriggerCounts:
     """Count tables not yet compacted (key, kind, label, n)."""
     pending: int = 0
     """Entries in ``parts``."""
+    error: str | None = None
+    """Why a batch could not be counted (the check is then an ``error``), or None."""
 
     def add(self, batch: pa.RecordBatch | pa.Table, split_index: int = 0, first_row: int = 0) -> None:
         """Count the batch's labelled rows (``split_index`` and ``first_row`` are not needed)."""
@@ -303,6 +311,7 @@ class TriggerCounts:
     def merge(self, other: TriggerCounts) -> TriggerCounts:
         """Fold ``other`` into this partial and return it."""
         self.label_totals.update(other.label_totals)
+        self.error = self.error or other.error
         self.parts += other.parts
         self.pending += other.pending
         self.undercount += other.undercount
@@ -545,6 +554,8 @@ class TriggerRows:
     """Per candidate, the locations of its rows (split << LOC_SHIFT | row)."""
     predicted: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), np.int64))
     """Per candidate and class, its labelled rows whose context predicts that class."""
+    error: str | None = None
+    """Why a batch could not be read (the check is then an ``error``), or None."""
 
     def __post_init__(self) -> None:
         k = len(self.screened.keys)
@@ -562,6 +573,7 @@ class TriggerRows:
 
     def merge(self, other: TriggerRows) -> TriggerRows:
         """Fold ``other`` into this partial and return it."""
+        self.error = self.error or other.error
         self.rows += other.rows
         self.labelled += other.labelled
         self.agree += other.agree
@@ -692,6 +704,9 @@ def evaluate(
 
     ``counts`` None means the check does not apply (``reason`` says why). Pure; raises nothing.
     """
+    for part in (counts, found):
+        if part is not None and part.error is not None:
+            return errored(settings.id, f"could not count trigger candidates: {part.error}")
     if counts is None or screened is None or found is None:
         return skipped(settings.id, reason or "no label column (use --label)")
     threshold = settings.num("threshold")

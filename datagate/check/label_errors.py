@@ -44,7 +44,15 @@ import pyarrow.compute as pc
 from datagate.check._hashing import mix64, row_hash
 from datagate.check.backdoor import label_strings
 from datagate.check.duplicates import LOC_SHIFT, loc_of
-from datagate.check.interface import CheckSettings, fired, passed, row_ref, settings_for, skipped
+from datagate.check.interface import (
+    CheckSettings,
+    errored,
+    fired,
+    passed,
+    row_ref,
+    settings_for,
+    skipped,
+)
 from datagate.models import CheckResult, Severity
 
 __all__ = ["CHECK_ID", "DEFAULTS", "MAX_ROWS", "THRESHOLD", "LabelSample", "confident_learning", "evaluate", "settings"]
@@ -88,6 +96,8 @@ class LabelSample:
     """Rows in ``parts``."""
     cutoff: int = (1 << 64) - 1
     """Hash of the k-th kept row once k rows are held (rows above it cannot enter)."""
+    error: str | None = None
+    """Why a batch could not be sampled (the check is then an ``error``), or None."""
 
     def add(self, batch: pa.RecordBatch | pa.Table, split_index: int, first_row: int) -> None:
         """Offer the batch's labelled rows to the sample."""
@@ -120,6 +130,7 @@ class LabelSample:
     def merge(self, other: LabelSample) -> LabelSample:
         """Fold ``other`` into this sample and return it."""
         self.labelled += other.labelled
+        self.error = self.error or other.error
         self.parts += other.parts
         self.pending += other.pending
         self.cutoff = min(self.cutoff, other.cutoff)
@@ -269,6 +280,8 @@ def evaluate(
     """
     if sample is None:
         return skipped(settings.id, reason or "no label column (use --label)")
+    if sample.error is not None:
+        return errored(settings.id, f"could not sample rows: {sample.error}")
     try:
         import sklearn  # noqa: F401
     except ImportError:
