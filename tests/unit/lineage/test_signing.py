@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,11 +27,21 @@ from tests.unit.lineage._helpers import make_tree
 
 pytest.importorskip("model_signing")
 
-MODEL_SIGNING = [sys.executable, "-c", "from model_signing._cli import main; main()"]
+@dataclass(frozen=True)
+class _Done:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def _model_signing(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MODEL_SIGNING, *args], capture_output=True, text=True, timeout=120)
+def _model_signing(*args: str) -> _Done:
+    """Run the real ``model_signing`` CLI (its click group) in-process; the integration tests run
+    the console script itself."""
+    from click.testing import CliRunner
+    from model_signing._cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    return _Done(result.exit_code, result.output, str(result.exception or ""))
 
 
 def test_datagate_signature_verifies_with_the_model_signing_cli_and_back(tmp_path: Path) -> None:
