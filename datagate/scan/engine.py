@@ -37,18 +37,19 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datagate.errors import DatagateError, breadcrumb
 from datagate.models import EntryKind, FileEntry, Finding, Manifest, ScanReport, Severity, Skip
 from datagate.progress import NULL_PROGRESS, ProgressSink
 from datagate.scan.interface import Blob, ContentKind, ScanContext, Scanner
 from datagate.scan.sniff import npy_is_numeric, sniff_full
+
+if TYPE_CHECKING:  # the process pool machinery is imported only when a pool is started
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 __all__ = [
     "PARALLEL_MIN_BYTES",
@@ -692,6 +693,8 @@ def start_pool(n: int, ctx: ScanContext, scanners: Sequence[Scanner]) -> Process
     pool before reading any file knows no worker inherited a byte of it. Raises ScanError when
     the processes cannot be started."""
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     from datagate.errors import ScanError
 
@@ -756,6 +759,7 @@ def _in_pool(
     """Scan ``files`` on ``pool``, a bounded window ahead; yield (files, bytes, findings,
     skipped, content types) per chunk. Raises ScanError when a worker dies."""
     from collections import deque
+    from concurrent.futures.process import BrokenProcessPool
 
     from datagate.errors import ScanError
 
