@@ -16,7 +16,11 @@ or smuggle content:
   backslash paths, links whose target is absolute or escapes, device and FIFO members, set-uid.
 * **Bombs** (``container.bomb.*``, B12): member size, decompression ratio, total bytes and member
   count are enforced *while* decompressing (bounded reads), never by inflating first. A member over
-  a limit is reported and skipped.
+  a limit is reported and skipped. Member count, expanded bytes and the expansion ratio are also
+  budgeted across the **whole tree** (an archive and everything nested in it share one
+  :class:`_Tree`; the engine's per-file time budget covers the same tree): the first bomb limit hit
+  anywhere in the tree is one finding and the whole tree stops there, so a nested bomb (zips of
+  zips of zeros) ends early with one ``container.bomb.*`` finding instead of one per member.
 * A container that cannot be opened is ``container.unreadable``; a stream broken part-way is
   reported and what was decoded before the break is still scanned (B1).
 
@@ -41,7 +45,7 @@ import stat
 import struct
 import tarfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
@@ -96,14 +100,80 @@ class _LimitHit(Exception):
         self.evidence = dict(evidence)
 
 
-class _Budget:
-    """Accounting of one container: decompressed total and member count against the limits."""
+TREE_RATIO_MIN_BYTES = _RATIO_MIN_OUTPUT
+"""The whole-tree ratio limit applies once the tree has expanded to this many bytes."""
 
-    def __init__(self, limits: Limits, compressed: int) -> None:
+
+class _Tree:
+    """The budget an archive and everything nested in it share (one top-level file)."""
+
+    def __init__(self, limits: Limits, outer_size: int) -> None:
+        self.limits = limits
+        self.outer_size = max(outer_size, 1)
+        self.total = 0
+        self.members = 0
+        self.hit: _LimitHit | None = None
+        """The first tree limit reached (set once)."""
+        self.stopped = False
+        """True once a bomb limit was reported anywhere in the tree: nothing more is opened."""
+
+    def charge(self, nbytes: int) -> None:
+        """Count ``nbytes`` more expanded bytes; raise _LimitHit when the tree is over budget."""
+        self.total += nbytes
+        hit = None
+        if self.total > self.limits.max_total_bytes:
+            hit = _LimitHit(
+                "container.bomb.total",
+                f"the archive and everything nested in it decompress to more than "
+                f"{self.limits.max_total_bytes} bytes",
+                {"limit": self.limits.max_total_bytes, "decompressed_at_least": self.total, "scope": "tree"},
+            )
+        elif self.total > TREE_RATIO_MIN_BYTES and self.total > self.limits.max_ratio * self.outer_size:
+            hit = _LimitHit(
+                "container.bomb.ratio",
+                f"the archive and everything nested in it expand more than {self.limits.max_ratio:g} "
+                f"times its {self.outer_size} bytes",
+                {"limit": self.limits.max_ratio, "decompressed_at_least": self.total,
+                 "compressed": self.outer_size, "scope": "tree"},
+            )
+        if hit is not None:
+            self.hit = self.hit or hit
+            raise hit
+
+    def count_member(self) -> bool:
+        """Count one more member; return False once the tree holds more than the member limit."""
+        self.members += 1
+        if self.members > self.limits.max_members and self.hit is None:
+            self.hit = _LimitHit(
+                "container.bomb.members",
+                f"the archive and everything nested in it hold more than {self.limits.max_members} "
+                "members; the rest were not inspected",
+                {"limit": self.limits.max_members, "scope": "tree"},
+            )
+        return self.members <= self.limits.max_members
+
+
+def _tree(blob: Blob, ctx: ScanContext) -> _Tree:
+    """Return the budget of the tree ``blob`` belongs to (a new one for a top-level file)."""
+    trees = ctx.trees
+    tree = trees.get(blob.path) if blob.depth > 0 or blob.member is not None else None
+    if tree is None:
+        trees.clear()  # top-level files are scanned one after another: keep only this one
+        tree = trees[blob.path] = _Tree(ctx.limits, len(blob.data))
+    assert isinstance(tree, _Tree)
+    return tree
+
+
+class _Budget:
+    """Accounting of one container: decompressed total and member count against the limits,
+    also charged to the whole tree's budget."""
+
+    def __init__(self, limits: Limits, compressed: int, tree: _Tree | None = None) -> None:
         self.limits = limits
         self.compressed = compressed
         self.total = 0
         self.members = 0
+        self.tree = tree
 
     def charge(self, nbytes: int) -> None:
         self.total += nbytes
@@ -113,10 +183,14 @@ class _Budget:
                 f"decompressed volume exceeds {self.limits.max_total_bytes} bytes",
                 {"limit": self.limits.max_total_bytes, "decompressed_at_least": self.total},
             )
+        if self.tree is not None:
+            self.tree.charge(nbytes)
 
     def count_member(self) -> bool:
         """Count one more member; return False once the member limit is exceeded."""
         self.members += 1
+        if self.tree is not None and (self.tree.stopped or not self.tree.count_member()):
+            return False
         return self.members <= self.limits.max_members
 
 
@@ -792,7 +866,7 @@ class _ZipReader:
         self.blob = blob
         self.ctx = ctx
         self.mv = memoryview(blob.data) if isinstance(blob.data, bytes) else blob.data
-        self.budget = _Budget(ctx.limits, len(self.mv))
+        self.budget = _Budget(ctx.limits, len(self.mv), _tree(blob, ctx))
         self.overlapping: set[int] = set()
         """Local-header offsets of members whose data lies inside another member's."""
 
@@ -1001,7 +1075,7 @@ class _ZipReader:
         elif loc.method == 8:
             raw = _MemReader(self.mv[loc.data_start :])
             z = _ZlibReader(raw, -15)
-            budget = _Budget(self.ctx.limits, len(self.mv))
+            budget = _Budget(self.ctx.limits, len(self.mv), _tree(self.blob, self.ctx))
             _read_bounded(
                 z, member_limit=self.ctx.limits.max_member_bytes, budget=budget, consumed=z.consumed
             )
@@ -1677,7 +1751,7 @@ def _scan_stream(blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
     if kind is None:
         return
     limits = ctx.limits
-    budget = _Budget(limits, len(blob.data))
+    budget = _Budget(limits, len(blob.data), _tree(blob, ctx))
     raw = _MemReader(blob.data)
     try:
         inner = _open_stream(kind, raw)
@@ -1767,7 +1841,41 @@ class ContainerScanner:
     kinds: frozenset[ContentKind] = ARCHIVE_KINDS | STREAM_KINDS
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
-        """Yield findings, skips and member blobs for ``blob`` (see the module docstring)."""
+        """Yield findings, skips and member blobs for ``blob`` (see the module docstring).
+
+        The first bomb limit reached anywhere in ``blob``'s tree is reported once and stops the
+        whole tree: this container and every other one nested in the same top-level file.
+        """
+        tree = _tree(blob, ctx)
+        if tree.stopped:
+            return
+        items = self._scan(blob, ctx)
+        try:
+            for item in items:
+                if tree.stopped:  # a container nested in this one hit a bomb limit
+                    return
+                if isinstance(item, Finding) and item.rule.startswith("container.bomb."):
+                    tree.stopped = True
+                    yield item
+                    after = next(items, None)  # the skip of the member the limit stopped
+                    if isinstance(after, Skip):
+                        yield after
+                    yield _skip(blob, None, f"{item.rule}: the rest of this archive tree was not inspected")
+                    return
+                yield item
+                if tree.hit is not None and not tree.stopped:
+                    break
+            if tree.hit is not None and not tree.stopped:
+                tree.stopped = True
+                yield _finding(
+                    blob, tree.hit.rule, Severity.HIGH,
+                    f"possible decompression bomb: {tree.hit.message}", evidence=tree.hit.evidence,
+                )
+                yield _skip(blob, None, f"{tree.hit.rule}: the rest of this archive tree was not inspected")
+        finally:
+            items.close()
+
+    def _scan(self, blob: Blob, ctx: ScanContext) -> Generator[ScanItem, None, None]:
         kind = blob.kind
         if kind is None:
             from datagate.scan.sniff import sniff
@@ -1782,7 +1890,7 @@ class ContainerScanner:
             yield from _ZipReader(blob, ctx).scan()
         elif kind is ContentKind.TAR:
             mv = memoryview(data) if isinstance(data, bytes) else data
-            budget = _Budget(ctx.limits, len(mv))
+            budget = _Budget(ctx.limits, len(mv), _tree(blob, ctx))
             yield from _scan_tar(blob, ctx, _MemReader(mv), budget=budget, direct=mv)
         elif kind is ContentKind.SEVENZ:
             yield from _scan_7z(blob, ctx)

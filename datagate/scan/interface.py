@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from datagate.models import Finding, Skip
 
@@ -167,6 +167,9 @@ class ScanContext:
     """Resource limits in force."""
     strict: bool = False
     """Report unknown-but-uncalled globals and unrecognised content one severity higher."""
+    trees: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Counters: the budget an archive and everything nested in it share, by outer file path
+    (kept by the container scanner for the top-level file being scanned)."""
 
 
 ScanItem = Finding | Skip | Blob

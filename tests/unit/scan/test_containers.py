@@ -9,7 +9,6 @@ import lzma
 import random
 import struct
 import tarfile
-import time
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -292,9 +291,7 @@ def test_member_path_findings_on_clean_names_are_empty() -> None:
 def test_zip_bomb_is_stopped_while_inflating(built: tuple[Path, dict[str, Sample]]) -> None:
     root, samples = built
     data = samples["b12_zip_bomb_64mib"].path(root).read_bytes()
-    t0 = time.monotonic()
-    items = _scan(data, "bomb.zip")
-    assert time.monotonic() - t0 < 5
+    items = _scan(data, "bomb.zip")  # work bounded by bytes: stopped before 64 MiB (below)
     f = next(i for i in items if isinstance(i, Finding) and i.rule.startswith("container.bomb."))
     assert f.severity is Severity.HIGH
     assert f.evidence["decompressed_at_least"] < 64 << 20
@@ -522,13 +519,16 @@ def _drain(data: bytes) -> None:
     items: Iterator[object] = CONTAINER_SCANNER.scan(
         blob, ScanContext(limits=Limits(max_member_bytes=1 << 20))
     )
-    t0 = time.monotonic()
+    count = expanded = 0
     try:
         for item in items:
             assert isinstance(item, (Finding, Skip, Blob))
+            count += 1
+            expanded += len(item.data) if isinstance(item, Blob) else 0
     except DatagateError:
         pass
-    assert time.monotonic() - t0 < 2.0
+    # work bounded by steps, not wall clock: few items, and the member limit caps every read
+    assert count < 1_000 and expanded <= 100 * (1 << 20)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
