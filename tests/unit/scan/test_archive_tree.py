@@ -7,9 +7,7 @@ and no single member crossed a limit.
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ import pytest
 from datagate.cli import main
 from datagate.scan import scan
 from datagate.scan.interface import Limits
+from fixtures.gen.broken import zip_of
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +39,10 @@ def test_nested_bomb_stops_early_with_one_finding(bomb: Path, capsys: pytest.Cap
     assert any("rest of this archive tree was not inspected" in s["reason"] for s in doc["summary"]["skipped"])
 
 
-def _zip(members: list[tuple[str, bytes]]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members:
-            z.writestr(name, data)
-    return buf.getvalue()
-
-
 def test_member_count_is_budgeted_across_nested_archives(tmp_path: Path) -> None:
     # three inner zips of 5 members each: every container is under the limit of 10, the tree is not
-    inner = _zip([(f"m{i}.txt", b"x\n") for i in range(5)])
-    (tmp_path / "outer.zip").write_bytes(_zip([(f"inner{j}.zip", inner) for j in range(3)]))
+    inner = zip_of([(f"m{i}.txt", b"x\n") for i in range(5)])
+    (tmp_path / "outer.zip").write_bytes(zip_of([(f"inner{j}.zip", inner) for j in range(3)]))
     report = scan(tmp_path, limits=Limits(max_members=10))
     hits = [f for f in report.findings if f.rule == "container.bomb.members"]
     assert len(hits) == 1 and hits[0].evidence["scope"] == "tree"
@@ -60,8 +51,8 @@ def test_member_count_is_budgeted_across_nested_archives(tmp_path: Path) -> None
 
 def test_expanded_bytes_are_budgeted_across_nested_archives(tmp_path: Path) -> None:
     # two inner zips inflating to 600 KB each: each under the limit of 1.1 MB, the tree over it
-    inner = _zip([("a.txt", b"a" * 600_000)])
-    (tmp_path / "outer.zip").write_bytes(_zip([("i1.zip", inner), ("i2.zip", inner)]))
+    inner = zip_of([("a.txt", b"a" * 600_000)])
+    (tmp_path / "outer.zip").write_bytes(zip_of([("i1.zip", inner), ("i2.zip", inner)]))
     report = scan(tmp_path, limits=Limits(max_total_bytes=1_100_000))
     hits = [f for f in report.findings if f.rule == "container.bomb.total"]
     assert len(hits) == 1 and hits[0].evidence["scope"] == "tree"
@@ -70,8 +61,8 @@ def test_expanded_bytes_are_budgeted_across_nested_archives(tmp_path: Path) -> N
 
 
 def test_separate_files_have_separate_budgets(tmp_path: Path) -> None:
-    inner = _zip([(f"m{i}.txt", b"x\n") for i in range(5)])
+    inner = zip_of([(f"m{i}.txt", b"x\n") for i in range(5)])
     for j in range(3):
-        (tmp_path / f"z{j}.zip").write_bytes(_zip([("inner.zip", inner)]))
+        (tmp_path / f"z{j}.zip").write_bytes(zip_of([("inner.zip", inner)]))
     report = scan(tmp_path, limits=Limits(max_members=10))  # 6 members per file
     assert not [f for f in report.findings if f.rule.startswith("container.bomb.")]
