@@ -216,8 +216,20 @@ def _read(path: Path, what: str) -> bytes:
 
 
 def key_fingerprint(pem: bytes) -> str:
-    """Return ``sha256:<hex>`` of a PEM blob (a public key's fingerprint as model-signing hints it)."""
-    return "sha256:" + hashlib.sha256(pem).hexdigest()
+    """Return ``sha256:<hex>`` of a PEM blob (a public key's fingerprint as model-signing hints it).
+
+    A public key is first re-serialised as SubjectPublicKeyInfo PEM (what model-signing hashes),
+    so the same key gives the same fingerprint however its file was formatted; other PEM blobs
+    (certificates) are hashed as given.
+    """
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError):
+        return "sha256:" + hashlib.sha256(pem).hexdigest()
+    spki = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return "sha256:" + hashlib.sha256(spki).hexdigest()
 
 
 def public_pem_of_private(path: Path, password: str | None) -> bytes:
