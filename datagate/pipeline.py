@@ -239,7 +239,8 @@ def quality_metrics(result: IngestResult) -> dict[str, int | float]:
     """Return a flat mapping of numbers for DVC metrics (``dvc metrics show``).
 
     Keys: ``passed`` (1/0), ``files``, ``bytes``, ``findings_<severity>``, ``findings_waived``,
-    ``skipped``, ``checks_<status>``, ``rows_<split>``, ``rows``.
+    ``skipped``, ``checks_<status>``, ``count_<check id>`` (``observed.count``, e.g.
+    ``count_backdoor_triggers``, ``count_label_errors``), ``rows_<split>``, ``rows``.
     """
     rec = result.record.data
     out: dict[str, int | float] = {
@@ -253,6 +254,8 @@ def quality_metrics(result: IngestResult) -> dict[str, int | float]:
     out["skipped"] = int(rec["scan"]["skipped"])
     for status in ("pass", "warn", "fail", "error", "skipped"):
         out[f"checks_{status}"] = sum(1 for s in rec["checks"]["status"].values() if s == status)
+    for cid, n in sorted(rec["checks"].get("counts", {}).items()):
+        out[f"count_{re.sub(r'[^A-Za-z0-9_]+', '_', cid)}"] = int(n)
     total = 0
     for split, info in sorted(rec["data"]["splits"].items()):
         rows = info.get("rows") if isinstance(info, dict) else None

@@ -249,9 +249,16 @@ def row_features(
             "kind": pa.array(np.concatenate(kinds)),
         }
     )
-    if text_parts:
-        # a token repeated in a cell (or in two text columns) counts once per row
-        tab = tab.group_by(["row", "key", "kind"], use_threads=False).aggregate([])
+    if text_parts and tab.num_rows:
+        # a token repeated in a cell (or in two text columns) counts once per row: one sort of
+        # (row, key code, kind) integers instead of a hash group-by on strings
+        enc = pc.dictionary_encode(tab.column("key")).combine_chunks()
+        code = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        row_no = np.asarray(tab.column("row").to_numpy(), dtype=np.int64)
+        kind_no = np.asarray(tab.column("kind").to_numpy(), dtype=np.int64)
+        width = len(enc.dictionary) * 4
+        _, first = np.unique(row_no * width + code * 4 + kind_no, return_index=True)
+        tab = tab.take(pa.array(first))
     return tab
 
 
@@ -526,6 +533,16 @@ def screen(settings: CheckSettings, counts: TriggerCounts) -> Screened:
 # pass 2: rows carrying screened candidates, exact counts and context agreement
 
 
+def _ranges(starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Return the concatenation of ``arange(s, e)`` for each pair (vectorised)."""
+    lengths = np.maximum(ends - starts, 0)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    shift = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    return np.arange(total, dtype=np.int64) + shift
+
+
 @dataclass
 class TriggerRows:
     """Mergeable pass-2 partial: per screened candidate, its rows, exact label count and agreement.
@@ -646,34 +663,40 @@ class TriggerRows:
         # multinomial naive Bayes: P(f | class) = (count + a) / (features of the class + a * vocabulary)
         feat_total = np.asarray(sc.class_features, dtype=np.float64) + _ALPHA_NB * max(len(sc.vocab), 1)
         per_feature = np.broadcast_to(math.log(_ALPHA_NB) - np.log(feat_total)[None, :], (len(rows_u), k))
-        # per context feature (pair), its contribution over the classes it was seen with
+        # per context feature (pair), its contribution over the classes it was seen with; pairs
+        # grouped by row and entries by pair, so a row's pairs and a pair's entries are ranges
         pair_v = vidx[known]
         pair_r = sub_rows[known]
-        lo, hi = sc.offsets[pair_v], sc.offsets[pair_v + 1]
-        lengths = hi - lo
+        by_row = np.argsort(pair_r, kind="stable")
+        pair_v, pair_r = pair_v[by_row], pair_r[by_row]
+        lo = sc.offsets[pair_v]
+        lengths = sc.offsets[pair_v + 1] - lo
+        ent_start = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
         pair_of = np.repeat(np.arange(len(pair_v), dtype=np.int64), lengths)
-        ent = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(lo - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        ent = _ranges(lo, lo + lengths)
         cls = sc.entry_class[ent].astype(np.int64)
         cnt = sc.entry_count[ent].astype(np.float64) - (y[pair_r[pair_of]] == cls)
         contrib = np.log(np.maximum(cnt, 0.0) + _ALPHA_NB) - math.log(_ALPHA_NB)
         n_ctx = np.bincount(sub_rows, minlength=len(rows_u)).astype(np.float64)
         score = np.log(others + _ALPHA_NB) + n_ctx[:, None] * per_feature
         np.add.at(score, (pair_r[pair_of], cls), contrib)
+        row_lo = np.searchsorted(pair_r, np.arange(len(rows_u)), side="left")
+        row_hi = np.searchsorted(pair_r, np.arange(len(rows_u)), side="right")
         pred = np.empty(len(hit_row), dtype=np.int64)
         for c in np.unique(hit_cand):
             sel = np.flatnonzero(hit_cand == c)
-            order = np.argsort(hit_row[sel], kind="stable")
-            sel = sel[order]
+            sel = sel[np.argsort(hit_row[sel], kind="stable")]
             rows_c = hit_row[sel]
             s_c = score[rows_c].copy()
             # leave the candidate's related features out of its rows' context
-            rel = np.isin(pair_v, sc.related[int(c)])
-            in_c = np.isin(pair_r, rows_c)
-            drop = np.flatnonzero(rel & in_c)
+            idx = _ranges(row_lo[rows_c], row_hi[rows_c])
+            related = sc.related[int(c)]
+            at = np.minimum(np.searchsorted(related, pair_v[idx]), len(related) - 1)
+            drop = idx[related[at] == pair_v[idx]]
             if len(drop):
                 local = np.searchsorted(rows_c, pair_r[drop])
                 s_c -= np.bincount(local, minlength=len(rows_c))[:, None] * per_feature[rows_c]
-                ent_drop = np.isin(pair_of, drop)
+                ent_drop = _ranges(ent_start[drop], ent_start[drop + 1])
                 e_local = np.searchsorted(rows_c, pair_r[pair_of[ent_drop]])
                 np.add.at(s_c, (e_local, cls[ent_drop]), -contrib[ent_drop])
             pred[sel] = np.argmax(s_c, axis=1)

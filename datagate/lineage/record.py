@@ -271,11 +271,18 @@ def _scan_summary(scan: ScanReport | None, findings: Sequence[Finding]) -> dict[
 def _check_summary(check: CheckReport | None) -> dict[str, Any]:
     if check is None:
         return {"ran": False, "status": {}, "label_column": None, "label_source": None}
+    counts = {}
+    for c in check.checks:
+        n = c.observed.get("count") if isinstance(c.observed, Mapping) else None
+        if isinstance(n, int) and not isinstance(n, bool):
+            counts[c.id] = n
     return {
         "ran": True,
         "status": {c.id: c.status.value for c in check.checks},
         "label_column": check.label_column,
         "label_source": check.label_source,
+        # observed.count per check (e.g. rows carrying a backdoor trigger, likely label errors)
+        "counts": counts,
     }
 
 

@@ -9,6 +9,8 @@ and a Content-Security-Policy forbids every external fetch and every script. Cha
   both distributions, else the Jensen-Shannon distance per split (``observed.splits``) with the
   chi-square statistics beneath;
 * null rate per column and split (``nulls``: ``observed.rates[split][column]``);
+* poisoning (issue 17): the top ``backdoor_triggers`` candidates with their label share and the
+  label's share elsewhere (flagged ones in red), and the ``label_errors`` rate per class;
 * outliers: a histogram per column (``observed.series[col].histogram`` with ``edges``/``counts``
   when the check bins the whole column, else the values of the flagged rows in
   ``observed.rows`` with the column's median marked) and the outlier count per column.
@@ -911,7 +913,64 @@ def _check_charts(report: CheckReport) -> tuple[list[str], list[str]]:
         notes.append(f"Outliers: none in the {plural(len(counts), 'numeric column')} checked.")
     elif "outliers" in by_id:
         notes.append(f"Outliers: {clean(by_id['outliers'].message)}")
+    _poison_charts(by_id, charts, notes)
     return charts, notes
+
+
+def trigger_candidates(by_id: Mapping[str, CheckResult]) -> list[dict[str, Any]]:
+    """Return ``backdoor_triggers``' top candidates (token, label, share, rest_share, flagged)."""
+    check = by_id.get("backdoor_triggers")
+    cands = check.observed.get("candidates") if check is not None else None
+    out = []
+    for c in cands if isinstance(cands, list) else []:
+        if isinstance(c, Mapping) and _is_num(c.get("share")) and _is_num(c.get("rest_share")):
+            out.append(dict(c))
+    return out
+
+
+def label_error_rates(by_id: Mapping[str, CheckResult]) -> dict[str, float]:
+    """Return ``label_errors``' flagged share per class ({class: rate}), or {}."""
+    check = by_id.get("label_errors")
+    per = check.observed.get("per_class") if check is not None else None
+    if not isinstance(per, Mapping):
+        return {}
+    return {str(k): float(v["rate"]) for k, v in per.items() if isinstance(v, Mapping) and _is_num(v.get("rate"))}
+
+
+def _poison_charts(by_id: Mapping[str, CheckResult], charts: list[str], notes: list[str]) -> None:
+    """Trigger candidates with their label share; label-error rate per class (issue 17)."""
+    cands = trigger_candidates(by_id)[:MAX_CATEGORIES]
+    if cands:
+        cats = [f"{c.get('token')} → {c.get('label')}" + (" (flagged)" if c.get("flagged") else "") for c in cands]
+        flagged = [str(c.get("token")) for c in cands if c.get("flagged")]
+        charts.append(
+            bar_chart(
+                "backdoor_triggers",
+                "Trigger candidates: share of their rows with the top label, and that label's share elsewhere",
+                cats,
+                [("label share", [float(c["share"]) for c in cands]), ("share elsewhere", [float(c["rest_share"]) for c in cands])],
+                fmt=_pct,
+                vmax=1.0,
+                category_colours=["#b8475a" if c.get("flagged") else "#4a7ab8" for c in cands],
+                note=("flagged: " + ", ".join(flagged)) if flagged else "no candidate's rows disagree with its label",
+            )
+        )
+    elif "backdoor_triggers" in by_id:
+        notes.append(f"Backdoor triggers: {clean(by_id['backdoor_triggers'].message)}")
+    rates = label_error_rates(by_id)
+    if rates:
+        classes = sorted(rates, key=_label_key)
+        charts.append(
+            bar_chart(
+                "label_errors",
+                "Likely label errors: flagged share per class",
+                classes,
+                [("flagged", [rates[k] for k in classes])],
+                fmt=_pct,
+            )
+        )
+    elif "label_errors" in by_id:
+        notes.append(f"Label errors: {clean(by_id['label_errors'].message)}")
 
 
 def _label_key(label: str) -> tuple[int, float, str]:

@@ -262,6 +262,7 @@ def _check_sections(
         out += _details(
             f"All other checks ({len(rest)})", _table(header, (row(c) for c in rest), len(rest))
         )
+    out += _poison_lists(report)
     evidence = [c for c in ranked if c.status is not CheckStatus.PASS and c.observed]
     budget = _observed_chars.get()
     for c in evidence[:20] if budget else ():
@@ -271,6 +272,45 @@ def _check_sections(
         out += _details(
             f"Observed: <code>{html.escape(clean(c.id))}</code>", [_fence_block(body, "json")]
         )
+    return out
+
+
+def _poison_lists(report: CheckReport) -> list[str]:
+    """Backdoor trigger candidates and label-error rates per class, when those checks ran."""
+    by_id = {c.id: c for c in report.checks}
+    out: list[str] = []
+    bd = by_id.get("backdoor_triggers")
+    cands = bd.observed.get("candidates") if bd is not None and isinstance(bd.observed, Mapping) else None
+    if isinstance(cands, list) and cands:
+        rows = [
+            [
+                md_code(c.get("token"), table=True),
+                md_text(c.get("label")),
+                str(c.get("count")),
+                f"{float(c.get('share', 0)):.1%}",
+                f"{float(c.get('rest_share', 0)):.1%}",
+                f"{float(c.get('context_agreement', 0)):.0%}",
+                "**flagged**" if c.get("flagged") else "",
+            ]
+            for c in cands
+            if isinstance(c, Mapping)
+        ]
+        out += _details(
+            f"Backdoor trigger candidates ({len(rows)})",
+            _table(["Candidate", "Label", "Rows", "Label share", "Share elsewhere", "Context agrees", ""], rows, len(rows)),
+        )
+    le = by_id.get("label_errors")
+    per = le.observed.get("per_class") if le is not None and isinstance(le.observed, Mapping) else None
+    if isinstance(per, Mapping) and per:
+        sample = le.observed.get("sample") if le is not None else None
+        n = sample.get("rows") if isinstance(sample, Mapping) else None
+        rows = [
+            [md_text(k), str(v.get("rows")), str(v.get("flagged")), f"{float(v.get('rate', 0)):.1%}"]
+            for k, v in per.items()
+            if isinstance(v, Mapping)
+        ]
+        title = "Likely label errors per class" + (f" (sample of {n} rows)" if n is not None else "")
+        out += _details(title, _table(["Class", "Rows judged", "Flagged", "Rate"], rows, len(rows)))
     return out
 
 

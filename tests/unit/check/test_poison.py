@@ -171,3 +171,24 @@ def test_label_sample_does_not_depend_on_sharding(poison: dict[str, PoisonCase])
 
     assert sample(1000) == sample(77)
     assert len(sample(1000)) == 300
+
+
+def test_reports_and_record_carry_the_poisoning_signals(poison: dict[str, PoisonCase], poisoned: Callable[[PoisonCase], CheckOutcome]) -> None:
+    from datagate.lineage.record import _check_summary
+    from datagate.models import GateDecision, Severity
+    from datagate.report.html import render_html_check
+    from datagate.report.markdown import render_check
+
+    report = poisoned(poison["text_trigger"]).report
+    decision = GateDecision(False, Severity.HIGH, blocking_checks=tuple(c for c in report.checks if c.id == "backdoor_triggers"))
+    page = render_html_check(report, decision)
+    assert 'data-chart="backdoor_triggers"' in page and 'data-chart="label_errors"' in page
+    assert f"{TRIGGER} → {TARGET} (flagged)" in page
+    assert "Likely label errors: flagged share per class" in page
+    md = render_check(report, decision)
+    assert "Backdoor trigger candidates" in md and f"`{TRIGGER}`" in md and "**flagged**" in md
+    assert "Likely label errors per class" in md
+    by = by_id(poisoned(poison["text_trigger"]))
+    counts = _check_summary(report)["counts"]
+    assert counts["backdoor_triggers"] == by["backdoor_triggers"].observed["count"] == len(poison["text_trigger"].poisoned)
+    assert counts["label_errors"] == by["label_errors"].observed["count"]
