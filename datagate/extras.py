@@ -7,7 +7,8 @@ True
 
 The light core (``pip install datagate-intake``) runs ``hash``, ``verify`` and ``scan``; the
 other commands need an extra: ``[check]`` (pyarrow, pandas, numpy, Great Expectations), ``[hub]``
-(huggingface_hub), ``[dvc]``, ``[ray]``, ``[sign]``, or ``[all]``. ``[scan]`` (h5py) lets
+(huggingface_hub), ``[dvc]``, ``[ray]``, ``[sign]``, ``[scan]`` (h5py: HDF5 attributes; without it
+such files are reported as skipped), or ``[all]``. ``[scan]`` (h5py) lets
 ``scan`` read HDF5 attributes; without it HDF5 files are reported as skipped with this hint.
 """
 

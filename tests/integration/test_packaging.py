@@ -76,6 +76,17 @@ def test_hash_verify_scan_run_without_any_extra(tree: Path) -> None:
     assert json.loads(sarif.stdout)["runs"][0]["results"]
 
 
+@pytest.mark.slow
+def test_scan_of_every_generated_fixture_needs_no_extra(generated: Path, tmp_path: Path) -> None:
+    """Every hostile and benign fixture family (pickles, containers, executables, formats ...)
+    scans with the core alone: no scanner imports an extra's module on the way."""
+    res = _run_core(["scan", str(generated), "--format", "json"], tmp_path)
+    assert res.returncode == 1, res.stderr  # the hostile fixtures are found
+    doc = json.loads(res.stdout)
+    assert doc["summary"]["files"] > 100
+    assert {f["category"] for f in doc["findings"]} >= {"pickle", "container", "executable"}
+
+
 def test_help_runs_without_any_extra(tree: Path) -> None:
     for args in (["--help"], ["check", "--help"], ["ingest", "--help"]):
         res = _run_core(args, tree)
