@@ -45,3 +45,11 @@ def asset(root: Path, relpath: str) -> Path:
     p = root / relpath
     assert os.path.lexists(p), f"fixture {relpath} was not generated under {root}"
     return p
+
+
+@pytest.fixture(scope="session")
+def quality_cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every planted-problem case of fixtures/gen/quality.py, built once per session, by name."""
+    from fixtures.gen.quality import build
+
+    return build(tmp_path_factory.mktemp("quality-cases"))

@@ -28,10 +28,8 @@ def validator() -> Any:
 
 
 @pytest.fixture(scope="module")
-def duplicates_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from fixtures.gen.quality import build
-
-    return build(tmp_path_factory.mktemp("sarif-quality"))["duplicates"]
+def duplicates_case(quality_cases: dict[str, Path]) -> Path:
+    return quality_cases["duplicates"]
 
 
 def test_check_sarif_carries_every_flagged_check(duplicates_case: Path, validator: Any) -> None:

@@ -4,6 +4,7 @@ fences and the flagged values (on the planted-outliers fixture, checked for real
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -15,10 +16,8 @@ from fixtures.gen.quality import EXPECTED
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from fixtures.gen.quality import build
-
-    case = build(tmp_path_factory.mktemp("html-order"))["outliers"]
+def page(quality_cases: dict[str, Path]) -> str:
+    case = quality_cases["outliers"]
     report = run_checks(case).report
     decision = decide(Policy(), checks=report.checks)
     assert not decision.passed  # the planted outliers fail the gate
