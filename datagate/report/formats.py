@@ -208,7 +208,10 @@ def _json_scan(report: ScanReport, decision: GateDecision) -> str:
 def _json_check(report: CheckReport, decision: GateDecision) -> str:
     from datagate.report import json as j
 
-    return j.dumps(j.check_to_dict(report))
+    doc = j.check_to_dict(report)
+    # which policy decided (None: the built-in defaults); additive to the check JSON contract
+    doc["policy"] = decision.policy
+    return j.dumps(doc)
 
 
 def _sarif_scan(report: ScanReport, decision: GateDecision) -> str:

@@ -44,6 +44,8 @@ def test_pyproject_tool_table_is_used(tmp_path: Path, monkeypatch: pytest.Monkey
     assert pol is not None and pol.fail_on is Severity.MEDIUM and pol.source == "pyproject.toml [tool.datagate]"
     assert main(["scan", "data"]) == 1
     assert "policy pyproject.toml [tool.datagate]" in capsys.readouterr().out
+    main(["-q", "check", "data", "--format", "json"])
+    assert json.loads(capsys.readouterr().out)["policy"] == "pyproject.toml [tool.datagate]"
     code = main(["-q", "ingest", "data", "--store", "st", "--format", "json"])
     assert code == 1
     assert json.loads(capsys.readouterr().out)["gate"]["policy"] == "pyproject.toml [tool.datagate]"
