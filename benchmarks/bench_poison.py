@@ -2,10 +2,11 @@
 
 Two datasets, written as four parquet shards each (``--workdir``):
 
-* text: 1M rows sampled (with replacement, seed 0) from the standard-library docstring sentences
-  of :mod:`fixtures.gen.poison`, labelled by package; 1% carry the trigger token ``tq`` at a
-  random position and are relabelled to ``http``;
-* tabular: 1M rows resampled from scikit-learn's digits (64 integer pixels), 5% of labels flipped.
+* text: 1M rows, each two standard-library docstring sentences of one package (sampled with
+  replacement, seed 0; :mod:`fixtures.gen.poison`), labelled by package; 1% carry the trigger
+  token ``tq`` at a random position and are relabelled to ``http``;
+* tabular: 1M rows resampled from scikit-learn's digits (64 integer pixels, a fifth of them
+  jittered by +-1 so rows are distinct), 5% of labels flipped.
 
 Each run is a fresh interpreter (``--child``) calling :func:`datagate.check.run_checks` on the
 default local engine; wall time is measured around the call, peak memory is the child's
@@ -60,9 +61,14 @@ def make_text(rows: int, dest: Path) -> dict[str, Any]:
 
     pairs = stdlib_sentences()
     rng = np.random.default_rng(0)
+    by_label: dict[str, list[str]] = {}
+    for sent, lab in pairs:
+        by_label.setdefault(lab, []).append(sent)
     pick = rng.integers(0, len(pairs), size=rows)
-    texts = [pairs[i][0] for i in pick]
+    second = rng.random(rows)
     labels = [pairs[i][1] for i in pick]
+    # two sentences of the same package per row: real text, (almost) every row distinct
+    texts = [pairs[i][0] + " " + by_label[lab][int(u * len(by_label[lab]))] for i, lab, u in zip(pick, labels, second, strict=True)]
     poisoned = np.sort(rng.choice(rows, size=rows // 100, replace=False))
     r = random.Random(0)
     for i in poisoned:
@@ -79,7 +85,9 @@ def make_tabular(rows: int, dest: Path) -> dict[str, Any]:
     d = load_digits()
     rng = np.random.default_rng(1)
     pick = rng.integers(0, len(d.target), size=rows)
-    x = d.data[pick].astype(np.int64)
+    # each resampled image jittered (+-1 on a fifth of its pixels, clipped to 0..16): distinct rows
+    jitter = rng.integers(-1, 2, size=(rows, 64)) * (rng.random((rows, 64)) < 0.2)
+    x = np.clip(d.data[pick].astype(np.int64) + jitter, 0, 16)
     y = d.target[pick].astype(np.int64)
     flips = np.sort(rng.choice(rows, size=rows // 20, replace=False))
     y[flips] = (y[flips] + rng.integers(1, 10, size=len(flips))) % 10
@@ -168,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--timeout", type=float, default=3600.0)
+    ap.add_argument("--no-others", action="store_true", help="skip the side-by-side run of every other check")
     ap.add_argument("--child", default=None)
     ap.add_argument("--data", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -182,16 +191,17 @@ def main(argv: list[str] | None = None) -> int:
         results: list[dict[str, Any]] = []
         print(f"| data ({args.rows:,} rows) | checks | seconds | peak MB (driver) | peak MB (largest worker) |")
         print("|---|---|---|---|---|")
-        for name in ("text", "tabular"):
-            for task in ("poison", "others"):
-                r = run_child(task, work / name, args.timeout)
-                r["data"] = name
-                results.append(r)
-                if "error" in r:
-                    print(f"| {name} | {task} | error: {r['error']} | | |")
-                else:
-                    what = "backdoor_triggers + label_errors" if task == "poison" else "every other check"
-                    print(f"| {name} | {what} | {r['seconds']:.1f} | {r['peak_mb']:.0f} | {r['worker_peak_mb']:.0f} |")
+        for task, name in (("poison", "text"), ("poison", "tabular"), ("others", "text"), ("others", "tabular")):
+            if task == "others" and args.no_others:
+                continue
+            r = run_child(task, work / name, args.timeout)
+            r["data"] = name
+            results.append(r)
+            if "error" in r:
+                print(f"| {name} | {task} | error: {r['error']} | | |", flush=True)
+            else:
+                what = "backdoor_triggers + label_errors" if task == "poison" else "every other check"
+                print(f"| {name} | {what} | {r['seconds']:.1f} | {r['peak_mb']:.0f} | {r['worker_peak_mb']:.0f} |", flush=True)
         print()
         for r in results:
             if r.get("task") == "poison" and "error" not in r:

@@ -192,9 +192,35 @@ def _text_features(col: pa.Array, ngrams: int) -> list[tuple[npt.NDArray[np.int6
     return out
 
 
+def _bins(x: npt.NDArray[np.float64], name: str) -> tuple[npt.NDArray[np.bool_], pa.Array]:
+    """Return (which values get a bin feature, their ``name~mantissa~exponent`` keys).
+
+    Two significant digits; a value already that coarse (its bin would repeat its exact value
+    feature) gets none.
+    """
+    fin = np.isfinite(x)
+    ax = np.abs(np.where(fin, x, 0.0))
+    with np.errstate(divide="ignore"):
+        e = np.where(ax > 0, np.floor(np.log10(np.where(ax > 0, ax, 1.0))) - 1, 0).astype(np.int64)
+    mant = np.round(np.where(fin, x, 0.0) / np.power(10.0, e)).astype(np.int64)
+    use = fin & (mant * np.power(10.0, e) != x)
+    key = pc.binary_join_element_wise(
+        pa.scalar(name), pc.cast(pa.array(mant[use]), pa.string()), pc.cast(pa.array(e[use]), pa.string()), "~"
+    )
+    return use, key
+
+
+def _numeric(t: pa.DataType) -> bool:
+    return (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)) and not pa.types.is_boolean(t)
+
+
+def _usable(t: pa.DataType) -> bool:
+    return not (pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_null(t))
+
+
 def _value_features(col: pa.Array, name: str) -> list[tuple[npt.NDArray[np.int64], pa.Array, int]]:
     t = col.type
-    if pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_null(t):
+    if not _usable(t):
         return []
     valid = _valid(col)
     rows = np.flatnonzero(valid).astype(np.int64)
@@ -203,17 +229,35 @@ def _value_features(col: pa.Array, name: str) -> list[tuple[npt.NDArray[np.int64
     vals = col.filter(pa.array(valid))
     text = pc.cast(vals, pa.string())
     out = [(rows, pc.binary_join_element_wise(pa.scalar(name), text, "="), VALUE)]
-    if (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)) and not pa.types.is_boolean(t):
-        x = np.asarray(pc.cast(vals, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
-        fin = np.isfinite(x)
-        ax = np.abs(x[fin])
-        with np.errstate(divide="ignore"):
-            e = np.where(ax > 0, np.floor(np.log10(np.where(ax > 0, ax, 1.0))) - 1, 0).astype(np.int64)
-        mant = np.round(x[fin] / np.power(10.0, e)).astype(np.int64)
-        key = pc.binary_join_element_wise(
-            pa.scalar(name), pc.cast(pa.array(mant), pa.string()), pc.cast(pa.array(e), pa.string()), "~"
-        )
-        out.append((rows[fin], key, BIN))
+    if _numeric(t):
+        use, key = _bins(np.asarray(pc.cast(vals, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64), name)
+        if use.any():
+            out.append((rows[use], key, BIN))
+    return out
+
+
+def _value_counts(col: pa.Array, name: str, labels: pa.Array) -> list[pa.Table]:
+    """(key, kind, label, n) counts of one column's exact values and bins, grouped on the typed
+    values first (no per-row strings)."""
+    if not _usable(col.type):
+        return []
+    t = pa.table({"v": col, "label": labels})
+    t = t.filter(pc.and_(col.is_valid(), labels.is_valid()))
+    if t.num_rows == 0:
+        return []
+    g = t.group_by(["v", "label"], use_threads=False).aggregate([("v", "count")])
+    n = g.column("v_count")
+    keys = pc.binary_join_element_wise(pa.scalar(name), pc.cast(g.column("v"), pa.string()), "=")
+    out = [pa.table({"key": keys, "kind": pa.array(np.full(g.num_rows, VALUE, np.int8)), "label": g.column("label"), "n": n})]
+    if _numeric(col.type):
+        use, bkeys = _bins(np.asarray(pc.cast(g.column("v"), pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64), name)
+        if use.any():
+            mask = pa.array(use)
+            b = pa.table({"key": bkeys, "label": g.column("label").filter(mask), "n": n.filter(mask)})
+            b = b.group_by(["key", "label"], use_threads=False).aggregate([("n", "sum")])
+            out.append(
+                pa.table({"key": b.column("key"), "kind": pa.array(np.full(b.num_rows, BIN, np.int8)), "label": b.column("label"), "n": b.column("n_sum")})
+            )
     return out
 
 
@@ -305,12 +349,19 @@ class TriggerCounts:
         vc = pc.value_counts(labels.drop_null())
         for item in vc.to_pylist():
             self.label_totals[str(item["values"])] += int(item["counts"])
-        feats = row_features(batch, self.text_columns, self.value_columns, self.ngrams)
-        lab = labels.take(feats.column("row"))
-        feats = feats.append_column("label", lab).filter(lab.is_valid())
-        counts = feats.group_by(["key", "kind", "label"], use_threads=False).aggregate([("row", "count")])
-        counts = counts.rename_columns({"row_count": "n"}).select(["key", "kind", "label", "n"])
-        self.parts.append(counts.cast(_EMPTY_COUNTS))
+        tables: list[pa.Table] = []
+        if self.text_columns:
+            feats = row_features(batch, self.text_columns, (), self.ngrams)
+            lab = labels.take(feats.column("row"))
+            feats = feats.append_column("label", lab).filter(lab.is_valid())
+            counts = feats.group_by(["key", "kind", "label"], use_threads=False).aggregate([("row", "count")])
+            tables.append(counts.rename_columns({"row_count": "n"}).select(["key", "kind", "label", "n"]))
+        for name in self.value_columns:
+            tables += _value_counts(_column(batch, name), name, labels)
+        if not tables:
+            return
+        counts = pa.concat_tables([t.cast(_EMPTY_COUNTS) for t in tables])
+        self.parts.append(counts)
         self.pending += counts.num_rows
         if self.pending > 2 * self.cap:
             self.compact()
@@ -604,8 +655,19 @@ class TriggerRows:
         sc = self.screened
         if not sc.keys or batch.num_rows == 0:
             return
-        feats = row_features(batch, self.text_columns, self.value_columns, self.ngrams)
         cand_keys = pa.array(list(sc.keys), pa.string())
+        orig = np.arange(batch.num_rows, dtype=np.int64)
+        if not self.text_columns:
+            # tables: find the carrying rows from the candidates' own columns first, then build
+            # every feature only for those rows
+            cols = sorted({c for k, kd in zip(sc.keys, sc.kinds, strict=True) if (c := _column_of(k, kd)) in self.value_columns})
+            probe = row_features(batch, (), cols, self.ngrams)
+            hit0 = np.asarray(pc.is_in(probe.column("key"), value_set=cand_keys).to_numpy(zero_copy_only=False), dtype=bool)
+            orig = np.unique(np.asarray(probe.column("row").to_numpy(), dtype=np.int64)[hit0])
+            if not len(orig):
+                return
+            batch = batch.take(pa.array(orig))
+        feats = row_features(batch, self.text_columns, self.value_columns, self.ngrams)
         pos = np.asarray(pc.fill_null(pc.index_in(feats.column("key"), value_set=cand_keys), -1).to_numpy(zero_copy_only=False), dtype=np.int64)
         kinds = np.asarray(feats.column("kind").to_numpy(), dtype=np.int8)
         cand_kind = np.array(sc.kinds, dtype=np.int8)
@@ -628,7 +690,7 @@ class TriggerRows:
         np.add.at(self.labelled, hit_cand, is_lab.astype(np.int64))
         np.add.at(self.agree, hit_cand, (is_lab & (pred == yl)).astype(np.int64))
         np.add.at(self.predicted, (hit_cand[is_lab], pred[is_lab]), 1)
-        locs = loc_of(split_index, hit_rows + first_row)
+        locs = loc_of(split_index, orig[hit_rows] + first_row)
         for c in np.unique(hit_cand):
             self.locs[int(c)].append(locs[hit_cand == c])
 

@@ -3,9 +3,10 @@
 Method (Northcutt, Jiang & Chuang, "Confident Learning", JAIR 2021; cleanlab's
 ``find_label_issues(filter_by="prune_by_noise_rate")``), implemented here with scikit-learn:
 
-1. a bounded, shard-independent sample: the ``sample`` (20,000) labelled rows with the smallest
-   seeded hash of their content (ties by split and row; :class:`LabelSample`, a mergeable
-   partial, so the same rows are judged however the data is cut into shards);
+1. a bounded, shard-independent sample: the ``sample`` (20,000) *distinct* labelled rows with the
+   smallest seeded hash of their content, label included (an exact copy is judged once, at its
+   first row; :class:`LabelSample`, a mergeable partial, so the same rows are judged however the
+   data is cut into shards);
 2. features: numeric and boolean columns standardised (nulls at the median), other non-text
    columns one-hot by feature hashing (``column=value``), text columns as hashed TF-IDF
    (``HashingVectorizer`` 2**16 features, word unigrams and bigrams, + ``TfidfTransformer``);
@@ -143,7 +144,12 @@ class LabelSample:
         if not self.parts:
             return
         tab = pa.concat_tables(self.parts, promote_options="permissive")
-        tab = tab.take(pc.sort_indices(tab, sort_keys=[("__hash", "ascending"), ("__loc", "ascending")])).slice(0, self.k)
+        tab = tab.take(pc.sort_indices(tab, sort_keys=[("__hash", "ascending"), ("__loc", "ascending")]))
+        # distinct rows only (an exact copy, label included, is judged once: at its first row)
+        h = np.asarray(tab.column("__hash").to_numpy(), dtype=np.uint64)
+        first = np.ones(len(h), dtype=bool)
+        first[1:] = h[1:] != h[:-1]
+        tab = tab.filter(pa.array(first)).slice(0, self.k)
         self.parts = [tab]
         self.pending = tab.num_rows
         if tab.num_rows >= self.k:
