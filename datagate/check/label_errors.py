@@ -8,7 +8,7 @@ Method (Northcutt, Jiang & Chuang, "Confident Learning", JAIR 2021; cleanlab's
    first row; :class:`LabelSample`, a mergeable partial, so the same rows are judged however the
    data is cut into shards);
 2. features: numeric and boolean columns standardised (nulls at the median), other non-text
-   columns one-hot by feature hashing (``column=value``), text columns as hashed TF-IDF
+   columns one-hot by feature hashing (``column=value``, 1,024 features), text columns as hashed TF-IDF
    (``HashingVectorizer`` 2**16 features, word unigrams and bigrams, + ``TfidfTransformer``);
 3. out-of-fold predicted probabilities, ``folds`` (5)-fold stratified cross-validation (fixed
    seeds), from a logistic regression: multinomial (lbfgs) on tabular features, fitted by SGD
@@ -18,7 +18,8 @@ Method (Northcutt, Jiang & Chuang, "Confident Learning", JAIR 2021; cleanlab's
    ``j``; the confident joint counts each row labelled ``i`` under the most probable class ``j``
    with ``p_j >= t_j``; calibrated to the class counts, its off-diagonal cell ``(i, j)`` says how
    many rows labelled ``i`` are really ``j``; that many rows labelled ``i`` with the largest margin
-   ``p_j - p_i`` are flagged, unless the model's top class is their given label.
+   ``p_j - p_i`` are flagged, unless the model's top class is their given label or its
+   probability is below ``min_confidence`` (0.5).
 
 Report: ``observed.rows`` (``{"split", "row", "label", "suggested", "confidence"}``, every flagged
 row up to :data:`MAX_ROWS`, most confident first), ``observed.count`` (flagged rows in the
@@ -62,12 +63,19 @@ CHECK_ID = "label_errors"
 THRESHOLD = 0.03
 """Flagged share of the judged rows tolerated before the check fires (real, clean tables typically
 show 0-3% by this method: ambiguous rows the model cannot separate)."""
-DEFAULTS: Mapping[str, Any] = {"threshold": THRESHOLD, "sample": 20_000, "folds": 5}
-"""``threshold``: flagged share tolerated; ``sample``: rows judged at most; ``folds``: CV folds."""
+MIN_CONFIDENCE = 0.5
+"""A row is flagged only when the model gives its suggested class at least this probability: on
+labels the features barely predict (a survey's party identification), confident learning alone
+flags a large share of rows that are merely hard."""
+DEFAULTS: Mapping[str, Any] = {"threshold": THRESHOLD, "sample": 20_000, "folds": 5, "min_confidence": MIN_CONFIDENCE}
+"""``threshold``: flagged share tolerated; ``sample``: rows judged at most; ``folds``: CV folds;
+``min_confidence``: see :data:`MIN_CONFIDENCE`."""
 MAX_ROWS = 10_000
 """At most this many flagged rows are listed (``observed.count`` is exact for the sample)."""
 HASH_FEATURES = 1 << 16
 """Hashed text features."""
+CATEGORY_FEATURES = 1 << 10
+"""Hashed one-hot features for the non-numeric, non-text columns (``column=value``)."""
 _SEED = np.uint64(0x5EED_1AB5_E770_0017)
 
 
@@ -235,7 +243,7 @@ def _features(table: pa.Table, text_columns: Sequence[str], columns: Sequence[st
     if categorical:
         values = [pc.cast(table.column(c), pa.string()).to_pylist() for c in categorical]
         rows = [[f"{c}={v}" for c, v in zip(categorical, vals, strict=True) if v is not None] for vals in zip(*values, strict=True)]
-        blocks.append(FeatureHasher(n_features=1 << 16, input_type="string", alternate_sign=False).transform(rows))
+        blocks.append(FeatureHasher(n_features=CATEGORY_FEATURES, input_type="string", alternate_sign=False).transform(rows))
     for c in text_columns:
         if c not in table.schema.names:
             continue
@@ -244,7 +252,10 @@ def _features(table: pa.Table, text_columns: Sequence[str], columns: Sequence[st
         blocks.append(TfidfTransformer(sublinear_tf=True).fit_transform(hv.transform(texts)))
     if not blocks:
         return None
-    return sparse.hstack(blocks).tocsr()
+    x = sparse.hstack(blocks).tocsr()
+    if not any(c in table.schema.names for c in text_columns) and x.shape[0] * x.shape[1] <= 20_000_000:
+        return x.toarray()  # lbfgs is far faster on a small dense matrix
+    return x
 
 
 def _out_of_fold(x: Any, y: npt.NDArray[np.int64], folds: int, *, text: bool) -> npt.NDArray[np.float64]:
@@ -317,6 +328,7 @@ def evaluate(
     issues = confident_learning(y, probs)
     suggested = probs.argmax(axis=1)
     confidence = probs[np.arange(len(y)), suggested]
+    issues &= confidence >= settings.num("min_confidence")
     locs = np.asarray(table.column("__loc").to_numpy(), dtype=np.uint64)
     flagged = np.flatnonzero(issues)
     flagged = flagged[np.lexsort((locs[flagged], -confidence[flagged]))]
