@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -192,3 +193,23 @@ def test_reports_and_record_carry_the_poisoning_signals(poison: dict[str, Poison
     counts = _check_summary(report)["counts"]
     assert counts["backdoor_triggers"] == by["backdoor_triggers"].observed["count"] == len(poison["text_trigger"].poisoned)
     assert counts["label_errors"] == by["label_errors"].observed["count"]
+
+
+def test_same_trigger_rows_when_sharded_and_run_in_worker_processes(poison: dict[str, PoisonCase], tmp_path: Path) -> None:
+    from datagate.engine.local import LocalEngine
+
+    case = poison["text_trigger"]
+    train = pq.read_table(case.path / "train.parquet")
+    (tmp_path / "train").mkdir()
+    (tmp_path / "test").mkdir()
+    third = train.num_rows // 3
+    for i in range(3):
+        pq.write_table(train.slice(i * third, third if i < 2 else train.num_rows - 2 * third), tmp_path / "train" / f"part-{i}.parquet")
+    pq.write_table(pq.read_table(case.path / "test.parquet"), tmp_path / "test" / "part-0.parquet")
+    policy = FakePolicy({**_OTHERS, "label_errors": {"enabled": False}})
+    with LocalEngine(2, min_parallel_bytes=0) as eng:
+        out = run_checks(tmp_path, label="label", policy=policy, engine=eng)
+    assert out.engine["workers"] == 2
+    res = by_id(out)["backdoor_triggers"]
+    assert _rows(res) == case.poisoned
+    assert [t["token"] for t in res.observed["tokens"]] == [TRIGGER]
