@@ -20,6 +20,7 @@ Usage::
     python benchmarks/bench_check.py                 # the issue's sizes (5M rows; 50M streaming)
     python benchmarks/bench_check.py --quick         # 200k rows, 50k near-dup train, 1M streaming
     python benchmarks/bench_check.py --rows 1000000 --near-rows 200000 --stream-rows 0
+    python benchmarks/bench_check.py --v2 --near-rows 200000    # issue 12 (engine v2), see main_v2
 
 Results print as a Markdown table (and ``--json FILE`` writes them). Generated data lives in
 ``--workdir`` (default a temp dir, removed afterwards unless ``--keep``).
@@ -202,17 +203,23 @@ def task_gx_classic(data: Path, extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def task_datagate_dups(data: Path, extra: dict[str, Any]) -> dict[str, Any]:
-    from datagate.check.duplicates import DuplicateAccumulator
+    from datagate.check._hashing import row_hash
+    from datagate.check.duplicates import analyse_bucket, loc_of
     from datagate.check.load import discover, iter_batches
+    from datagate.engine.interface import partition
 
-    acc = DuplicateAccumulator(["text"], budget=256 << 20, keep_first_split=False)
+    parts: list[Any] = []
     row = 0
     for shard in discover(data).splits[0].shards:
         for batch in iter_batches(shard, columns=["text"]):
-            acc.add(batch, 0, row)
+            h = row_hash(batch, ["text"])
+            parts.append(np.stack([h, loc_of(0, np.arange(row, row + batch.num_rows, dtype=np.int64))], axis=1))
             row += batch.num_rows
-    found = acc.analyse()
-    return {"duplicates": sum(found.within_counts.values()), "rows": row}
+    dups = 0
+    for bucket in partition(np.concatenate(parts), 64):
+        if len(bucket):
+            dups += sum(analyse_bucket(bucket).within_counts.values())
+    return {"duplicates": dups, "rows": row}
 
 
 def task_pandas_dups(data: Path, extra: dict[str, Any]) -> dict[str, Any]:
@@ -278,6 +285,384 @@ TASKS = {
 }
 
 
+# -- issue 12: check engine v2 -------------------------------------------------------------------
+
+
+class TreeMemory:
+    """Samples the summed resident memory of this process and all its descendants (worker
+    processes, a local Ray's raylet/GCS/workers) every ``interval`` seconds; ``peak_mb`` is the
+    highest sum seen (an upper bound: pages shared between processes count once per process)."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        import threading
+
+        self.interval = interval
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _tree() -> list[int]:
+        me = os.getpid()
+        parent: dict[int, int] = {}
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    fields = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
+                    parent[int(d)] = int(fields[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+        out, todo = [me], [me]
+        while todo:
+            p = todo.pop()
+            kids = [c for c, pp in parent.items() if pp == p]
+            out += kids
+            todo += kids
+        return out
+
+    @staticmethod
+    def _rss_mb(pid: int) -> float:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = sum(self._rss_mb(p) for p in self._tree())
+            self.peak_mb = max(self.peak_mb, total)
+            self._stop.wait(self.interval)
+
+    def stop(self) -> float:
+        """Stop sampling and return the peak (MB)."""
+        self._stop.set()
+        self._thread.join()
+        return max(self.peak_mb, peak_rss_mb())
+
+
+def make_table(root: Path, rows: int, *, shards: int = 1, vocab_words: int = 200, seed: int = 5, row_group: int = 131_072) -> dict[str, Any]:
+    """Write the issue's table in the Hub layout: ``data/{train,test}-NNNNN-of-NNNNN.parquet``
+    (80/20), columns id, ~100-character text from a ``vocab_words``-word vocabulary, 10-class
+    label, two floats; 1% of train texts repeated, 0.5% of test rows copied from train (leakage)."""
+    rng = np.random.default_rng(seed)
+    vocab = _vocab(rng, vocab_words)
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    schema = pa.schema([("id", pa.int64()), ("text", pa.string()), ("label", pa.int64()), ("f1", pa.float64()), ("f2", pa.float64())])
+    n_train = int(rows * 0.8)
+    for split, n_split in (("train", n_train), ("test", rows - n_train)):
+        cuts = np.linspace(0, n_split, shards + 1).astype(int)
+        for k in range(shards):
+            name = root / "data" / f"{split}-{k:05d}-of-{shards:05d}.parquet"
+            with pq.ParquetWriter(name, schema) as w:
+                for start in range(int(cuts[k]), int(cuts[k + 1]), CHUNK):
+                    n = min(CHUNK, int(cuts[k + 1]) - start)
+                    texts = _texts(rng, vocab, n, words=14)
+                    labels = rng.choice(NUM_CLASSES, size=n, p=_label_p())
+                    w.write_table(
+                        pa.table(
+                            {
+                                "id": np.arange(start, start + n, dtype=np.int64) + (0 if split == "train" else n_train),
+                                "text": texts,
+                                "label": labels,
+                                "f1": rng.normal(size=n),
+                                "f2": rng.normal(loc=labels, scale=2.0, size=n),
+                            },
+                            schema=schema,
+                        ),
+                        row_group_size=row_group,
+                    )
+    return {"rows": rows, "shards_per_split": shards, "vocab_words": vocab_words}
+
+
+def task_datagate_check(data: Path, extra: dict[str, Any]) -> dict[str, Any]:
+    """``datagate check --label label`` with its defaults, on the engine ``extra`` names."""
+    from datagate.check import run_checks
+    from datagate.engine import make_engine
+
+    mem = TreeMemory()
+    t_up = time.perf_counter()
+    engine = make_engine(extra.get("engine", "local"), workers=extra.get("workers"))
+    up = time.perf_counter() - t_up
+    t0 = time.perf_counter()
+    try:
+        out = run_checks(data, label="label", engine=engine)
+    finally:
+        seconds = time.perf_counter() - t0
+        engine.close()
+    report = [(c.id, c.status.value, c.observed) for c in out.report.checks]
+    digest = __import__("hashlib").sha256(json.dumps(report, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    near = next(c for c in out.report.checks if c.id == "near_duplicates.cross_split")
+    return {
+        "check_seconds": seconds,
+        "engine_start_seconds": up,
+        "tree_peak_mb": mem.stop(),
+        "engine": dict(out.engine),
+        "report_sha256_16": digest,
+        "statuses": {c.id: [c.status.value, c.observed.get("count")] for c in out.report.checks},
+        "near_candidates": near.observed.get("candidates"),
+        "near_capped": near.observed.get("capped"),
+    }
+
+
+def task_gx_five(data: Path, extra: dict[str, Any]) -> dict[str, Any]:
+    """GX 1.x, pandas engine, the five expectations over the same dataset (both splits)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    import pandas as pd
+    from great_expectations.core import ExpectationSuite
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    suite = ExpectationSuite(name="five", expectations=_gx_suite(extra["weights"]))
+    df = pd.read_parquet(data / "data")
+    bd = ctx.data_sources.add_pandas("p").add_dataframe_asset("a").add_batch_definition_whole_dataframe("b")
+    res = bd.get_batch(batch_parameters={"dataframe": df}).validate(suite)
+    return {str(r.expectation_config.type if r.expectation_config else "?"): bool(r.success) for r in res.results}
+
+
+def real_sentences() -> list[str]:
+    """Short real English texts shipped with Python and installed packages: the sentences of the
+    stdlib's ``pydoc_data.topics`` and the one-line ``Summary`` of every installed distribution."""
+    import re
+    from importlib import metadata
+
+    from pydoc_data.topics import topics
+
+    out: set[str] = set()
+    for text in topics.values():
+        for sent in re.split(r"(?<=[.!?])\s+", " ".join(text.split())):
+            if 40 <= len(sent) <= 200 and len(sent.split()) >= 6 and not any(ch in sent for ch in "{}[]=<>"):
+                out.add(sent)
+    for dist in metadata.distributions():
+        summary = (dist.metadata.get("Summary") or "").strip()
+        if 30 <= len(summary) <= 200 and len(summary.split()) >= 5:
+            out.add(summary)
+    found = sorted(out)
+    np.random.default_rng(12).shuffle(found)
+    return found
+
+
+def real_edit(text: str, k: int) -> str:
+    """The issue's edits, one per copy: case changed, whitespace doubled, one word reversed,
+    "a" -> "the" (or "the" inserted), trailing punctuation added."""
+    w = text.split()
+    if k == 0:
+        return text.swapcase()
+    if k == 1:
+        return text.replace(" ", "  ")
+    if k == 2:
+        i = max(range(len(w)), key=lambda j: len(w[j]))
+        w[i] = w[i][::-1]
+        return " ".join(w)
+    if k == 3:
+        return " ".join("the" if x == "a" else x for x in w) if "a" in w else " ".join([*w[:-1], "the", w[-1]])
+    return text + "!!"
+
+
+def make_real_near(root: Path) -> dict[str, Any]:
+    """Train: the first half of the real texts; test: edited copies of every train text (each
+    edit kind on a fifth) plus the other half unedited (negatives)."""
+    texts = real_sentences()
+    half = len(texts) // 2
+    train, negatives = texts[:half], texts[half:]
+    edited = [real_edit(t, i % 5) for i, t in enumerate(train)]
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"text": train}), root / "data" / "train-00000-of-00001.parquet")
+    pq.write_table(pa.table({"text": edited + negatives}), root / "data" / "test-00000-of-00001.parquet")
+    return {"train": len(train), "edited": len(edited), "negatives": len(negatives)}
+
+
+def _near_truth(root: Path) -> tuple[list[str], list[str]]:
+    train = pq.read_table(root / "data" / "train-00000-of-00001.parquet")["text"].to_pylist()
+    test = pq.read_table(root / "data" / "test-00000-of-00001.parquet")["text"].to_pylist()
+    return train, test
+
+
+def _score(train: list[str], test: list[str], pairs: list[tuple[int, int]], n_planted: int) -> dict[str, Any]:
+    """Recall over the planted edited copies (test row i < n_planted is a copy of train row i);
+    precision: reported pairs whose exact word-set Jaccard is >= 0.7 (true near-duplicates, planted
+    or found in the real text itself), and the share that are the planted pair."""
+    from datagate.check.near_duplicates import jaccard, words
+
+    found = {b for a, b in pairs if b < n_planted and a == b}
+    true = sum(jaccard(words(train[a]), words(test[b])) >= THRESHOLD for a, b in pairs)
+    planted_pairs = sum(1 for a, b in pairs if b < n_planted and a == b)
+    return {
+        "recall": len(found) / n_planted,
+        "reported_rows": len({b for _, b in pairs}),
+        "precision_exact_jaccard": true / len(pairs) if pairs else 1.0,
+        "precision_planted": planted_pairs / len(pairs) if pairs else 1.0,
+    }
+
+
+def task_datagate_real_near(data: Path, extra: dict[str, Any]) -> dict[str, Any]:
+    from datagate.check import run_checks
+    from datagate.check.interface import MAX_EVIDENCE
+
+    t0 = time.perf_counter()
+    out = run_checks(data, text=("text",), policy=_only("near_duplicates.cross_split"))
+    seconds = time.perf_counter() - t0
+    res = next(c for c in out.report.checks if c.id == "near_duplicates.cross_split")
+    train, test = _near_truth(data)
+    n_planted = int(extra["edited"])
+    if res.observed["count"] > MAX_EVIDENCE:
+        # observed.pairs lists 50; recompute every best pair through the engine's own reduce output
+        pairs = _engine_pairs(data)
+    else:
+        pairs = [(p["a"]["row"], p["b"]["row"]) for p in res.observed["pairs"]]
+    return {"check_seconds": seconds, "count": res.observed["count"], **_score(train, test, pairs, n_planted)}
+
+
+def _engine_pairs(data: Path) -> list[tuple[int, int]]:
+    """Every (train row, test row) best match the near-duplicate reduce found (not only the 50 listed)."""
+    from datagate.check import _engine, duplicates
+    from datagate.check.duplicates import LOC_SHIFT
+    from datagate.engine.local import LocalEngine
+
+    layout, states, columns, _ = _engine._prepare(Path(data), None, ())
+    plan = _engine._Plan(None, ("text",), None, ("text",), True, (), (), duplicates.ID_COLUMN_NAMES)
+    with LocalEngine() as eng:
+        merged = _engine._execute(eng, states, plan, None, THRESHOLD, None, _engine.NULL_PROGRESS)
+    m = merged.reduced.near.cross if merged.reduced.near is not None else np.zeros((0, 3))
+    later = np.ascontiguousarray(m[:, 0]).view(np.uint64)
+    earlier = np.ascontiguousarray(m[:, 1]).view(np.uint64)
+    mask = np.uint64((1 << LOC_SHIFT) - 1)
+    keep = m[:, 2] >= THRESHOLD
+    return [(int(a & mask), int(b & mask)) for a, b in zip(earlier[keep], later[keep], strict=True)]
+
+
+def task_datasketch_real_near(data: Path, extra: dict[str, Any]) -> dict[str, Any]:
+    """datasketch MinHashLSH (threshold 0.7, 64 perm) on the same normalised word sets."""
+    from datasketch import MinHash, MinHashLSH
+
+    from datagate.check.near_duplicates import words
+
+    t0 = time.perf_counter()
+    train, test = _near_truth(data)
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    tr = MinHash.bulk([[w.encode() for w in words(t)] for t in train], num_perm=NUM_PERM)
+    te = MinHash.bulk([[w.encode() for w in words(t)] for t in test], num_perm=NUM_PERM)
+    with lsh.insertion_session() as session:
+        for i, m in enumerate(tr):
+            session.insert(i, m)
+    pairs = []
+    for j, m in enumerate(te):
+        got = lsh.query(m)
+        if got:
+            # its best candidate by estimated Jaccard, as datagate reports one match per row
+            best = max(got, key=lambda i: (m.jaccard(tr[i]), -i))
+            pairs.append((int(best), j))
+    seconds = time.perf_counter() - t0
+    return {"check_seconds": seconds, "count": len(pairs), **_score(train, test, pairs, int(extra["edited"]))}
+
+
+def task_datagate_synth_near(data: Path, extra: dict[str, Any]) -> dict[str, Any]:
+    from datagate.check import run_checks
+
+    t0 = time.perf_counter()
+    out = run_checks(data, text=("text",), policy=_only("near_duplicates.cross_split"))
+    seconds = time.perf_counter() - t0
+    res = next(c for c in out.report.checks if c.id == "near_duplicates.cross_split")
+    return {"check_seconds": seconds, "found": res.observed["count"], "recall": min(res.observed["count"], PLANTED) / PLANTED}
+
+
+def task_datasketch_synth_near(data: Path, extra: dict[str, Any]) -> dict[str, Any]:
+    from datasketch import MinHash, MinHashLSH
+
+    from datagate.check.near_duplicates import words
+
+    t0 = time.perf_counter()
+    train = pq.read_table(data / "data" / "train-00000-of-00001.parquet", columns=["text"])["text"].to_pylist()
+    test = pq.read_table(data / "data" / "test-00000-of-00001.parquet", columns=["text"])["text"].to_pylist()
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    with lsh.insertion_session() as session:
+        for start in range(0, len(train), 10_000):
+            chunk = MinHash.bulk([[w.encode() for w in words(t)] for t in train[start : start + 10_000]], num_perm=NUM_PERM)
+            for i, m in enumerate(chunk):
+                session.insert(start + i, m)
+    found = 0
+    for start in range(0, len(test), 10_000):
+        chunk = MinHash.bulk([[w.encode() for w in words(t)] for t in test[start : start + 10_000]], num_perm=NUM_PERM)
+        for j, m in enumerate(chunk):
+            if start + j < PLANTED and lsh.query(m):
+                found += 1
+    return {"check_seconds": time.perf_counter() - t0, "found": found, "recall": found / PLANTED}
+
+
+TASKS.update(
+    {
+        "datagate_check": task_datagate_check,
+        "gx_five": task_gx_five,
+        "datagate_real_near": task_datagate_real_near,
+        "datasketch_real_near": task_datasketch_real_near,
+        "datagate_synth_near": task_datagate_synth_near,
+        "datasketch_synth_near": task_datasketch_synth_near,
+    }
+)
+
+
+def main_v2(args: argparse.Namespace) -> int:
+    """The issue-12 measurements (see ``--v2`` in the usage)."""
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="datagate-bench12-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"table_rows": args.table_rows, "shard_rows": args.shard_rows, "near_rows": args.near_rows}
+    only = set(args.only or [])
+
+    def want(name: str) -> bool:
+        return not only or name in only
+
+    def run(key: str, task: str, data: Path, extra: dict[str, Any]) -> None:
+        print(f"running {key} ...", file=sys.stderr)
+        results[key] = run_child(task, data, extra, args.timeout)
+        print(f"  {json.dumps(results[key])[:400]}", file=sys.stderr)
+
+    try:
+        if want("table"):
+            table = work / "table"
+            results["table_facts"] = make_table(table, args.table_rows)
+            from datagate.check import profile_dataset
+
+            counts = profile_dataset(table, label="label").splits["train"].label_counts
+            total = sum(counts.values())
+            weights = [counts.get(str(k), 0) / total for k in range(NUM_CLASSES)]
+            # side by side, twice each, alternating, so load changes hit both
+            for rep in (1, 2):
+                run(f"gx_five_{rep}", "gx_five", table, {"weights": weights})
+                run(f"datagate_check_{rep}", "datagate_check", table, {"engine": "local"})
+        if want("near"):
+            real = work / "real_near"
+            facts = make_real_near(real)
+            results["real_near_facts"] = facts
+            run("datagate_real_near", "datagate_real_near", real, facts)
+            run("datasketch_real_near", "datasketch_real_near", real, facts)
+            synth = work / "synth_near"
+            make_near(synth, args.near_rows)
+            run("datagate_synth_near", "datagate_synth_near", synth, {})
+            run("datasketch_synth_near", "datasketch_synth_near", synth, {})
+        if want("engines"):
+            shards = work / "shards"
+            results["shards_facts"] = make_table(shards, args.shard_rows, shards=10, seed=6)
+            for key, extra in (
+                ("local_2", {"engine": "local", "workers": 2}),
+                ("ray_2", {"engine": "ray", "workers": 2}),
+                ("local_1", {"engine": "local", "workers": 1}),
+                ("ray_1", {"engine": "ray", "workers": 1}),
+            ):
+                run(key, "datagate_check", shards, extra)
+    finally:
+        if not args.keep and args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(results, indent=2, default=str))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    return 0
+
+
 def child(task: str, data: Path, extra: dict[str, Any]) -> None:
     """Run one task and print one JSON line: seconds, peak RSS, result."""
     fn = TASKS[task]
@@ -339,6 +724,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the generated data")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    ap.add_argument("--v2", action="store_true", help="issue 12: 2M-row table vs GX, near-duplicates on edited real text and vs datasketch, ray vs local on 10 shards, 1 vs 2 workers")
+    ap.add_argument("--table-rows", type=int, default=2_000_000, help="--v2: rows of the GX comparison table")
+    ap.add_argument("--shard-rows", type=int, default=600_000, help="--v2: rows of the 10-shard engine comparison")
+    ap.add_argument("--only", action="append", choices=["table", "near", "engines"], help="--v2: run only these parts")
     ap.add_argument("--child", choices=sorted(TASKS), help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--extra", default="{}", help=argparse.SUPPRESS)
@@ -346,6 +735,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child(args.child, args.data, json.loads(args.extra))
         return 0
+    if args.v2:
+        return main_v2(args)
     if args.quick:
         args.rows, args.near_rows, args.stream_rows = 200_000, 50_000, 1_000_000
     ds_rows = min(args.datasketch_rows, args.near_rows)

@@ -71,6 +71,22 @@ class BucketSpool:
             if self._mem_bytes > self.budget:
                 self._spill()
 
+    def add_parts(self, parts: list[npt.NDArray[np.uint64]]) -> None:
+        """Append tuples already partitioned: ``parts[b]`` is an ``(n, ncols)`` array of bucket ``b``."""
+        added = 0
+        for b, part in enumerate(parts):
+            if len(part) == 0:
+                continue
+            added += len(part)
+            if self._dir is None:
+                self._mem[b].append(part)
+                self._mem_bytes += part.nbytes
+            else:
+                self._files[b].write(np.ascontiguousarray(part).tobytes())
+        self.rows += added
+        if self._dir is None and self._mem_bytes > self.budget:
+            self._spill()
+
     def _spill(self) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="datagate-spool-", dir=self._tmp_parent))
         self._files = [open(self._dir / f"b{b:04d}.u64", "wb") for b in range(1 << self.bits)]  # noqa: SIM115

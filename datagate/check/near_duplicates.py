@@ -10,7 +10,8 @@ stay far below it (99th percentile 0.17 on Python's own documentation sentences;
 compared.
 
 Map (per shard, vectorised numpy over Arrow buffers): each row gets a :data:`NUM_PERM`-value
-one-permutation MinHash signature of its word hashes, cut into :data:`BANDS` band keys that are
+MinHash signature of its word hashes (independent multiply-shift functions), cut into
+:data:`BANDS` band keys that are
 shuffled by hash prefix (:mod:`datagate.engine`); the row's distinct word hashes (the smallest
 :data:`MAX_TOKENS` of them) are kept as the shard's side array.
 
@@ -90,7 +91,7 @@ MAX_TOKENS = 256
 """Distinct word hashes kept per row for verification (exact up to this many in a pair)."""
 MAX_PARTNERS = 4
 """Per band group, a row is paired with at most this many earliest rows (per kind)."""
-BUCKET_CANDIDATES = 40_000
+BUCKET_CANDIDATES = 20_000
 """Distinct candidate pairs verified per reduce bucket at most; past it ``observed.capped``."""
 AUTO_TEXT_MIN_CHARS = 32.0
 """Without --text, string columns with at least this mean length are text columns."""
@@ -100,8 +101,6 @@ DEFAULTS: Mapping[str, Any] = {"threshold": SIMILARITY}
 WITHIN_DEFAULTS: Mapping[str, Any] = {"threshold": SIMILARITY}
 """``threshold``: Jaccard similarity (default SIMILARITY)."""
 
-_SEED_BIN = np.uint64(0x2545F4914F6CDD1D)
-_SEED_VAL = np.uint64(0x9E3779B97F4A7C15)
 _EMPTY = np.uint32(0xFFFFFFFF)
 
 
@@ -115,8 +114,7 @@ def within_settings(policy: Any) -> CheckSettings:
     return settings_for(policy, "near_duplicates.within_split", Severity.MEDIUM, WITHIN_DEFAULTS)
 
 
-def normalise(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> pa.Array:
-    """Return the normalised text of ``columns`` per row (see the module docstring); nulls are ""."""
+def _joined(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> pa.Array:
     parts = []
     for name in columns:
         col = batch.column(batch.schema.get_field_index(name))
@@ -129,7 +127,17 @@ def normalise(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> pa.Ar
             col = pc.coalesce(col, empty)
         parts.append(col)
     joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, " ")
-    text = pc.utf8_normalize(joined, "NFKC")
+    if isinstance(joined, pa.ChunkedArray):
+        joined = joined.combine_chunks()
+    return joined
+
+
+def normalise(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> pa.Array:
+    """Return the normalised text of ``columns`` per row (see the module docstring); nulls are "".
+
+    (The reference implementation; :func:`token_sets` takes a faster byte-level path for ASCII.)
+    """
+    text = pc.utf8_normalize(_joined(batch, columns), "NFKC")
     text = pc.utf8_lower(text)
     text = pc.replace_substring_regex(text, r"[\p{P}\p{S}\s]+", " ")
     out = pc.utf8_trim_whitespace(text)
@@ -138,68 +146,143 @@ def normalise(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> pa.Ar
     return out
 
 
-def token_sets(texts: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+# ASCII bytes -> lower-case letters and digits kept, everything else (punctuation, symbols,
+# whitespace, controls) a word break; bytes >= 128 (UTF-8 after NFKC) are word characters
+_ASCII_MAP = np.full(256, 32, dtype=np.uint8)
+for _c in range(256):
+    ch = chr(_c)
+    if _c >= 128:
+        _ASCII_MAP[_c] = _c
+    elif ch.isalnum():
+        _ASCII_MAP[_c] = ord(ch.lower())
+del _c
+
+
+_LOW47 = np.uint64((1 << 47) - 1)
+_K0 = np.uint64(0x9E3779B97F4A7C15)
+_K1 = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def _token_hash(data: npt.NDArray[np.uint8], off: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+    """Return a 47-bit hash of each word ``data[off[i]:off[i+1]]`` (words are contiguous).
+
+    Words of up to 16 bytes - nearly all - are hashed from their two 8-byte words read in place
+    (a handful of vectorised operations); longer ones by :func:`column_hash`.
+    """
+    n = len(off) - 1
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    padded = np.zeros(len(data) + 16, dtype=np.uint8)
+    padded[: len(data)] = data
+    win = np.lib.stride_tricks.as_strided(padded, shape=(len(padded) - 7, 8), strides=(1, 1), writeable=False).view(np.uint64)[:, 0]
+    start = off[:-1]
+    length = off[1:] - start
+    l0 = np.minimum(length, 8)
+    l1 = np.clip(length - 8, 0, 8)
+    ones = np.uint64(0xFFFFFFFFFFFFFFFF)
+    with np.errstate(over="ignore"):
+        m0 = np.where(l0 == 8, ones, (np.uint64(1) << (l0.astype(np.uint64) * np.uint64(8))) - np.uint64(1))
+        m1 = np.where(l1 == 8, ones, (np.uint64(1) << (l1.astype(np.uint64) * np.uint64(8))) - np.uint64(1))
+        w0 = win[start] & m0
+        w1 = win[start + 8] & m1
+        h = mix64(w0 ^ (length.astype(np.uint64) * _K0), inplace=True)
+        h ^= w1 * _K1
+        h = mix64(h, inplace=True)
+    long_ = np.flatnonzero(length > 16)
+    if len(long_):
+        sub_off = np.zeros(len(long_) + 1, dtype=np.int64)
+        np.cumsum(length[long_], out=sub_off[1:])
+        idx = np.repeat(start[long_] - sub_off[:-1], length[long_]) + np.arange(sub_off[-1])
+        words_ = pa.LargeStringArray.from_buffers(len(long_), pa.py_buffer(sub_off), pa.py_buffer(data[idx].tobytes()))
+        h[long_] = column_hash(words_)
+    return h & _LOW47
+
+
+def token_sets(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
     """Return CSR ``(offsets, hashes)``: each row's sorted distinct word hashes (the smallest
-    MAX_TOKENS of them)."""
-    n = len(texts)
-    words = pc.split_pattern(texts, " ")
-    flat = words.flatten()
-    owner = np.asarray(pc.list_parent_indices(words), dtype=np.int64)
-    h = column_hash(flat)
-    lengths = np.asarray(pc.utf8_length(flat), dtype=np.int64) if len(flat) else np.zeros(0, np.int64)
-    keep = lengths > 0
-    owner, h = owner[keep], h[keep]
-    order = np.lexsort((h, owner))
-    owner, h = owner[order], h[order]
-    distinct = np.ones(len(h), dtype=bool)
-    distinct[1:] = (h[1:] != h[:-1]) | (owner[1:] != owner[:-1])
-    owner, h = owner[distinct], h[distinct]
+    MAX_TOKENS of them), of the text :func:`normalise` gives.
+
+    ASCII batches are normalised byte by byte in numpy (the same result: NFKC is the identity on
+    ASCII); others go through :func:`normalise` first. Words are then cut at spaces and hashed
+    from one contiguous buffer (:func:`datagate.check._hashing.column_hash`).
+    """
+    from datagate.check._hashing import _buffers
+
+    joined = _joined(batch, columns)
+    if not pc.all(pc.string_is_ascii(joined)).as_py():
+        joined = normalise(batch, columns).cast(pa.large_string())
+    n = len(joined)
+    offsets, padded = _buffers(joined)
+    total = int(offsets[-1])
+    data = _ASCII_MAP[padded[:total]]
+    word = data != 32
+    # a word starts at a word byte whose predecessor is a break or the row's first byte
+    row_start = np.zeros(total, dtype=bool)
+    row_start[offsets[:-1][offsets[:-1] < total]] = True
+    prev_break = np.ones(total, dtype=bool)
+    prev_break[1:] = ~word[:-1]
+    starts = word & (prev_break | row_start)
+    keep = data[word]
+    # tokens become contiguous once the breaks are dropped
+    tok_start = np.flatnonzero(starts)
+    # (a uint8 -> int32 running sum: several times faster than numpy's default for booleans)
+    new_pos = np.cumsum(word.view(np.uint8), dtype=np.int32 if total < 2**31 else np.int64) - 1
+    tok_off = np.empty(len(tok_start) + 1, dtype=np.int64)
+    tok_off[:-1] = new_pos[tok_start]
+    tok_off[-1] = len(keep)
+    owner = np.searchsorted(offsets, tok_start, side="right") - 1
+    h = _token_hash(keep, tok_off)
+    # distinct per row, sorted by hash: one sort of (row << 47 | 47-bit word hash)
+    composite = (owner.astype(np.uint64) << np.uint64(47)) | h
+    composite.sort()
+    distinct = np.ones(len(composite), dtype=bool)
+    distinct[1:] = composite[1:] != composite[:-1]
+    composite = composite[distinct]
+    owner = (composite >> np.uint64(47)).astype(np.int64)
+    h = composite & _LOW47
     counts = np.bincount(owner, minlength=n)
     if len(counts) and counts.max() > MAX_TOKENS:
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        rank = np.arange(len(h)) - np.repeat(starts, counts)
+        firsts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        rank = np.arange(len(h)) - np.repeat(firsts, counts)
         small = rank < MAX_TOKENS
         owner, h = owner[small], h[small]
         counts = np.minimum(counts, MAX_TOKENS)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return offsets, h
+    out_off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=out_off[1:])
+    return out_off, h
+
+
+_PERM_MULT = np.random.default_rng(0x5EED).integers(1, 2**63, size=NUM_PERM, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+"""Odd 64-bit multipliers of the NUM_PERM multiply-shift hash functions (fixed: signatures must
+be comparable across runs, shards and machines)."""
 
 
 def signatures(offsets: npt.NDArray[np.int64], hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint32]:
-    """Return one-permutation MinHash signatures (rows x NUM_PERM uint32) of the CSR word hashes.
+    """Return MinHash signatures (rows x NUM_PERM uint32) of the CSR word hashes.
 
-    A word's mixed hash picks its bin (top bits) and value; each bin keeps its minimum; empty
-    bins borrow from the next non-empty bin to the right (rotation densification, Shrivastava &
-    Li 2014), so two rows agree in a bin with probability close to their Jaccard similarity.
+    Value ``i`` of a row is the minimum over its words of the multiply-shift hash
+    ``(word * a_i) >> 32`` (2-universal; one multiply and one segmented minimum per function,
+    vectorised over every word of the batch). Independent functions - not one-permutation bins -
+    because short texts have few words: with 14 words in 64 bins, densified bins would copy one
+    another and a band of 4 would hinge on one or two words (measured: 40x more candidates on
+    low-vocabulary text). Rows without words keep 0xFFFFFFFF.
     """
     n = len(offsets) - 1
     sig = np.full((n, NUM_PERM), _EMPTY, dtype=np.uint32)
-    if len(hashes) == 0:
+    counts = np.diff(offsets)
+    rows = np.flatnonzero(counts > 0)
+    if len(rows) == 0:
         return sig
-    bits = NUM_PERM.bit_length() - 1
-    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
-    hb = mix64(hashes ^ _SEED_BIN)
-    hv = mix64(hashes ^ _SEED_VAL)
-    bins = (hb >> np.uint64(64 - bits)).astype(np.int64)
-    vals = (hv >> np.uint64(32)).astype(np.uint32)
-    np.minimum.at(sig.reshape(-1), owner * NUM_PERM + bins, vals)
-    has = np.diff(offsets) > 0
-    active = np.flatnonzero(has & (sig == _EMPTY).any(axis=1))
-    step = np.uint32(0x9E3779B1)
+    x = mix64(hashes)
+    starts = offsets[rows]
+    out = np.empty((len(rows), NUM_PERM), dtype=np.uint32)
+    t = np.empty_like(x)
     with np.errstate(over="ignore"):
-        for _ in range(NUM_PERM):
-            if len(active) == 0:
-                break
-            sub = sig[active]
-            missing = sub == _EMPTY
-            right = np.concatenate((sub[:, 1:], sub[:, :1]), axis=1)
-            right_missing = np.concatenate((missing[:, 1:], missing[:, :1]), axis=1)
-            take = missing & ~right_missing
-            right += step
-            np.copyto(sub, right, where=take)
-            sig[active] = sub
-            active = active[(missing & right_missing).any(axis=1)]
+        for i in range(NUM_PERM):
+            np.multiply(x, _PERM_MULT[i], out=t)
+            np.right_shift(t, np.uint64(32), out=t)
+            out[:, i] = np.minimum.reduceat(t, starts)
+    sig[rows] = out
     return sig
 
 
@@ -221,7 +304,7 @@ def map_rows(
     batch: pa.RecordBatch, columns: Sequence[str], item: int, row0: int
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
     """Return the batch's shuffle rows ``(band key, item location)`` and its CSR word sets."""
-    offsets, hashes = token_sets(normalise(batch, columns))
+    offsets, hashes = token_sets(batch, columns)
     counts = np.diff(offsets)
     rows = np.flatnonzero(counts >= MIN_TOKENS)
     if len(rows) == 0:
@@ -384,7 +467,13 @@ def reduce_bucket(table: npt.NDArray[np.uint64], side: SideStore, threshold: flo
     new_run[1:] |= split[1:] != split[:-1]
     sstart = np.maximum.accumulate(np.where(new_run, idx, 0))
     pairs: list[npt.NDArray[np.int64]] = []
+    total = 0
+    early_cap = False
     for j in range(MAX_PARTNERS):
+        if total > 2 * cap:
+            # degenerate text (huge band groups): stop generating before sorting millions of pairs
+            early_cap = True
+            break
         # cross: the earliest rows of the group, from an earlier split
         p = gstart + j
         ok = (p < idx) & (p < sstart)
@@ -393,6 +482,7 @@ def reduce_bucket(table: npt.NDArray[np.uint64], side: SideStore, threshold: flo
         p = sstart + j
         ok = p < idx
         pairs.append(np.stack([idx[ok], p[ok]], axis=1))
+        total += len(pairs[-1]) + len(pairs[-2])
     allp = np.concatenate(pairs)
     # distinct by location (a row may repeat a band key only once, so positions are unique)
     lat, ear = loc[allp[:, 0]], loc[allp[:, 1]]
@@ -401,8 +491,8 @@ def reduce_bucket(table: npt.NDArray[np.uint64], side: SideStore, threshold: flo
     uniq = np.ones(len(lat), dtype=bool)
     uniq[1:] = (lat[1:] != lat[:-1]) | (ear[1:] != ear[:-1])
     allp, lat, ear = allp[uniq], lat[uniq], ear[uniq]
-    capped = len(allp) > cap
-    if capped:
+    capped = early_cap or len(allp) > cap
+    if len(allp) > cap:
         allp, lat, ear = allp[:cap], lat[:cap], ear[:cap]
     sim = similarity(side, iloc[allp[:, 0]], iloc[allp[:, 1]])
     hit = sim >= threshold

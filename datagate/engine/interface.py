@@ -101,7 +101,8 @@ def bucket_of(h: npt.NDArray[np.uint64], buckets: int) -> npt.NDArray[np.intp]:
 def partition(table: npt.NDArray[np.uint64], buckets: int) -> list[npt.NDArray[np.uint64]]:
     """Return ``table``'s rows split into ``buckets`` arrays by the top bits of column 0."""
     b = bucket_of(table[:, 0], buckets)
-    order = np.argsort(b, kind="stable")
+    # small unsigned ints: numpy's stable sort is a radix sort for them
+    order = np.argsort(b.astype(np.uint16) if buckets <= 1 << 16 else b, kind="stable")
     counts = np.bincount(b, minlength=buckets)
     ends = np.cumsum(counts)
     t = table[order]

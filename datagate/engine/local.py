@@ -14,8 +14,11 @@ process lost"), and a fresh pool takes the rest.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import shutil
+import sys
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -27,7 +30,15 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from datagate.engine.interface import DEFAULT_BUCKETS, Engine, Failed, MapOutput, Shuffle, SideStore
+from datagate.engine.interface import (
+    DEFAULT_BUCKETS,
+    Engine,
+    Failed,
+    MapOutput,
+    Shuffle,
+    SideStore,
+    partition,
+)
 
 __all__ = ["PARALLEL_MIN_BYTES", "LocalEngine"]
 
@@ -69,8 +80,11 @@ class _FileSideStore(SideStore):
         return got
 
 
-def _call(fn: Callable[[T], R], item: T) -> R:
-    return fn(item)
+def _map_partitioned(fn: Callable[[Any], MapOutput], buckets: int, item: Any) -> MapOutput:
+    """Run a map task and partition its shuffle rows by bucket in the worker (not the driver)."""
+    out = fn(item)
+    parts = {name: partition(table, buckets) for name, table in out.shuffle.items() if len(table)}
+    return MapOutput(out.summary, parts, out.side)  # type: ignore[arg-type]  # lists of bucket arrays here
 
 
 class LocalEngine(Engine):
@@ -139,7 +153,8 @@ class LocalEngine(Engine):
                     break
                 name, (fn, args) = nxt  # type: ignore[misc]  # always (fn, args) here
                 try:
-                    window.append((name, self._get_pool().submit(fn, *args)))
+                    with _main_hidden():
+                        window.append((name, self._get_pool().submit(fn, *args)))
                 except BrokenProcessPool as e:
                     self._drop_pool()
                     window.append((name, _failed_future(e)))
@@ -178,6 +193,29 @@ class LocalEngine(Engine):
             self._pool = None
 
 
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Hide ``__main__``'s file and spec while worker processes start.
+
+    Started by ``forkserver``/``spawn``, a worker would otherwise re-run the calling script
+    (``multiprocessing``'s "safe importing of main module"): a script without an
+    ``if __name__ == "__main__"`` guard would fail, a guarded one would be imported for nothing.
+    The tasks here are datagate's own module-level functions, so workers never need it.
+    """
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+    try:
+        if main is not None:
+            main.__dict__.pop("__file__", None)
+            main.__dict__["__spec__"] = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+            if "__spec__" not in saved:
+                main.__dict__.pop("__spec__", None)
+
+
 def _failed_future(exc: BaseException) -> Future[Any]:
     f: Future[Any] = Future()
     f.set_exception(exc)
@@ -209,18 +247,18 @@ class _LocalShuffle(Shuffle):
         from datagate.check._spool import BucketSpool
 
         bits = self.buckets.bit_length() - 1
-        calls = ((self.names[i], (self.fn, (item,))) for i, item in enumerate(self.items))
+        task = functools.partial(_map_partitioned, self.fn, self.buckets)
+        calls = ((self.names[i], (task, (item,))) for i, item in enumerate(self.items))
         for i, out in enumerate(self.engine._run(calls, self.parallel)):  # type: ignore[arg-type]  # (fn, args) pairs
             if isinstance(out, Failed):
                 yield out
                 continue
-            for name, table in out.shuffle.items():
-                if len(table) == 0:
-                    continue
+            for name, parts in out.shuffle.items():
                 spool = self.spools.get(name)
                 if spool is None:
-                    spool = self.spools[name] = BucketSpool(table.shape[1], bits=bits, budget=self.budget, tmp=self._tmp_parent())
-                spool.add(*(table[:, j] for j in range(table.shape[1])))
+                    ncols = next((p.shape[1] for p in parts if p.ndim == 2), 2)  # type: ignore[attr-defined]  # a list of arrays
+                    spool = self.spools[name] = BucketSpool(ncols, bits=bits, budget=self.budget, tmp=self._tmp_parent())
+                spool.add_parts(parts)  # type: ignore[arg-type]  # a list of bucket arrays
             if out.side is not None and len(out.side):
                 path = self._tmpdir() / f"side{i:07d}.npy"
                 np.save(path, out.side)
