@@ -430,7 +430,6 @@ def real_sentences() -> list[str]:
     stdlib's ``pydoc_data.topics`` and the one-line ``Summary`` of every installed distribution."""
     import re
     from importlib import metadata
-
     from pydoc_data.topics import topics
 
     out: set[str] = set()

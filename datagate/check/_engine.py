@@ -97,7 +97,7 @@ MAX_LABEL_CLASSES = 10_000
 """A label column with more distinct values than this is not treated as class labels: label
 checks and conflicting labels are skipped with that reason (and the profile stays compact)."""
 
-ITEM_ROWS = 262_144
+ITEM_ROWS = 131_072
 """A parquet file with more rows than this is cut into work items of whole row groups of about
 this many rows, so one large file still uses every core."""
 

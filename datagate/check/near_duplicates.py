@@ -91,7 +91,7 @@ MAX_TOKENS = 256
 """Distinct word hashes kept per row for verification (exact up to this many in a pair)."""
 MAX_PARTNERS = 4
 """Per band group, a row is paired with at most this many earliest rows (per kind)."""
-BUCKET_CANDIDATES = 20_000
+BUCKET_CANDIDATES = 5_000
 """Distinct candidate pairs verified per reduce bucket at most; past it ``observed.capped``."""
 AUTO_TEXT_MIN_CHARS = 32.0
 """Without --text, string columns with at least this mean length are text columns."""
@@ -364,21 +364,37 @@ def similarity(side: SideStore, a: npt.NDArray[np.uint64], b: npt.NDArray[np.uin
         return np.zeros(0)
     off_a, ha = _gather(side, a)
     off_b, hb = _gather(side, b)
-    pair = np.concatenate([np.repeat(np.arange(m, dtype=np.int64), np.diff(off_a)), np.repeat(np.arange(m, dtype=np.int64), np.diff(off_b))])
-    h = np.concatenate([ha, hb])
-    order = np.lexsort((h, pair))
-    pair, h = pair[order], h[order]
-    same = np.zeros(len(h), dtype=bool)
-    same[1:] = (h[1:] == h[:-1]) & (pair[1:] == pair[:-1])
-    new = ~same
-    r = np.cumsum(new) - 1
-    first = np.ones(len(h), dtype=bool)
-    first[1:] = pair[1:] != pair[:-1]
-    rank = r - np.maximum.accumulate(np.where(first, r, 0))
-    kept = rank < MAX_TOKENS
-    inter = np.bincount(pair[same & kept], minlength=m)
-    union = np.bincount(pair[new & kept], minlength=m)
-    out: npt.NDArray[np.float64] = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+    la, lb = np.diff(off_a), np.diff(off_b)
+    out: npt.NDArray[np.float64] = np.zeros(m, dtype=np.float64)
+    # pairs are tagged in the top 17 bits above the 47-bit word hashes: one flat sort
+    step = 1 << 17
+    for lo in range(0, m, step):
+        hi = min(m, lo + step)
+        pa_ = np.repeat(np.arange(hi - lo, dtype=np.uint64), la[lo:hi])
+        pb_ = np.repeat(np.arange(hi - lo, dtype=np.uint64), lb[lo:hi])
+        key = np.concatenate([
+            (pa_ << np.uint64(47)) | ha[off_a[lo] : off_a[hi]],
+            (pb_ << np.uint64(47)) | hb[off_b[lo] : off_b[hi]],
+        ])
+        key.sort()
+        same = np.zeros(len(key), dtype=bool)
+        same[1:] = key[1:] == key[:-1]
+        pair = (key >> np.uint64(47)).astype(np.int64)
+        n = hi - lo
+        sizes = la[lo:hi] + lb[lo:hi]
+        if sizes.max(initial=0) <= MAX_TOKENS:
+            inter = np.bincount(pair[same], minlength=n)
+            union = sizes - inter
+        else:
+            new = ~same
+            r = np.cumsum(new) - 1
+            first = np.ones(len(key), dtype=bool)
+            first[1:] = pair[1:] != pair[:-1]
+            rank = r - np.maximum.accumulate(np.where(first, r, 0))
+            kept = rank < MAX_TOKENS
+            inter = np.bincount(pair[same & kept], minlength=n)
+            union = np.bincount(pair[new & kept], minlength=n)
+        out[lo:hi] = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
     return out
 
 

@@ -1,0 +1,146 @@
+"""The engines: Ray gives the local engine's reports; a worker killed mid-run is an ``error``
+naming the shard, never a pass; the CLI flags and the record's run block."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from datagate.check import run_checks
+from datagate.engine import EngineError, LocalEngine, make_engine
+from datagate.engine.ray import RayEngine
+from datagate.models import CheckStatus
+
+ray_group = pytest.mark.xdist_group("ray")
+
+
+def _checks(outcome: Any) -> str:
+    return json.dumps([(c.id, c.status.value, c.message, c.observed) for c in outcome.report.checks], sort_keys=True, default=str)
+
+
+@ray_group
+@pytest.mark.parametrize("case", ["duplicates", "nulls", "outliers", "label_drift", "truncated", "baseline_leak"])
+def test_ray_reports_equal_local(ray_engine: RayEngine, quality: dict[str, Path], case: str) -> None:
+    kw: dict[str, Any] = {"text": ("text",)} if case == "duplicates" else {}
+    if case == "label_drift":
+        kw["baseline"] = quality["baseline"]
+    local = run_checks(quality[case], **kw)
+    remote = run_checks(quality[case], engine=ray_engine, **kw)
+    assert _checks(remote) == _checks(local)
+    assert remote.engine == {"name": "ray", "workers": 2}
+
+
+def _many_shards(root: Path, shards: int, rows: int) -> Path:
+    rng = np.random.default_rng(7)
+    words = np.array(["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta", "zeta", "rho"] * 20)
+    (root / "data").mkdir(parents=True)
+    for k in range(shards):
+        idx = rng.integers(0, len(words), size=(rows, 12))
+        text = [" ".join(r) + f" {k}-{i}" for i, r in enumerate(words[idx].tolist())]
+        pq.write_table(
+            pa.table({"text": text, "label": rng.integers(0, 3, size=rows), "x": rng.normal(size=rows)}),
+            root / "data" / f"train-{k:05d}-of-{shards:05d}.parquet",
+        )
+    return root
+
+
+def _kill_first(match: Any, done: threading.Event) -> list[int]:
+    """Poll until a process matching ``match(pid)`` exists, SIGKILL it, return its pid."""
+    killed: list[int] = []
+    while not done.is_set() and not killed:
+        for d in os.listdir("/proc"):
+            if d.isdigit() and int(d) != os.getpid() and match(int(d)):
+                try:
+                    os.kill(int(d), signal.SIGKILL)
+                except ProcessLookupError:
+                    continue
+                killed.append(int(d))
+                break
+        time.sleep(0.01)  # polling interval only; nothing asserts on time
+    return killed
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _run_with_kill(root: Path, engine: Any, match: Any) -> tuple[Any, list[int]]:
+    done = threading.Event()
+    killed: list[int] = []
+    killer = threading.Thread(target=lambda: killed.extend(_kill_first(match, done)))
+    killer.start()
+    try:
+        out = run_checks(root, engine=engine)
+    finally:
+        done.set()
+        killer.join()
+    return out, killed
+
+
+def _assert_error_names_a_shard(out: Any) -> None:
+    errors = [c for c in out.report.checks if c.status is CheckStatus.ERROR]
+    assert errors, [(c.id, c.status.value) for c in out.report.checks]
+    assert all(c.status is not CheckStatus.PASS for c in out.report.checks if c.id in ("duplicates.within_split", "nulls", "schema"))
+    named = errors[0].observed["incomplete"][0]
+    assert named.startswith("data/train-") and named.split(":")[0].endswith(".parquet"), named
+
+
+@ray_group
+@pytest.mark.slow
+def test_ray_worker_killed_mid_run_is_an_error_naming_the_shard(ray_engine: RayEngine, tmp_path: Path) -> None:
+    root = _many_shards(tmp_path / "ds", shards=16, rows=10_000)
+    for _attempt in range(3):  # the kill must land while a map task runs; retry if all finished first
+        out, killed = _run_with_kill(root, ray_engine, lambda pid: "ray::_map_split" in _cmdline(pid))
+        if killed:
+            break
+    assert killed, "no Ray map task was seen running"
+    _assert_error_names_a_shard(out)
+    # the cluster still works afterwards (a new worker takes the next tasks)
+    again = run_checks(root, engine=ray_engine)
+    assert all(c.status is not CheckStatus.ERROR for c in again.report.checks)
+
+
+@pytest.mark.slow
+def test_local_worker_killed_mid_run_is_an_error_naming_the_shard(tmp_path: Path) -> None:
+    root = _many_shards(tmp_path / "ds", shards=16, rows=10_000)
+    with LocalEngine(2, min_parallel_bytes=0) as engine:
+        for _attempt in range(3):
+
+            def is_worker(pid: int) -> bool:
+                pool = engine._pool
+                return pool is not None and pid in getattr(pool, "_processes", {})
+
+            out, killed = _run_with_kill(root, engine, is_worker)
+            if killed:
+                break
+    assert killed, "no worker process was seen"
+    _assert_error_names_a_shard(out)
+
+
+def test_make_engine_rejects_what_it_cannot_do() -> None:
+    with pytest.raises(EngineError, match="unknown engine"):
+        make_engine("spark")
+    with pytest.raises(EngineError, match="only applies to --engine ray"):
+        make_engine("local", address="auto")
+
+
+def test_cli_engine_flags(quality: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    from datagate.cli import main
+
+    assert main(["check", str(quality["nulls"]), "--ray-address", "auto", "--format", "json", "-q"]) == 2
+    assert "--ray-address needs --engine ray" in capsys.readouterr().err
+    assert main(["check", str(quality["nulls"]), "--engine", "local", "--format", "json", "-q"]) in (0, 1)
+    assert json.loads(capsys.readouterr().out)["checks"]
