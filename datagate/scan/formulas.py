@@ -49,6 +49,7 @@ _CELL_START = rb"[\t\r]*(?:=[^,;\t|\n\r\"]|[+\-@][^,;\t|\n\r]*?[A-Za-z|!\"'])"
 _CANDIDATE = lazy_compile(rb"[,;\t|\"\n\r]" + _CELL_START)
 _FIRST_CELL = lazy_compile(rb"(?:\xef\xbb\xbf)?\"?" + _CELL_START)
 _MAX_CANDIDATE_LINES = 10_000
+_SPREADSHEET_NAME = lazy_compile(r"\.(csv|tsv|tab|psv)$", re.IGNORECASE)
 """Pre-filter over the raw bytes, a superset of what :func:`judge_cell` reports (``=`` and a
 character, or ``+``/``-``/``@`` with a letter or reference character later in the cell): numbers
 such as ``-3.5`` do not match, so numeric data is never parsed cell by cell."""
@@ -211,12 +212,18 @@ class FormulaScanner:
     """Scanner for formula injection in CSV/TSV text and XLSX workbooks (module docstring)."""
 
     name = "formulas"
-    kinds: frozenset[ContentKind] = frozenset({ContentKind.CSV, ContentKind.OFFICE})
+    kinds: frozenset[ContentKind] = frozenset(
+        {ContentKind.CSV, ContentKind.OFFICE, ContentKind.TEXT}
+    )
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
         """Yield ``formula.*`` findings (and skips for workbooks that cannot be read)."""
         if blob.kind is ContentKind.OFFICE:
             yield from self._xlsx(blob, ctx)
+            return
+        if blob.kind is ContentKind.TEXT and not _SPREADSHEET_NAME.search(blob.name or blob.path):
+            # Text the sniffer did not call CSV (ragged rows) still opens as a sheet in a
+            # spreadsheet program when its name says so: the program goes by the extension.
             return
         lines = _candidate_lines(blob.data)
         if lines:
