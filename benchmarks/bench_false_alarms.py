@@ -163,17 +163,25 @@ def render(real: Mapping[str, Any], plant: list[dict[str, Any]], before: Mapping
     fails = sum(1 for r in real.values() if r["exit"] != 0)
     warned = sum(1 for r in real.values() if any(c["status"] == "warn" for c in r["checks"].values()))
     out.append(f"Real tables: **{fails} of {len(real)} fail the gate**, {warned} of {len(real)} carry a warning.")
+    core = {cid for cid, _ in CHECK_COLUMNS}
+    warned_core = sum(1 for r in real.values() if any(c["status"] == "warn" for cid, c in r["checks"].items() if cid in core))
+    if warned_core != warned:
+        out.append(f"Counting only the checks that existed before (the columns up to `conflicts`): {warned_core} of {len(real)} carry a warning.")
     ok = sum(1 for r in plant if r["ok"])
     out.append(f"Planted problems: **{ok} of {len(plant)} expectations met**.")
     out.append("")
-    headers = ["table", "rows", "label", "gate", *[short for _, short in CHECK_COLUMNS]]
+    # checks added since (other issues' families) get a column too, so every warning is visible
+    known = {cid for cid, _ in CHECK_COLUMNS}
+    extra = sorted({cid for r in real.values() for cid in r["checks"] if cid not in known})
+    columns = [*CHECK_COLUMNS, *((cid, cid) for cid in extra)]
+    headers = ["table", "rows", "label", "gate", *[short for _, short in columns]]
     rows = []
     for name, r in real.items():
         cells = []
-        for cid, _ in CHECK_COLUMNS:
+        for cid, _ in columns:
             now = SHORT.get(r["checks"].get(cid, {}).get("status", ""), "?")
             if before is not None and name in before:
-                was = SHORT.get(before[name]["checks"].get(cid, {}).get("status", ""), "?")
+                was = SHORT.get(before[name]["checks"].get(cid, {}).get("status", ""), "n/a")
                 cells.append(now if was == now else f"{was} -> {now}")
             else:
                 cells.append(now)
