@@ -366,12 +366,9 @@ _PATHOLOGICAL: list[tuple[str, ContentKind, bytes]] = [
 
 
 @pytest.mark.parametrize(("name", "kind", "data"), _PATHOLOGICAL, ids=[p[0] for p in _PATHOLOGICAL])
+@pytest.mark.timeout(120)  # a runaway regex hangs here; no wall-clock assertion (issue 14)
 def test_pathological_inputs_finish_quickly(name: str, kind: ContentKind, data: bytes) -> None:
-    import time
-
     blob = Blob(f"r/{name}", data, name=name, kind=kind, mode=0o644)
-    start = time.perf_counter()
     for sc in (EXECUTABLE_SCANNER, SCRIPT_SCANNER, NOTEBOOK_SCANNER, MARKUP_SCANNER, REPO_SCANNER):
         if kind in sc.kinds:
             list(sc.scan(blob, ScanContext()))
-    assert time.perf_counter() - start < 3.0
