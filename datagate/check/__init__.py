@@ -43,7 +43,8 @@ backdoor_triggers              fail      threshold (label share 0.95), min_rows 
                                          (0.5), max_context_share (0.5), ngrams (2),
                                          vocabulary_cap (262144), max_candidates (200)
 label_errors                   warn      threshold (flagged share 0.03), sample (20000),
-                                         folds (5), min_confidence (0.5)
+                                         folds (5), min_confidence (0.5), min_skill
+                                         (0.6: skipped below it)
 =============================  ========  =====================================================
 
 Every check also takes ``enabled`` and ``severity`` (fail = high and above, warn = below).

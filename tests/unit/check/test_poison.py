@@ -213,3 +213,27 @@ def test_same_trigger_rows_when_sharded_and_run_in_worker_processes(poison: dict
     res = by_id(out)["backdoor_triggers"]
     assert _rows(res) == case.poisoned
     assert [t["token"] for t in res.observed["tokens"]] == [TRIGGER]
+
+
+@pytest.mark.parametrize(("name", "label"), [("anes96", "PID"), ("seattle_weather", "weather")])
+def test_weakly_predictable_labels_are_skipped_with_the_skill(name: str, label: str, tmp_path: Path) -> None:
+    """Real tables whose label the features barely predict: no label-error warning, but the figures."""
+    from fixtures.gen.real import load, write_splits
+
+    policy = FakePolicy({**_OTHERS, "backdoor_triggers": {"enabled": False}})
+    res = by_id(run_checks(write_splits(load(name), tmp_path / name), label=label, policy=policy))["label_errors"]
+    assert res.status is CheckStatus.SKIPPED, res.message
+    obs = res.observed
+    assert obs["skill"] < label_errors.MIN_SKILL
+    assert obs["skill"] == pytest.approx((obs["accuracy"] - obs["majority_share"]) / (1 - obs["majority_share"]), abs=1e-3)
+    assert obs["candidates"] > 0 and "too weakly" in res.message
+    # the same table with the bar lowered is judged as before (the flags are still computed)
+    low = FakePolicy({**_OTHERS, "backdoor_triggers": {"enabled": False}, "label_errors": {"min_skill": 0.0}})
+    judged = by_id(run_checks(write_splits(load(name), tmp_path / f"{name}-low"), label=label, policy=low))["label_errors"]
+    assert judged.status is CheckStatus.WARN and judged.observed["count"] == obs["candidates"]
+
+
+def test_flipped_labels_keep_the_skill_above_the_bar(poison: dict[str, PoisonCase], poisoned: Callable[[PoisonCase], CheckOutcome]) -> None:
+    res = by_id(poisoned(poison["digits_flipped"]))["label_errors"]
+    assert res.observed["skill"] >= label_errors.MIN_SKILL
+    assert res.observed["accuracy"] < by_id(poisoned(poison["digits_clean"]))["label_errors"].observed["accuracy"]
