@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -55,29 +54,8 @@ def scan_command(
         ),
     ] = False,
 ) -> None:
-    from datagate.cli.progress_bridge import progress_sink
-    from datagate.config import load_policy
-    from datagate.errors import UsageError
-    from datagate.gate import decide
-    from datagate.models import Severity
-    from datagate.report import write_output
-    from datagate.report.formats import ReportKind, render
-    from datagate.scan import scan
+    from datagate.cli.fast import ScanArgs, run_scan
 
-    policy = load_policy(policy_file)
-    if fail_on is not None:
-        try:
-            policy = replace(policy, fail_on=Severity.parse(fail_on))
-        except ValueError as exc:
-            raise UsageError(f"--fail-on: {exc}") from None
-    from datagate.acquire import local_copy
-
-    with progress_sink(options.quiet) as sink:
-        root, acquired = local_copy(path, progress=sink)
-        report = scan(root, policy=policy, strict=strict, progress=sink)
-    if acquired is not None:
-        # the Hub source as the user named it, and its integrity findings with the scan's
-        report = replace(report, target=path, findings=(*acquired.findings, *report.findings))
-    decision = decide(policy, findings=report.findings)
-    write_output(render(fmt, ReportKind.SCAN, report, decision), output)
-    raise typer.Exit(decision.exit_code)
+    # the same body as the console script's typer-free path (datagate.cli.fast)
+    code = run_scan(ScanArgs(path, fmt, output, fail_on, policy_file, strict, quiet=options.quiet, verbose=options.verbose))
+    raise typer.Exit(code)
