@@ -10,7 +10,8 @@
 * Not Ray Data: its operators were several times slower for this shape, and its shuffle is still
   being reworked (issue 12).
 
-With no address, :class:`RayEngine` starts a local Ray bound to 127.0.0.1 with ``num_cpus`` =
+With no address, :class:`RayEngine` starts a local Ray bound to 127.0.0.1 (every Ray server
+listens on the loopback interface only: see :func:`_loopback_only`) with ``num_cpus`` =
 this machine's cores, no dashboard and a bounded object store (:data:`OBJECT_STORE_BYTES`), says
 so on stderr, and shuts it down on :meth:`~RayEngine.close`. With ``address`` (``auto`` or
 ``HOST:PORT``) it joins that cluster (every node needs datagate installed; workers read the
@@ -61,6 +62,22 @@ def _import_ray() -> Any:
     except ImportError as e:
         raise EngineError("--engine ray needs Ray: pip install 'datagate-intake[ray]'") from e
     return ray
+
+
+def _loopback_only() -> None:
+    """Make a local Ray started by this process use 127.0.0.1 as its node address.
+
+    On Linux Ray turns ``_node_ip_address="127.0.0.1"`` into the machine's outward address and
+    then binds its gRPC servers (GCS, raylet, object manager, workers) to every interface. With
+    ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` (Ray's single-machine mode, the default on macOS and
+    Windows) the node address stays the loopback one and every server listens on 127.0.0.1 only.
+    Set in the environment (inherited by the raylet and workers Ray spawns) and, when ray is
+    already imported, on its constants module, which reads the variable at import.
+    """
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    constants = sys.modules.get("ray._private.ray_constants")
+    if constants is not None:
+        constants.ENABLE_RAY_CLUSTER = False  # type: ignore[attr-defined]
 
 
 def _call(fn: Callable[[T], R], item: T) -> R:
@@ -137,6 +154,8 @@ class RayEngine(Engine):
     name = "ray"
 
     def __init__(self, *, address: str | None = None, workers: int | None = None, retries: int = 0, object_store_bytes: int = OBJECT_STORE_BYTES) -> None:
+        if address is None:
+            _loopback_only()
         ray = _import_ray()
         self._ray = ray
         self.retries = retries
