@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -10,7 +12,7 @@ import typer
 if TYPE_CHECKING:
     from datagate.engine import Engine
 
-__all__ = ["EngineChoice", "EngineOption", "RayAddressOption", "open_engine"]
+__all__ = ["EngineChoice", "EngineOption", "RayAddressOption", "map_engine", "open_engine"]
 
 
 class EngineChoice(str, enum.Enum):
@@ -42,3 +44,18 @@ def open_engine(choice: EngineChoice, address: str | None) -> Engine:
     if address is not None and choice is not EngineChoice.ray:
         raise UsageError("--ray-address needs --engine ray")
     return make_engine(choice.value, address=address)
+
+
+@contextmanager
+def map_engine(choice: EngineChoice, address: str | None) -> Iterator[Engine | None]:
+    """The engine for hash and scan: None for ``local`` (their own processes, which already use
+    every core: nothing is started here), else the opened engine, closed on exit."""
+    if choice is EngineChoice.local:
+        if address is not None:
+            from datagate.errors import UsageError
+
+            raise UsageError("--ray-address needs --engine ray")
+        yield None
+        return
+    with open_engine(choice, address) as engine:
+        yield engine

@@ -13,8 +13,11 @@ same inputs and compares stdout, stderr and exit codes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from datagate.cli.boundary import GLOBAL_FLAGS, guarded, hoist_global_flags
 from datagate.report.formats import OutputFormat
@@ -98,10 +101,12 @@ def parse_scan(argv: list[str]) -> ScanArgs | None:
     )
 
 
-def run_scan(a: ScanArgs) -> int:
+def run_scan(a: ScanArgs, *, engine: Any = None, ray_address: str | None = None) -> int:
     """Scan ``a.path``, write the report, and return the gate's exit code (0 or 1).
 
-    Raises :class:`~datagate.errors.DatagateError` for bad input (the boundary prints it).
+    ``engine``: the typer command's ``--engine`` choice (an ``EngineChoice``; None or ``local``:
+    this machine's processes). Raises :class:`~datagate.errors.DatagateError` for bad input
+    (the boundary prints it).
     """
     from datagate.acquire import local_copy
     from datagate.cli.progress_bridge import progress_sink
@@ -119,15 +124,26 @@ def run_scan(a: ScanArgs) -> int:
             policy = replace(policy, fail_on=Severity.parse(a.fail_on))
         except ValueError as exc:
             raise UsageError(f"--fail-on: {exc}") from None
-    with progress_sink(a.quiet) as sink:
+    with _engine(engine, ray_address) as eng, progress_sink(a.quiet) as sink:
         root, acquired = local_copy(a.path, progress=sink)
-        report = scan(root, policy=policy, strict=a.strict, progress=sink)
+        report = scan(root, policy=policy, strict=a.strict, progress=sink, engine=eng)
     if acquired is not None:
         # the Hub source as the user named it, and its integrity findings with the scan's
         report = replace(report, target=a.path, findings=(*acquired.findings, *report.findings))
     decision = decide(policy, findings=report.findings)
     write_output(render(a.fmt, ReportKind.SCAN, report, decision), a.output)
     return decision.exit_code
+
+
+@contextmanager
+def _engine(choice: Any, address: str | None) -> Iterator[Any]:
+    if choice is None:
+        yield None
+        return
+    from datagate.cli.engine_options import map_engine
+
+    with map_engine(choice, address) as eng:
+        yield eng
 
 
 def try_scan(argv: list[str]) -> int | None:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from datagate.cli.app import app, options
+from datagate.cli.engine_options import EngineChoice, EngineOption, RayAddressOption, map_engine
 from datagate.cli.helptext import HASH_EPILOG, HASH_HELP
 
 __all__ = ["HashFormat", "hash_command"]
@@ -40,15 +41,17 @@ def hash_command(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Re-read every file; ignore the stat cache.")
     ] = False,
+    engine: EngineOption = EngineChoice.local,
+    ray_address: RayAddressOption = None,
 ) -> None:
     from datagate.cli.progress_bridge import progress_sink
     from datagate.inventory import write_manifest
     from datagate.report import output_stream
 
     chosen = fmt or (HashFormat.json if output else HashFormat.text)
-    with output_stream(output) as out, progress_sink(options.quiet) as sink:
+    with map_engine(engine, ray_address) as eng, output_stream(output) as out, progress_sink(options.quiet) as sink:
         summary = write_manifest(
-            path, out, fmt=chosen.value, dvc=dvc, use_cache=not no_cache, progress=sink
+            path, out, fmt=chosen.value, dvc=dvc, use_cache=not no_cache, progress=sink, engine=eng
         )
     if output is not None and not options.quiet:
         typer.echo(

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from datagate.cli.app import app, options
+from datagate.cli.engine_options import EngineChoice, EngineOption, RayAddressOption
 from datagate.cli.helptext import SCAN_EPILOG, SCAN_HELP
 from datagate.report.formats import OutputFormat
 
@@ -53,9 +54,12 @@ def scan_command(
             "--strict", help="Grade unknown content and unlisted pickle globals one step higher."
         ),
     ] = False,
+    engine: EngineOption = EngineChoice.local,
+    ray_address: RayAddressOption = None,
 ) -> None:
     from datagate.cli.fast import ScanArgs, run_scan
 
     # the same body as the console script's typer-free path (datagate.cli.fast)
-    code = run_scan(ScanArgs(path, fmt, output, fail_on, policy_file, strict, quiet=options.quiet, verbose=options.verbose))
+    args = ScanArgs(path, fmt, output, fail_on, policy_file, strict, quiet=options.quiet, verbose=options.verbose)
+    code = run_scan(args, engine=engine, ray_address=ray_address)
     raise typer.Exit(code)

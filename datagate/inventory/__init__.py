@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from stat import S_ISREG
+from typing import TYPE_CHECKING
 
 from datagate.errors import InventoryError
 from datagate.inventory.hashing import OPEN_FLAGS
@@ -29,6 +30,9 @@ from datagate.inventory.manifest import (
 from datagate.inventory.verify import Change, Difference, VerifyResult, compare, verify
 from datagate.models import EntryKind, FileEntry, Manifest
 from datagate.progress import NULL_PROGRESS, ProgressSink
+
+if TYPE_CHECKING:
+    from datagate.engine import Engine
 
 __all__ = [
     "Change",
@@ -57,6 +61,7 @@ def hash_tree(
     progress: ProgressSink = NULL_PROGRESS,
     workers: int | None = None,
     skip_bad_names: bool = False,
+    engine: Engine | None = None,
 ) -> Manifest:
     """Return the manifest of ``path`` (a directory or one regular file).
 
@@ -64,11 +69,12 @@ def hash_tree(
     ``workers`` caps hashing processes (None: one per CPU; 1: in this process, never forking).
     ``skip_bad_names`` leaves out names that cannot be manifest lines (not UTF-8, a line break)
     and lists them in ``Manifest.unlisted`` instead of raising (the scan reports them).
+    ``engine`` (a non-local engine, e.g. Ray) hashes on its workers, in path order.
     Raises InventoryError for anything that cannot be inventoried.
     """
     manifest, _ = build_manifest(
         Path(path), dvc=dvc, use_cache=use_cache, progress=progress, workers=workers,
-        skip_bad_names=skip_bad_names,
+        skip_bad_names=skip_bad_names, engine=engine,
     )
     return manifest
 

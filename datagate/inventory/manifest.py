@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
 from stat import S_ISDIR, S_ISLNK, S_ISREG
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from datagate.errors import InventoryError, ManifestError
 from datagate.inventory import cache as cache_module
@@ -42,6 +42,9 @@ from datagate.inventory.native import native
 from datagate.inventory.walk import check_name, list_runs
 from datagate.models import EntryKind, FileEntry, Manifest
 from datagate.progress import NULL_PROGRESS, ProgressSink
+
+if TYPE_CHECKING:
+    from datagate.engine import Engine
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -117,6 +120,7 @@ def build_manifest(
     progress: ProgressSink = NULL_PROGRESS,
     workers: int | None = None,
     skip_bad_names: bool = False,
+    engine: Engine | None = None,
 ) -> tuple[Manifest, StatCache | None]:
     """Inventory ``path`` (a directory or a single regular file) and return its manifest.
 
@@ -125,7 +129,8 @@ def build_manifest(
     1: everything in this process, which never forks). Raises InventoryError for a missing path,
     a special file, an unreadable file, a bad name (unless ``skip_bad_names``: such names are
     then left out and listed in ``Manifest.unlisted``), or a file that vanished or was replaced
-    mid-walk.
+    mid-walk. ``engine`` (a non-local :class:`~datagate.engine.Engine`, e.g. Ray) hashes the
+    chunks as its ordered map instead of this machine's processes (see :func:`_on_engine`).
     """
     entries: list[FileEntry] = []
     append = entries.append
@@ -138,7 +143,7 @@ def build_manifest(
     unlisted: list[tuple[str, str]] | None = [] if skip_bad_names else None
     summary, cache = _inventory(
         path, dvc=dvc, use_cache=use_cache, progress=progress, mode="entries", sink=keep,
-        workers=workers, unlisted=unlisted,
+        workers=workers, unlisted=unlisted, engine=engine,
     )
     return Manifest(tuple(entries), summary.root_digest, summary.dvc_md5, tuple(unlisted or ())), cache
 
@@ -152,6 +157,7 @@ def write_manifest(
     use_cache: bool = True,
     progress: ProgressSink = NULL_PROGRESS,
     workers: int | None = None,
+    engine: Engine | None = None,
 ) -> ManifestSummary:
     """Inventory ``path`` and write its manifest to ``out`` without holding it in memory.
 
@@ -168,7 +174,7 @@ def write_manifest(
 
         summary, _ = _inventory(
             path, dvc=dvc, use_cache=use_cache, progress=progress, mode=fmt, sink=keep,
-            workers=workers,
+            workers=workers, engine=engine,
         )
         spool.seek(0)
         if fmt == "json":
@@ -216,6 +222,7 @@ def _inventory(
     sink: Callable[[ChunkResult], None],
     workers: int | None,
     unlisted: list[tuple[str, str]] | None = None,
+    engine: Engine | None = None,
 ) -> tuple[ManifestSummary, StatCache | None]:
     """Run the chunks of ``path`` in order, hand each result to ``sink``, return the totals."""
     path = Path(path)
@@ -256,7 +263,12 @@ def _inventory(
     head = list(itertools.islice(specs, PARALLEL_MIN_CHUNKS))
     n = _worker_count(workers)
     results: Iterator[ChunkResult]
-    if n > 1 and len(head) >= PARALLEL_MIN_CHUNKS:
+    if engine is not None:
+        # Workers elsewhere cannot read this machine's stat cache: they hash every file, and
+        # this process still records the rows and memos they return.
+        remote = (root_s, dvc, None, keep, racy_ns, mode, accel)
+        results = _on_engine((Chunk(remote[0], spec[0], spec[1], spec[2], *remote[1:]) for spec in itertools.chain(head, specs)), engine)
+    elif n > 1 and len(head) >= PARALLEL_MIN_CHUNKS:
         chunks = map(make, itertools.chain(head, specs))
         if db is not None and accel and mode != "entries":
             results = _probe_then_processes(chunks, n)
@@ -489,6 +501,26 @@ def _in_processes(chunks: Iterator[Chunk], n: int) -> Iterator[ChunkResult]:
         ) from exc
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _on_engine(chunks: Iterator[Chunk], engine: Engine) -> Iterator[ChunkResult]:
+    """Run ``chunks`` as ``engine``'s ordered map, a window at a time, yielding results in order.
+
+    The dirHash and the cache stay on this process: it consumes the results in path order, as
+    with local processes. A failed or lost task is an InventoryError naming the chunk's paths.
+    """
+    from datagate.engine import Failed
+
+    window = max(4, 4 * engine.workers)
+    while True:
+        batch = list(itertools.islice(chunks, window))
+        if not batch:
+            return
+        names = [f"{c.paths[0]}" + (f" .. {c.paths[-1]}" if len(c.paths) > 1 else "") for c in batch]
+        for name, res in zip(names, engine.map(run_chunk, batch, names=names), strict=True):
+            if isinstance(res, Failed):
+                raise InventoryError(f"hashing {name} failed on the {engine.name} engine: {res.reason}", hint="run again, or use --engine local")
+            yield res
 
 
 def _worker_init() -> None:

@@ -26,6 +26,7 @@ from datagate.scan.interface import Blob, ContentKind, Limits, ScanContext, Scan
 
 if TYPE_CHECKING:
     from datagate.config import Policy
+    from datagate.engine import Engine
     from datagate.models import Manifest
 
 __all__ = [
@@ -78,6 +79,7 @@ def scan(
     strict: bool = False,
     progress: ProgressSink = NULL_PROGRESS,
     workers: int | None = None,
+    engine: Engine | None = None,
 ) -> ScanReport:
     """Scan ``path`` (a folder or one file) and return the :class:`~datagate.models.ScanReport`.
 
@@ -86,6 +88,8 @@ def scan(
     ``scan.strict`` / ``scan.limits`` settings; ``strict`` grades unknown content one step higher.
     ``workers``: None scans trees of 2,000+ files or 512+ MiB with one process per CPU, started
     before any file is read; 1 keeps the whole scan in this process; n asks for n processes.
+    ``engine``: a non-local :class:`~datagate.engine.Engine` (Ray) hashes and scans on its
+    workers instead, results in path order; the ``local`` engine (or None) is the above.
 
     Raises InventoryError when ``path`` cannot be inventoried, ConfigError for invalid scan
     settings in the policy, ScanError when the scan cannot run at all. Hostile or malformed files
@@ -100,7 +104,9 @@ def scan(
     scanners = default_scanners()
     pool = None
     tree_workers = workers
-    if manifest is None:
+    if engine is not None and engine.name == "local":
+        engine = None  # this machine's processes: the scan's own pool, as without an engine
+    if manifest is None and engine is None:
         # A large tree is scanned by worker processes, started here, before the inventory or
         # the scan reads a byte of any file (the audit-hook test holds us to it); a small one
         # entirely in this process.
@@ -114,10 +120,10 @@ def scan(
 
             # Hashing stays in this process: a scan starts no process but its own workers.
             # Names that cannot be manifest lines are findings, not a reason to scan nothing.
-            manifest = hash_tree(root, progress=progress, workers=1, skip_bad_names=True)
+            manifest = hash_tree(root, progress=progress, workers=1, skip_bad_names=True, engine=engine)
         report = scan_tree(
             root, manifest, ctx=ctx, scanners=scanners, progress=progress,
-            workers=tree_workers, pool=pool,
+            workers=tree_workers, pool=pool, engine=engine,
         )  # fmt: skip
     finally:
         if pool is not None:

@@ -51,6 +51,8 @@ from datagate.scan.sniff import npy_is_numeric, sniff_full
 if TYPE_CHECKING:  # the process pool machinery is imported only when a pool is started
     from concurrent.futures import Future, ProcessPoolExecutor
 
+    from datagate.engine import Engine
+
 __all__ = [
     "PARALLEL_MIN_BYTES",
     "PARALLEL_MIN_FILES",
@@ -542,13 +544,16 @@ def scan_tree(
     progress: ProgressSink = NULL_PROGRESS,
     workers: int | None = None,
     pool: ProcessPoolExecutor | None = None,
+    engine: Engine | None = None,
 ) -> ScanReport:
     """Scan every entry of ``manifest`` (taken of ``root``, a folder or one file) and report.
 
     Large trees (:func:`parallel_workers`) are scanned by worker processes: ``pool`` (from
     :func:`start_pool`, made with the same ``ctx`` and ``scanners``), or a pool this call starts
     before any file is read. ``workers=1`` keeps everything in this process; ``workers=n`` asks
-    for ``n`` processes whatever the size. Results do not depend on the number of processes.
+    for ``n`` processes whatever the size. ``engine`` (a non-local engine, e.g. Ray) scans the
+    files as its ordered map instead (datagate's own scanners on its workers). Results do not
+    depend on the number of processes or the engine.
 
     Returns a :class:`~datagate.models.ScanReport` with findings sorted by (path, member, rule)
     and every skipped item with its reason. Raises DatagateError subclasses only for operational
@@ -562,19 +567,20 @@ def scan_tree(
     content_types: dict[str, int] = {}
     task = progress.task("scanning", total=len(manifest.entries), total_bytes=manifest.total_bytes)
     own_pool = None
-    if pool is None and workers != 1:
+    if pool is None and engine is None and workers != 1:
         n = parallel_workers(len(manifest.files), manifest.total_bytes, workers)
         if n > 1:
             # created before this process or any worker reads a byte of the files to scan
             own_pool = pool = start_pool(n, ctx, scanners)
     try:
-        if pool is not None:
+        if pool is not None or engine is not None:
             for entry in manifest.entries:
                 if entry.kind is EntryKind.SYMLINK:
                     findings.extend(_symlink_findings(entry, base))
                     task.advance(1, 0)
             files = [e for e in manifest.entries if e.kind is EntryKind.FILE]
-            for done, size, fs, sk, ct in _in_pool(pool, base, files):
+            parts = _on_engine(engine, ctx, base, files) if engine is not None else _in_pool(pool, base, files)  # type: ignore[arg-type]
+            for done, size, fs, sk, ct in parts:
                 findings.extend(fs)
                 skipped.extend(sk)
                 for k, v in ct.items():
@@ -725,6 +731,29 @@ def _worker_scan(
     """Scan ``items`` under ``base`` in a worker; return plain rows (see the note above)."""
     assert _WORKER_STATE is not None, "worker started without _worker_init"
     ctx, scanners = _WORKER_STATE
+    return _scan_items(ctx, scanners, base, items)
+
+
+_ENGINE_SCANNERS: tuple[Scanner, ...] | None = None
+
+
+def engine_scan(ctx: ScanContext, base: str, items: list[_Item]) -> tuple[list[_FindingRow], list[tuple[str, str, str | None]], dict[str, int]]:
+    """Scan ``items`` under ``base`` as one task of an engine's map (e.g. on a Ray worker).
+
+    The worker builds the default scanners once (datagate's own, as installed there); results
+    are the plain rows :func:`_worker_scan` returns.
+    """
+    global _ENGINE_SCANNERS
+    if _ENGINE_SCANNERS is None:
+        from datagate.scan.registry import default_scanners
+
+        _ENGINE_SCANNERS = default_scanners()
+    return _scan_items(ctx, _ENGINE_SCANNERS, base, items)
+
+
+def _scan_items(
+    ctx: ScanContext, scanners: Sequence[Scanner], base: str, items: list[_Item]
+) -> tuple[list[_FindingRow], list[tuple[str, str, str | None]], dict[str, int]]:
     findings: list[Finding] = []
     skipped: list[Skip] = []
     content_types: dict[str, int] = {}
@@ -793,6 +822,37 @@ def _in_pool(
     finally:
         for _, future in window:
             future.cancel()
+
+
+def _on_engine(
+    engine: Engine, ctx: ScanContext, base: Path, files: Sequence[FileEntry]
+) -> Iterator[tuple[int, int, list[Finding], list[Skip], dict[str, int]]]:
+    """Scan ``files`` as ``engine``'s ordered map (chunks as for the local pool); yield what
+    :func:`_in_pool` yields. Raises ScanError naming the files of a failed or lost task: what
+    was not scanned never passes."""
+    import functools
+
+    from datagate.engine import Failed
+    from datagate.errors import ScanError
+
+    chunks = _chunks(files)
+    task = functools.partial(engine_scan, ctx, str(base))
+    window = max(4, 4 * engine.workers)
+    while True:
+        batch = list(itertools.islice(chunks, window))
+        if not batch:
+            return
+        names = [c[0].path + (f" .. {c[-1].path}" if len(c) > 1 else "") for c in batch]
+        items = [[(e.path, e.size, e.mode) for e in c] for c in batch]
+        for chunk, name, res in zip(batch, names, engine.map(task, items, names=names), strict=True):
+            if isinstance(res, Failed):
+                raise ScanError(f"scanning {name} failed on the {engine.name} engine: {res.reason}", hint="run again, or use --engine local")
+            rows, skips, ct = res
+            findings = [
+                Finding(path=p, member=m, rule=r, category=c, severity=Severity(sev), message=msg, evidence=ev)
+                for p, m, r, c, sev, msg, ev in rows
+            ]
+            yield (len(chunk), sum(e.size for e in chunk), findings, [Skip(p, reason, member) for p, reason, member in skips], ct)
 
 
 def _is_read_error(exc: DatagateError) -> bool:

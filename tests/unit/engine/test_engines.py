@@ -243,3 +243,89 @@ def test_local_ray_listens_on_loopback_only(ray_engine: RayEngine) -> None:
                 seen.setdefault(cmd.split()[0], set()).add(listening[int(link[8:-1])])
     assert seen, "no listening Ray process found"
     assert all(addrs <= {"127.0.0.1"} for addrs in seen.values()), seen
+
+
+@pytest.fixture(scope="module")
+def many_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2,600 files over several hash chunks and scan batches, with findings among them: the
+    container fixtures (fixtures/gen/containers.py) plus small CSV and random-byte files."""
+    from fixtures.gen import containers as gen
+
+    root = tmp_path_factory.mktemp("engine-many")
+    gen.build(root / "containers")
+    rng = np.random.default_rng(3)
+    for i in range(2_500):
+        d = root / f"part-{i // 500}"
+        d.mkdir(exist_ok=True)
+        if i % 2:
+            (d / f"f{i:05d}.csv").write_text(f"a,b\n{i},{rng.integers(100)}\n")
+        else:
+            (d / f"f{i:05d}.bin").write_bytes(rng.bytes(int(rng.integers(16, 600))))
+    return root
+
+
+def _count_ray_tasks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the items RayEngine.map is given (the real method still runs them)."""
+    seen = [0]
+    real = RayEngine.map
+
+    def counting(self: RayEngine, fn: Any, items: Any, **kw: Any) -> Any:
+        seen[0] += len(items)
+        return real(self, fn, items, **kw)
+
+    monkeypatch.setattr(RayEngine, "map", counting)
+    return seen
+
+
+_SCAN_TIMES = ("duration_s", "started", "finished", "generated_at", "elapsed_s", "seconds")
+
+
+def _drop_times(doc: Any) -> Any:
+    if isinstance(doc, dict):
+        return {k: _drop_times(v) for k, v in doc.items() if k not in _SCAN_TIMES}
+    if isinstance(doc, list):
+        return [_drop_times(v) for v in doc]
+    return doc
+
+
+@ray_group
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_hash_on_ray_is_byte_identical(ray_engine: RayEngine, many_files: Path, fmt: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manifest (and its dirHash version id) is one ordered stream on the driver, whichever
+    engine hashed the chunks."""
+    from datagate.cli import main
+
+    tasks = _count_ray_tasks(monkeypatch)
+
+    assert main(["hash", str(many_files), "-f", fmt, "--no-cache"]) == 0
+    local = capsys.readouterr().out
+    assert main(["hash", str(many_files), "-f", fmt, "--no-cache", "--engine", "ray"]) == 0
+    remote = capsys.readouterr().out
+    assert remote == local
+    assert tasks[0] >= 3  # the chunks really ran as Ray tasks (1,000 paths per chunk)
+    assert local.count("\n") > 2_500
+
+
+@ray_group
+def test_scan_on_ray_reports_what_local_reports(ray_engine: RayEngine, many_files: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from datagate.cli import main
+
+    tasks = _count_ray_tasks(monkeypatch)
+
+    code_local = main(["scan", str(many_files), "-f", "json"])
+    local = json.loads(capsys.readouterr().out)
+    code_ray = main(["scan", str(many_files), "-f", "json", "--engine", "ray"])
+    remote = json.loads(capsys.readouterr().out)
+    assert code_ray == code_local == 1  # the container fixtures hold blocking findings
+    assert _drop_times(remote) == _drop_times(local)
+    assert tasks[0] >= 3 + 10  # hash chunks, then scan batches of 256 files
+    assert local["summary"]["files"] > 2_500 and local["findings"]
+
+
+def test_ray_address_needs_engine_ray_on_hash_and_scan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datagate.cli import main
+
+    (tmp_path / "a.csv").write_text("a\n1\n")
+    for cmd in ("hash", "scan"):
+        assert main([cmd, str(tmp_path), "--ray-address", "auto"]) == 2
+        assert "--ray-address needs --engine ray" in capsys.readouterr().err
