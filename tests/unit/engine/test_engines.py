@@ -21,6 +21,7 @@ from datagate.engine import EngineError, LocalEngine, make_engine
 from datagate.engine.interface import Failed
 from datagate.engine.ray import RayEngine
 from datagate.models import CheckStatus
+from tests.integration.hub_fixtures import fake_hub, hub_env  # noqa: F401  (fixtures)
 
 ray_group = pytest.mark.xdist_group("ray")
 
@@ -265,7 +266,7 @@ def many_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _count_ray_tasks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the items RayEngine.map is given (the real method still runs them)."""
+    """Count the items RayEngine.map and map_shuffle are given (the real methods still run them)."""
     seen = [0]
     real = RayEngine.map
 
@@ -273,7 +274,13 @@ def _count_ray_tasks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         seen[0] += len(items)
         return real(self, fn, items, **kw)
 
+    def counting_shuffle(self: RayEngine, fn: Any, items: Any, **kw: Any) -> Any:
+        seen[0] += len(items)
+        return real_shuffle(self, fn, items, **kw)
+
+    real_shuffle = RayEngine.map_shuffle
     monkeypatch.setattr(RayEngine, "map", counting)
+    monkeypatch.setattr(RayEngine, "map_shuffle", counting_shuffle)
     return seen
 
 
@@ -329,3 +336,37 @@ def test_ray_address_needs_engine_ray_on_hash_and_scan(tmp_path: Path, capsys: p
     for cmd in ("hash", "scan"):
         assert main([cmd, str(tmp_path), "--ray-address", "auto"]) == 2
         assert "--ray-address needs --engine ray" in capsys.readouterr().err
+
+
+@ray_group
+def test_hub_revision_on_ray_reads_the_pinned_commit(ray_engine: RayEngine, request: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Hub source checked on Ray reads the recorded commit's bytes (the verified download at
+    that commit), not the branch's newer ones, and reports what the local engine reports; an
+    ingest on Ray names the engine in the record's run block."""
+    from datagate.cli import main
+    from datagate.pipeline import ingest
+    from tests.integration.hub_fixtures import SAMPLE_REPO, sample_files
+
+    hub = request.getfixturevalue("fake_hub")  # a local fake Hub (tests/integration/hub_fixtures.py)
+    monkeypatch.delenv("OPENLINEAGE_URL", raising=False)
+    pinned = hub.repos[SAMPLE_REPO].branches["main"]
+    changed = dict(sample_files())
+    changed["data/train.csv"] = b"text,label\n" + b"".join(b"pushed later %d,%d\n" % (i, i % 2) for i in range(300))
+    newer = hub.commit(SAMPLE_REPO, changed, message="a push after the pin")
+    assert newer != pinned
+    tasks = _count_ray_tasks(monkeypatch)
+
+    uri = f"hf://datasets/{SAMPLE_REPO}@{pinned}"
+    docs = {}
+    for engine in ("local", "ray"):
+        assert main(["check", uri, "--label", "label", "--format", "json", "-q", "--engine", engine]) == 0
+        docs[engine] = json.loads(capsys.readouterr().out)
+    assert docs["ray"] == docs["local"]
+    assert tasks[0] > 0  # the shards really ran as Ray tasks
+    counts = next(c for c in docs["ray"]["checks"] if c["id"] == "label_distribution")["observed"]["counts"]
+    assert sum(counts["train"].values()) == 40  # the pinned commit's 40 train rows, not the 300 pushed later
+
+    result = ingest(f"hf://datasets/{SAMPLE_REPO}@{pinned}", name="acme", dest=tmp_path / "vetted", store=tmp_path / "store", engine=ray_engine)
+    assert result.source.resolved_revision == pinned and result.decision.passed, result.decision.reasons
+    run = result.record.data["run"]
+    assert run["engine"]["name"] == "ray" and run["engine"]["workers"] == 2, run["engine"]
