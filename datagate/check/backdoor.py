@@ -63,6 +63,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datagate.check._hashing import distinct
 from datagate.check.duplicates import LOC_SHIFT, loc_of
 from datagate.check.interface import (
     CheckSettings,
@@ -172,15 +173,19 @@ def _column(batch: pa.RecordBatch | pa.Table, name: str) -> pa.Array:
     return col
 
 
-def _text_features(col: pa.Array, ngrams: int) -> list[tuple[npt.NDArray[np.int64], pa.Array, int]]:
+def _tokens(col: pa.Array) -> tuple[pa.Array, npt.NDArray[np.int64]]:
+    """Return a text column's tokens (lower-cased, non-empty, in order) and each one's row."""
     if not pa.types.is_string(col.type):
         col = pc.cast(col, pa.string())
     parts = pc.split_pattern_regex(pc.utf8_lower(col), _SPLIT, max_splits=MAX_TOKENS)
     flat = pc.list_flatten(parts)
     parents = np.asarray(pc.list_parent_indices(parts).to_numpy(zero_copy_only=False), dtype=np.int64)
     keep = pc.not_equal(pc.utf8_length(flat), 0)
-    flat = flat.filter(keep)
-    parents = parents[np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)]
+    return flat.filter(keep).cast(pa.string()), parents[np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)]
+
+
+def _text_features(col: pa.Array, ngrams: int) -> list[tuple[npt.NDArray[np.int64], pa.Array, int]]:
+    flat, parents = _tokens(col)
     out = [(parents, flat, TOKEN)]
     if ngrams >= 2 and len(flat) > 1:
         same = parents[1:] == parents[:-1]
@@ -190,6 +195,74 @@ def _text_features(col: pa.Array, ngrams: int) -> list[tuple[npt.NDArray[np.int6
             right = flat.take(pa.array(idx + 1))
             out.append((parents[idx], pc.binary_join_element_wise(left, right, " "), BIGRAM))
     return out
+
+
+def _unique_sorted(x: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Return the distinct values of ``x``, ascending, and how often each occurs (one sort;
+    ``np.unique``'s hash path is several times slower on millions of distinct integers)."""
+    x = np.sort(x, kind="stable")
+    if not len(x):
+        return x, np.zeros(0, np.int64)
+    start = np.flatnonzero(np.concatenate(([True], x[1:] != x[:-1])))
+    return x[start], np.diff(np.append(start, len(x)))
+
+
+def _text_counts(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], labels: pa.Array, ngrams: int) -> pa.Table:
+    """Return the (key, kind, label, n) row counts of the batch's text candidates.
+
+    The same counts as grouping :func:`row_features` by (key, kind, label), computed on integer
+    codes: the tokens are dictionary-encoded once, a bigram is a pair of token codes, and only
+    the distinct bigrams of the batch are turned into strings.
+    """
+    flats: list[pa.Array] = []
+    parents: list[npt.NDArray[np.int64]] = []
+    columns: list[npt.NDArray[np.int64]] = []
+    for ci, name in enumerate(text_columns):
+        flat, par = _tokens(_column(batch, name))
+        flats.append(flat)
+        parents.append(par)
+        columns.append(np.full(len(par), ci, np.int64))
+    flat = pa.concat_arrays(flats)
+    par = np.concatenate(parents)
+    if not len(par):
+        return _EMPTY_COUNTS.empty_table()
+    enc = pc.dictionary_encode(flat)
+    tokens = enc.dictionary
+    code = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    v = len(tokens)
+    rows, fids = [par], [code]
+    keys: list[pa.Array] = [tokens]
+    n_bigrams = 0
+    if ngrams >= 2 and len(par) > 1:
+        col_of = np.concatenate(columns)
+        idx = np.flatnonzero((par[1:] == par[:-1]) & (col_of[1:] == col_of[:-1]))
+        if len(idx):
+            pairs, inv = np.unique(code[idx] * v + code[idx + 1], return_inverse=True)
+            keys.append(pc.binary_join_element_wise(tokens.take(pa.array(pairs // v)), tokens.take(pa.array(pairs % v)), " "))
+            rows.append(par[idx])
+            fids.append(v + inv.reshape(-1))
+            n_bigrams = len(pairs)
+    n_feats = v + n_bigrams
+    row = np.concatenate(rows)
+    fid = np.concatenate(fids)
+    # each candidate once per row (a repeated token, one in two text columns)
+    uniq, _ = _unique_sorted(row * n_feats + fid)
+    row, fid = uniq // n_feats, uniq % n_feats
+    lab = pc.dictionary_encode(labels)
+    lcode = np.asarray(pc.fill_null(lab.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)[row]
+    ok = lcode >= 0
+    n_labels = max(len(lab.dictionary), 1)
+    cell, n = _unique_sorted(fid[ok] * n_labels + lcode[ok])
+    f, lc = cell // n_labels, cell % n_labels
+    kind = np.where(f < v, TOKEN, BIGRAM).astype(np.int8)
+    return pa.table(
+        {
+            "key": pa.concat_arrays(keys).take(pa.array(f)),
+            "kind": pa.array(kind),
+            "label": lab.dictionary.take(pa.array(lc)).cast(pa.string()),
+            "n": pa.array(n.astype(np.int64)),
+        }
+    )
 
 
 def _bins(x: npt.NDArray[np.float64], name: str) -> tuple[npt.NDArray[np.bool_], pa.Array]:
@@ -339,6 +412,10 @@ class TriggerCounts:
     """Count tables not yet compacted (key, kind, label, n)."""
     pending: int = 0
     """Entries in ``parts``."""
+    compacted: int = 0
+    """Entries left by the last :meth:`compact` (the next one waits until at least as many more
+    have arrived, so with many (candidate, label) pairs per candidate it does not run on every
+    batch)."""
     error: str | None = None
     """Why a batch could not be counted (the check is then an ``error``), or None."""
 
@@ -351,11 +428,7 @@ class TriggerCounts:
             self.label_totals[str(item["values"])] += int(item["counts"])
         tables: list[pa.Table] = []
         if self.text_columns:
-            feats = row_features(batch, self.text_columns, (), self.ngrams)
-            lab = labels.take(feats.column("row"))
-            feats = feats.append_column("label", lab).filter(lab.is_valid())
-            counts = feats.group_by(["key", "kind", "label"], use_threads=False).aggregate([("row", "count")])
-            tables.append(counts.rename_columns({"row_count": "n"}).select(["key", "kind", "label", "n"]))
+            tables.append(_text_counts(batch, self.text_columns, labels, self.ngrams))
         for name in self.value_columns:
             tables += _value_counts(_column(batch, name), name, labels)
         if not tables:
@@ -363,7 +436,7 @@ class TriggerCounts:
         counts = pa.concat_tables([t.cast(_EMPTY_COUNTS) for t in tables])
         self.parts.append(counts)
         self.pending += counts.num_rows
-        if self.pending > 2 * self.cap:
+        if self.pending > 2 * max(self.cap, self.compacted):
             self.compact()
 
     def merge(self, other: TriggerCounts) -> TriggerCounts:
@@ -373,7 +446,7 @@ class TriggerCounts:
         self.parts += other.parts
         self.pending += other.pending
         self.undercount += other.undercount
-        if self.pending > 2 * self.cap:
+        if self.pending > 2 * max(self.cap, self.compacted):
             self.compact()
         return self
 
@@ -400,7 +473,7 @@ class TriggerCounts:
             kept = totals.slice(0, self.cap)
             tab = tab.join(kept.select(["key", "kind"]), keys=["key", "kind"], join_type="inner", use_threads=False)
         self.parts = [tab]
-        self.pending = tab.num_rows
+        self.pending = self.compacted = tab.num_rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,7 +575,7 @@ def _related(
                 if len(cand):
                     hit = pc.starts_with(vocab.take(pa.array(cand)), col + sep)
                     idx.append(cand[np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)])
-        out.append(np.unique(np.concatenate(idx)))
+        out.append(distinct(np.concatenate(idx)))
     return tuple(out)
 
 
@@ -663,7 +736,7 @@ class TriggerRows:
             cols = sorted({c for k, kd in zip(sc.keys, sc.kinds, strict=True) if (c := _column_of(k, kd)) in self.value_columns})
             probe = row_features(batch, (), cols, self.ngrams)
             hit0 = np.asarray(pc.is_in(probe.column("key"), value_set=cand_keys).to_numpy(zero_copy_only=False), dtype=bool)
-            orig = np.unique(np.asarray(probe.column("row").to_numpy(), dtype=np.int64)[hit0])
+            orig = distinct(np.asarray(probe.column("row").to_numpy(), dtype=np.int64)[hit0])
             if not len(orig):
                 return
             batch = batch.take(pa.array(orig))
@@ -677,7 +750,7 @@ class TriggerRows:
             return
         frow = np.asarray(feats.column("row").to_numpy(), dtype=np.int64)
         hit_rows, hit_cand = frow[hit], pos[hit]
-        rows_u = np.unique(hit_rows)
+        rows_u = distinct(hit_rows)
         labels = label_strings(_column(batch, self.label_column)).to_pylist()
         cls_index = {c: i for i, c in enumerate(sc.classes)}
         y = np.array([cls_index.get(v, -1) if v is not None else -1 for v in (labels[int(r)] for r in rows_u)], dtype=np.int64)
@@ -844,7 +917,7 @@ def evaluate(
             flagged_locs.append(np.concatenate(found.locs[i]) if found.locs[i] else np.zeros(0, np.uint64))
     tokens = sorted((e for e in entries if e["flagged"]), key=lambda e: (-e["count"], e["token"]))
     shown = sorted(entries, key=lambda e: (not e["flagged"], e["p_value"], -e["count"], e["token"]))[:SHOWN_CANDIDATES]
-    all_locs = np.unique(np.concatenate(flagged_locs)) if flagged_locs else np.zeros(0, np.uint64)
+    all_locs = distinct(np.concatenate(flagged_locs)) if flagged_locs else np.zeros(0, np.uint64)
     mask = np.uint64((1 << LOC_SHIFT) - 1)
     rows = [row_ref(names[int(x >> np.uint64(LOC_SHIFT))], int(x & mask)) for x in all_locs[:MAX_ROWS]]
     observed: dict[str, Any] = {

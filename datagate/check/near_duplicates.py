@@ -42,7 +42,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datagate.check._hashing import column_hash, mix64
+from datagate.check._hashing import column_hash, distinct, mix64
 from datagate.check.duplicates import LOC_SHIFT, hash_loc_order, loc_of
 from datagate.check.interface import (
     MAX_EVIDENCE,
@@ -333,7 +333,7 @@ def _gather(side: SideStore, itemlocs: npt.NDArray[np.uint64]) -> tuple[npt.NDAr
     chunks: list[npt.NDArray[np.uint64]] = []
     base = 0
     bases = np.zeros(len(itemlocs), dtype=np.int64)
-    for it in np.unique(items).tolist():
+    for it in distinct(items).tolist():
         arr = side.get(int(it))
         n = int(arr[0])
         off = np.asarray(arr[1 : n + 2], dtype=np.int64)

@@ -31,7 +31,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datagate.check._hashing import mix64, to_numpy
+from datagate.check._hashing import distinct, mix64, to_numpy
 from datagate.check.load import type_family
 from datagate.errors import CheckError
 
@@ -150,7 +150,7 @@ class RowHashSet:
     @classmethod
     def build(cls, split: str, key_columns: tuple[str, ...], hashes: npt.NDArray[np.uint64], cap: int = MAX_TRAIN_HASHES) -> RowHashSet:
         """Return the set of ``hashes`` (any order, repeats allowed), capped at ``cap``."""
-        uniq = np.unique(hashes)
+        uniq = distinct(hashes)
         if len(uniq) <= cap:
             return cls(split, key_columns, uniq, len(uniq))
         kept = uniq[:cap]

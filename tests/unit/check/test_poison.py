@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -140,6 +142,36 @@ def test_counts_do_not_depend_on_sharding_below_the_cap(poison: dict[str, Poison
     b = _count_tables(case, 333).table()
     keys = [("key", "ascending"), ("kind", "ascending"), ("label", "ascending")]
     assert a.sort_by(keys).equals(b.sort_by(keys))
+
+
+@pytest.mark.parametrize("ngrams", [1, 2])
+def test_coded_text_counts_equal_grouping_the_row_features(poison: dict[str, PoisonCase], ngrams: int) -> None:
+    """Pass 1 counts on integer codes (tokens encoded once, bigrams as code pairs); they must be
+    the (key, kind, label) row counts of :func:`row_features`, the features pass 2 matches on.
+    Two text columns (the real docstrings and their reversal) also test the once-per-row rule
+    across columns and that no bigram spans two columns."""
+    table = pq.read_table(poison["text_trigger"].path / "train.parquet")
+    flipped = pa.array([" ".join(reversed(t.split(" "))) if t else t for t in table.column("text").to_pylist()], pa.string())
+    table = table.append_column("other", flipped)
+    for cols in (("text",), ("text", "other")):
+        for batch in table.to_batches(1500)[:3]:
+            labels = backdoor.label_strings(batch.column(batch.schema.get_field_index("label")))
+            feats = backdoor.row_features(batch, cols, (), ngrams)
+            lab = labels.take(feats.column("row"))
+            feats = feats.append_column("label", lab).filter(lab.is_valid())
+            want = feats.group_by(["key", "kind", "label"]).aggregate([("row", "count")]).rename_columns({"row_count": "n"})
+            got = backdoor._text_counts(batch, cols, labels, ngrams)
+            keys = [("key", "ascending"), ("kind", "ascending"), ("label", "ascending")]
+            assert got.num_rows > 1000
+            assert got.select(["key", "kind", "label", "n"]).sort_by(keys).equals(want.select(["key", "kind", "label", "n"]).sort_by(keys))
+
+
+def test_distinct_is_np_unique() -> None:
+    from datagate.check._hashing import distinct
+
+    rng = np.random.default_rng(5)
+    for x in (rng.integers(0, 2**63, 50_000, dtype=np.uint64), rng.integers(-50, 50, 10_000), np.zeros(0, np.int64), np.array([7])):
+        assert np.array_equal(distinct(x), np.unique(x))
 
 
 def test_sketch_above_the_cap_reports_its_bound(poison: dict[str, PoisonCase]) -> None:
