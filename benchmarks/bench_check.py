@@ -441,7 +441,7 @@ def real_sentences() -> list[str]:
             if 40 <= len(sent) <= 200 and len(sent.split()) >= 6 and not any(ch in sent for ch in "{}[]=<>"):
                 out.add(sent)
     for dist in metadata.distributions():
-        summary = (dist.metadata.get("Summary") or "").strip()
+        summary = (dist.metadata["Summary"] or "").strip()
         if 30 <= len(summary) <= 200 and len(summary.split()) >= 5:
             out.add(summary)
     found = sorted(out)
@@ -525,11 +525,12 @@ def _engine_pairs(data: Path) -> list[tuple[int, int]]:
     from datagate.check import _engine, duplicates
     from datagate.check.duplicates import LOC_SHIFT
     from datagate.engine.local import LocalEngine
+    from datagate.progress import NULL_PROGRESS
 
     layout, states, columns, _ = _engine._prepare(Path(data), None, ())
     plan = _engine._Plan(None, ("text",), None, ("text",), True, (), (), duplicates.ID_COLUMN_NAMES)
     with LocalEngine() as eng:
-        merged = _engine._execute(eng, states, plan, None, THRESHOLD, None, _engine.NULL_PROGRESS)
+        merged = _engine._execute(eng, states, plan, None, THRESHOLD, None, NULL_PROGRESS)
     m = merged.reduced.near.cross if merged.reduced.near is not None else np.zeros((0, 3))
     later = np.ascontiguousarray(m[:, 0]).view(np.uint64)
     earlier = np.ascontiguousarray(m[:, 1]).view(np.uint64)

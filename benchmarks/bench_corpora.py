@@ -423,7 +423,7 @@ def worst(findings: list[dict[str, Any]]) -> str | None:
     """Return the strongest severity name, or None."""
     if not findings:
         return None
-    return max((f["severity"] for f in findings), key=SEV.__getitem__)
+    return str(max((f["severity"] for f in findings), key=SEV.__getitem__))
 
 
 def score(
@@ -460,7 +460,7 @@ def score(
             detail.append(f"- robustness `{rel}`: {w or 'no finding'} {top}{note}")
         else:
             counts["suspicious flagged"] += w is not None and SEV[w] >= SEV["medium"]
-    row = [
+    row: list[object] = [
         name,
         f"{counts['caught']}/{counts['malicious']}",
         f"{counts['benign'] - counts['benign high+']}/{counts['benign']}",

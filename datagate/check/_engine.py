@@ -440,10 +440,8 @@ def _fold(
                 task.close()
             task = progress.task(f"checking {st.name}", unit="rows")
             current = item.split_index
-            st.columns = {
-                c: ColumnAccumulator(c, st.schema.field(c).type, numeric=is_numeric(st.schema.field(c).type), sample=True)
-                for c in (st.schema.names if st.schema is not None else [])
-            }
+            fields = list(st.schema) if st.schema is not None else []
+            st.columns = {f.name: ColumnAccumulator(f.name, f.type, numeric=is_numeric(f.type), sample=True) for f in fields}
         offsets[item.index] = st.rows
         if isinstance(summ, Failed):
             problems.append(str(summ))

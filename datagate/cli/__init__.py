@@ -53,6 +53,11 @@ def _register() -> tuple[Typer, GlobalOptions]:
     return app, options
 
 
+def typer_app() -> Typer:
+    """Return the typer application with every command registered (loaded on first use)."""
+    return _register()[0]
+
+
 def __getattr__(name: str) -> Any:
     """``datagate.cli.app``: the typer application (loaded on first use)."""
     if name == "app":
@@ -60,7 +65,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Terminated", "app", "internal_error_line", "main"]
+__all__ = ["Terminated", "app", "internal_error_line", "main", "typer_app"]
 
 _BUILT: dict[str, Any] = {}
 

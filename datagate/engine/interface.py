@@ -27,12 +27,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from datagate.errors import DatagateError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
 __all__ = [
     "DEFAULT_BUCKETS",
@@ -167,7 +170,7 @@ class Engine(ABC):
     def close(self) -> None:  # noqa: B027  engines without resources need nothing here
         """Release workers (processes, a Ray runtime this engine started)."""
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -118,6 +118,7 @@ class LocalEngine(Engine):
         if self._pool is None:
             import multiprocessing
 
+            ctx: multiprocessing.context.BaseContext
             try:
                 ctx = multiprocessing.get_context("forkserver")
                 ctx.set_forkserver_preload(["numpy", "pyarrow", "datagate.check._engine"])
@@ -172,7 +173,7 @@ class LocalEngine(Engine):
     def map(self, fn: Callable[[T], R], items: Sequence[T], *, names: Sequence[str], weights: Sequence[int] | None = None) -> Iterator[R | Failed]:
         """Yield ``fn(item)`` per item in order (see :meth:`Engine.map`)."""
         calls = ((names[i], (fn, (item,))) for i, item in enumerate(items))
-        yield from self._run(calls, self._parallel(len(items), weights))  # type: ignore[arg-type]  # (fn, args) pairs
+        yield from self._run(calls, self._parallel(len(items), weights))
 
     def map_shuffle(
         self,
@@ -203,7 +204,7 @@ def _main_hidden() -> Iterator[None]:
     The tasks here are datagate's own module-level functions, so workers never need it.
     """
     main = sys.modules.get("__main__")
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+    saved: dict[str, Any] = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
     try:
         if main is not None:
             main.__dict__.pop("__file__", None)
@@ -249,16 +250,16 @@ class _LocalShuffle(Shuffle):
         bits = self.buckets.bit_length() - 1
         task = functools.partial(_map_partitioned, self.fn, self.buckets)
         calls = ((self.names[i], (task, (item,))) for i, item in enumerate(self.items))
-        for i, out in enumerate(self.engine._run(calls, self.parallel)):  # type: ignore[arg-type]  # (fn, args) pairs
+        for i, out in enumerate(self.engine._run(calls, self.parallel)):
             if isinstance(out, Failed):
                 yield out
                 continue
             for name, parts in out.shuffle.items():
                 spool = self.spools.get(name)
                 if spool is None:
-                    ncols = next((p.shape[1] for p in parts if p.ndim == 2), 2)  # type: ignore[attr-defined]  # a list of arrays
+                    ncols = next((p.shape[1] for p in parts if p.ndim == 2), 2)
                     spool = self.spools[name] = BucketSpool(ncols, bits=bits, budget=self.budget, tmp=self._tmp_parent())
-                spool.add_parts(parts)  # type: ignore[arg-type]  # a list of bucket arrays
+                spool.add_parts(parts)
             if out.side is not None and len(out.side):
                 path = self._tmpdir() / f"side{i:07d}.npy"
                 np.save(path, out.side)
@@ -279,7 +280,7 @@ class _LocalShuffle(Shuffle):
                 if rows:
                     yield f"bucket {b}", (fn, (b, rows, context, side))
 
-        yield from self.engine._run(calls(), self.parallel)  # type: ignore[arg-type]  # (fn, args) pairs
+        yield from self.engine._run(calls(), self.parallel)
 
     def close(self) -> None:
         """Delete spools and side files."""

@@ -260,7 +260,9 @@ def _typer_params_and_ctx() -> tuple[list[Any], Any]:
     import typer.main
     from typer.core import _TyperParameter
 
-    from datagate.cli import app
+    from datagate.cli import typer_app
+
+    app = typer_app()
 
     group = typer.main.get_command(app)
     ctx = group.make_context("datagate", ["scan", "x"], resilient_parsing=True)
@@ -305,7 +307,9 @@ def test_lazy_option_coercion_matches_typer(value: str) -> None:
 def test_only_the_command_run_is_built_and_all_stay_registered(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from datagate.cli import app
+    from datagate.cli import typer_app
+
+    app = typer_app()
 
     before = [c.name for c in app.registered_commands]
     (tmp_path / "a.csv").write_text("a,b\n1,2\n")

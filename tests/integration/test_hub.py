@@ -647,7 +647,9 @@ def test_ingest_of_tampered_bytes_fails_the_gate_and_delivers_nothing(
 
 def _cli_has_ingest() -> bool:
     try:
-        from datagate.cli import app
+        from datagate.cli import typer_app
+
+        app = typer_app()
     except ImportError:
         return False
     import typer.main

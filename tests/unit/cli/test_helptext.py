@@ -72,7 +72,9 @@ def test_examples_print_verbatim_in_help() -> None:
 
 def test_registered_commands_have_a_purpose_and_an_example() -> None:
     """Whatever commands the CLI registers show a one-line purpose and a `datagate NAME` example."""
-    from datagate.cli import app
+    from datagate.cli import typer_app
+
+    app = typer_app()
 
     group = typer.main.get_command(app)
     commands = getattr(group, "commands", {})

@@ -222,7 +222,7 @@ def test_local_ray_listens_on_loopback_only(ray_engine: RayEngine) -> None:
     import ray
 
     assert list(ray_engine.map(abs, [-3], names=["x"])) == [3]  # workers up
-    assert {n["NodeManagerAddress"] for n in ray.nodes() if n["Alive"]} == {"127.0.0.1"}
+    assert {n["NodeManagerAddress"] for n in ray.nodes() if n["Alive"]} == {"127.0.0.1"}  # type: ignore[no-untyped-call]
     listening = _listening_inodes()
     seen: dict[str, set[str]] = {}
     for d in os.listdir("/proc"):
