@@ -274,7 +274,7 @@ def task_datagate_stream(data: Path, extra: dict[str, Any]) -> dict[str, Any]:
 
     mem = TreeMemory()
     out = run_checks(data, label="label", text=("text",))
-    return {"tree_peak_mb": mem.stop(), "engine": dict(out.engine), "checks": {c.id: [c.status.value, c.observed.get("count")] for c in out.report.checks}}
+    return {"tree_peak_mb": mem.stop(), "tree_peak_pss_mb": mem.peak_pss_mb, "engine": dict(out.engine), "checks": {c.id: [c.status.value, c.observed.get("count")] for c in out.report.checks}}
 
 
 TASKS = {
@@ -294,13 +294,17 @@ TASKS = {
 class TreeMemory:
     """Samples the summed resident memory of this process and all its descendants (worker
     processes, a local Ray's raylet/GCS/workers) every ``interval`` seconds; ``peak_mb`` is the
-    highest sum seen (an upper bound: pages shared between processes count once per process)."""
+    highest sum of resident sizes seen (an upper bound: pages shared between processes, such as
+    the libraries a fork server's workers inherit, count once per process); ``peak_pss_mb`` the
+    highest sum of proportional set sizes (each shared page divided among its sharers: what the
+    tree costs the machine)."""
 
     def __init__(self, interval: float = 0.1) -> None:
         import threading
 
         self.interval = interval
         self.peak_mb = 0.0
+        self.peak_pss_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -334,10 +338,21 @@ class TreeMemory:
             pass
         return 0.0
 
+    @staticmethod
+    def _pss_mb(pid: int) -> float:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            total = sum(self._rss_mb(p) for p in self._tree())
-            self.peak_mb = max(self.peak_mb, total)
+            tree = self._tree()
+            self.peak_mb = max(self.peak_mb, sum(self._rss_mb(p) for p in tree))
+            self.peak_pss_mb = max(self.peak_pss_mb, sum(self._pss_mb(p) for p in tree))
             self._stop.wait(self.interval)
 
     def stop(self) -> float:
@@ -403,6 +418,7 @@ def task_datagate_check(data: Path, extra: dict[str, Any]) -> dict[str, Any]:
         "check_seconds": seconds,
         "engine_start_seconds": up,
         "tree_peak_mb": mem.stop(),
+        "tree_peak_pss_mb": mem.peak_pss_mb,
         "engine": dict(out.engine),
         "report_sha256_16": digest,
         "statuses": {c.id: [c.status.value, c.observed.get("count")] for c in out.report.checks},
@@ -848,8 +864,10 @@ def render(r: dict[str, Any]) -> str:
     s = r.get("datagate_stream")
     if s:
         sec, mb = _fmt(s)
-        tree = s.get("result", {}).get("tree_peak_mb") if isinstance(s.get("result"), dict) else None
-        mb = f"{tree:.0f} (process tree; driver {mb})" if tree is not None else mb
+        res = s.get("result") if isinstance(s.get("result"), dict) else {}
+        tree, pss = res.get("tree_peak_mb"), res.get("tree_peak_pss_mb")
+        if tree is not None:
+            mb = f"{tree:.0f} RSS sum / {pss:.0f} PSS sum (process tree; driver {mb})" if pss else f"{tree:.0f} (process tree; driver {mb})"
         lines.append(f"| streaming, every check | {r['stream_rows']:,} | {sec} | {mb} | - | - | - | - | - | target peak < 2048 MB |")
     return "\n".join(lines)
 
