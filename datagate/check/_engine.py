@@ -86,7 +86,7 @@ from datagate.check.profile import (
     is_numeric,
     load_profile_file,
 )
-from datagate.engine.interface import Engine, Failed, MapOutput, SideStore
+from datagate.engine.interface import DEFAULT_BUCKETS, Engine, Failed, MapOutput, SideStore
 from datagate.errors import CheckError, UsageError
 from datagate.models import CheckReport, CheckResult
 from datagate.progress import NULL_PROGRESS, ProgressSink
@@ -100,6 +100,13 @@ checks and conflicting labels are skipped with that reason (and the profile stay
 ITEM_ROWS = 131_072
 """A parquet file with more rows than this is cut into work items of whole row groups of about
 this many rows, so one large file still uses every core."""
+
+REDUCE_ROWS = 1 << 21
+"""Shuffled tuples (16-24 bytes each) per reduce bucket at most, as far as the estimate allows:
+bounds a reduce task's memory however large the data."""
+
+MAX_BUCKETS = 1 << 12
+"""Most buckets a shuffle is cut into (about 5 * 10**8 rows with near-duplicates at REDUCE_ROWS)."""
 
 _NAN = float("nan")
 
@@ -142,6 +149,8 @@ class WorkItem:
     """The split's schema (batches are cast to it)."""
     row_groups: tuple[int, int] | None = None
     """``(first, end)`` row groups of a parquet file, or None for the whole file."""
+    rows: int | None = None
+    """Its row count when the file's metadata says (parquet), else None."""
 
     @property
     def name(self) -> str:
@@ -281,8 +290,29 @@ def _items(states: Sequence[_SplitState]) -> list[WorkItem]:
                 if first < len(groups):
                     ranges.append((first, len(groups)))
             for rg in ranges:
-                items.append(WorkItem(len(items), si, shard, st.schema, rg))
+                known = None if groups is None else sum(groups[rg[0] : rg[1]] if rg is not None else groups)
+                items.append(WorkItem(len(items), si, shard, st.schema, rg, known))
     return items
+
+
+def _buckets(items: Sequence[WorkItem], plan: _Plan) -> int:
+    """Return the shuffle's bucket count: :data:`~datagate.engine.interface.DEFAULT_BUCKETS`, doubled while the estimated
+    tuples per bucket of the largest shuffle exceed :data:`REDUCE_ROWS`.
+
+    Rows come from parquet metadata (exact, so the same rows cut into other shards get the same
+    count) or, for other formats, from the file size at 32 bytes a row (an over-estimate for
+    typical rows; more buckets only cost more, smaller, reduce tasks). Results do not depend on
+    the count, except which pairs a capped near-duplicate bucket verifies.
+    """
+    return _bucket_count(sum(it.rows if it.rows is not None else _weight(it) // 32 for it in items), near=bool(plan.near))
+
+
+def _bucket_count(rows: int, *, near: bool) -> int:
+    per_row = near_duplicates.BANDS if near else 1
+    buckets = DEFAULT_BUCKETS
+    while rows * per_row > REDUCE_ROWS * buckets and buckets < MAX_BUCKETS:
+        buckets *= 2
+    return buckets
 
 
 def _weight(item: WorkItem) -> int:
@@ -545,7 +575,11 @@ def _execute(
     """Run map, fold, reduce and bucket merge on ``engine``."""
     items = _items(states)
     job = engine.map_shuffle(
-        functools.partial(map_item, plan), items, names=[it.name for it in items], weights=[_weight(it) for it in items]
+        functools.partial(map_item, plan),
+        items,
+        names=[it.name for it in items],
+        buckets=_buckets(items, plan),
+        weights=[_weight(it) for it in items],
     )
     extra: dict[str, Any] = {}
     try:
@@ -783,7 +817,7 @@ def run_checks(
         plan = replace(plan, backdoor=(text_cols_ok, poison_values, int(st_bd.num("ngrams")), int(st_bd.num("vocabulary_cap"))))
     if has_label and st_le.enabled:
         plan = replace(plan, label_sample=((*text_cols_ok, *poison_values), int(st_le.num("sample"))))
-    acc_out = outliers.OutlierAccumulator(numeric_cols, text_cols_ok, budget=DEFAULT_BUDGET_BYTES) if st_out.enabled else None
+    acc_out = outliers.OutlierAccumulator(numeric_cols, text_cols_ok, budget=DEFAULT_BUDGET_BYTES // 4) if st_out.enabled else None
     bh = base.train_hashes if base is not None and base.train_hashes is not None and base.train_hashes.key_columns == key_ok else None
     near_threshold = min(st_near.num("threshold"), st_near_within.num("threshold"))
     eng, own = _engine_or_default(engine)

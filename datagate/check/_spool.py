@@ -13,16 +13,37 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DEFAULT_BUDGET_BYTES", "BucketSpool", "SeqSpool"]
+__all__ = ["DEFAULT_BUDGET_BYTES", "BucketSpool", "SeqSpool", "SpoolFile", "load_rows"]
 
 DEFAULT_BUDGET_BYTES = 128 << 20
 """In-memory bytes a spool may hold before it spills to its temporary directory."""
+
+
+@dataclass(frozen=True)
+class SpoolFile:
+    """A spilled bucket: ``rows`` tuples of ``ncols`` uint64 in the file at ``path``."""
+
+    path: str
+    ncols: int
+    rows: int
+
+    def load(self) -> npt.NDArray[np.uint64]:
+        """Read the tuples as an ``(rows, ncols)`` array."""
+        if self.rows == 0:
+            return np.zeros((0, self.ncols), dtype=np.uint64)
+        return np.fromfile(self.path, dtype=np.uint64, count=self.rows * self.ncols).reshape(-1, self.ncols)
+
+
+def load_rows(source: npt.NDArray[np.uint64] | SpoolFile) -> npt.NDArray[np.uint64]:
+    """Return a bucket source's tuples (see :meth:`BucketSpool.source`)."""
+    return source.load() if isinstance(source, SpoolFile) else source
 
 
 class BucketSpool:
@@ -36,9 +57,15 @@ class BucketSpool:
         self._mem: list[list[npt.NDArray[np.uint64]]] = [[] for _ in range(1 << bits)]
         self._mem_bytes = 0
         self._dir: Path | None = None
-        self._files: list[IO[bytes]] = []
+        self._sizes: list[int] = []
         self.rows = 0
         """Number of tuples added."""
+
+    def bucket_rows(self, b: int) -> int:
+        """Return how many tuples bucket ``b`` holds."""
+        if self._dir is None:
+            return sum(len(p) for p in self._mem[b])
+        return self._sizes[b] // (8 * self.ncols)
 
     @property
     def spilled(self) -> bool:
@@ -60,41 +87,55 @@ class BucketSpool:
         ends = np.cumsum(counts)
         starts = ends - counts
         self.rows += n
+        if self._dir is not None:
+            self._write({int(b): table[starts[b] : ends[b]] for b in np.flatnonzero(counts)})
+            return
         for b in np.flatnonzero(counts):
-            part = table[starts[b] : ends[b]]
-            if self._dir is None:
-                self._mem[b].append(part)
-            else:
-                self._files[b].write(part.tobytes())
-        if self._dir is None:
-            self._mem_bytes += table.nbytes
-            if self._mem_bytes > self.budget:
-                self._spill()
+            self._mem[b].append(table[starts[b] : ends[b]])
+        self._mem_bytes += table.nbytes
+        if self._mem_bytes > self.budget:
+            self._spill()
 
     def add_parts(self, parts: list[npt.NDArray[np.uint64]]) -> None:
         """Append tuples already partitioned: ``parts[b]`` is an ``(n, ncols)`` array of bucket ``b``."""
-        added = 0
-        for b, part in enumerate(parts):
-            if len(part) == 0:
-                continue
-            added += len(part)
-            if self._dir is None:
-                self._mem[b].append(part)
-                self._mem_bytes += part.nbytes
-            else:
-                self._files[b].write(np.ascontiguousarray(part).tobytes())
+        added = sum(len(p) for p in parts)
+        if self._dir is not None:
+            self._write({b: part for b, part in enumerate(parts) if len(part)})
+        else:
+            for b, part in enumerate(parts):
+                if len(part):
+                    self._mem[b].append(part)
+                    self._mem_bytes += part.nbytes
         self.rows += added
         if self._dir is None and self._mem_bytes > self.budget:
             self._spill()
 
+    def _path(self, b: int) -> Path:
+        assert self._dir is not None
+        return self._dir / f"b{b:05d}.u64"
+
+    def _write(self, parts: dict[int, npt.NDArray[np.uint64]]) -> None:
+        # files are opened per write, not held: thousands of buckets must not need thousands of
+        # descriptors (the default soft limit is 1024 on Linux, 256 on macOS)
+        for b, part in parts.items():
+            with open(self._path(b), "ab") as fh:
+                fh.write(np.ascontiguousarray(part).tobytes())
+            self._sizes[b] += part.nbytes
+
     def _spill(self) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="datagate-spool-", dir=self._tmp_parent))
-        self._files = [open(self._dir / f"b{b:04d}.u64", "wb") for b in range(1 << self.bits)]  # noqa: SIM115
-        for b, parts in enumerate(self._mem):
-            for part in parts:
-                self._files[b].write(part.tobytes())
+        self._sizes = [0] * (1 << self.bits)
+        self._write({b: np.concatenate(parts) for b, parts in enumerate(self._mem) if parts})
         self._mem = [[] for _ in range(1 << self.bits)]
         self._mem_bytes = 0
+
+    def source(self, b: int) -> npt.NDArray[np.uint64] | SpoolFile:
+        """Return bucket ``b``'s tuples: the array while in memory, else a picklable reference to
+        its file, so a reduce task in another process reads the rows itself (they do not pass
+        through this process)."""
+        if self._dir is None:
+            return self.bucket(b)
+        return SpoolFile(str(self._path(b)), self.ncols, self._sizes[b] // (8 * self.ncols))
 
     def buckets(self) -> Iterator[npt.NDArray[np.uint64]]:
         """Yield each bucket's tuples as an ``(n, ncols)`` array, one bucket at a time."""
@@ -103,12 +144,9 @@ class BucketSpool:
                 if parts:
                     yield np.concatenate(parts) if len(parts) > 1 else parts[0]
             return
-        for fh in self._files:
-            fh.flush()
         for b in range(1 << self.bits):
-            path = self._dir / f"b{b:04d}.u64"
-            if path.stat().st_size:
-                yield np.fromfile(path, dtype=np.uint64).reshape(-1, self.ncols)
+            if self._sizes[b]:
+                yield self.bucket(b)
 
     def bucket(self, b: int) -> npt.NDArray[np.uint64]:
         """Return bucket ``b``'s tuples as an ``(n, ncols)`` array (empty when it has none)."""
@@ -117,17 +155,10 @@ class BucketSpool:
             if not parts:
                 return np.zeros((0, self.ncols), dtype=np.uint64)
             return np.concatenate(parts) if len(parts) > 1 else parts[0]
-        self._files[b].flush()
-        path = self._dir / f"b{b:04d}.u64"
-        if not path.stat().st_size:
-            return np.zeros((0, self.ncols), dtype=np.uint64)
-        return np.fromfile(path, dtype=np.uint64).reshape(-1, self.ncols)
+        return self.source(b).load()  # type: ignore[union-attr]  # spilled: always a SpoolFile
 
     def close(self) -> None:
         """Free memory and delete the spill directory, if any."""
-        for fh in self._files:
-            fh.close()
-        self._files = []
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None

@@ -92,7 +92,9 @@ MAX_TOKENS = 256
 MAX_PARTNERS = 4
 """Per band group, a row is paired with at most this many earliest rows (per kind)."""
 BUCKET_CANDIDATES = 5_000
-"""Distinct candidate pairs verified per reduce bucket at most; past it ``observed.capped``."""
+"""Distinct candidate pairs verified per reduce bucket at most; past it ``observed.capped``. The
+bucket count grows with the data (a bucket holds about two million band keys at most), so the
+total grows with it: the cap bounds the work per row, not per dataset."""
 AUTO_TEXT_MIN_CHARS = 32.0
 """Without --text, string columns with at least this mean length are text columns."""
 
@@ -325,31 +327,34 @@ def pack_side(offsets: Sequence[npt.NDArray[np.int64]], hashes: Sequence[npt.NDA
 
 
 def _gather(side: SideStore, itemlocs: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
-    """Return CSR ``(offsets, hashes)`` of the word sets at ``itemlocs`` (in that order)."""
+    """Return CSR ``(offsets, hashes)`` of the word sets at ``itemlocs`` (in that order).
+
+    Only the wanted rows' values are read from each item's side array (memory-mapped by the
+    local engine), so a reduce task's memory follows its candidates, not the data's size.
+    """
     items = (itemlocs >> np.uint64(LOC_SHIFT)).astype(np.int64)
     rows = (itemlocs & np.uint64((1 << LOC_SHIFT) - 1)).astype(np.int64)
     starts = np.zeros(len(itemlocs), dtype=np.int64)
     lens = np.zeros(len(itemlocs), dtype=np.int64)
-    chunks: list[npt.NDArray[np.uint64]] = []
-    base = 0
-    bases = np.zeros(len(itemlocs), dtype=np.int64)
     for it in distinct(items).tolist():
         arr = side.get(int(it))
         n = int(arr[0])
-        off = np.asarray(arr[1 : n + 2], dtype=np.int64)
-        data = np.asarray(arr[n + 2 :])
         sel = np.flatnonzero(items == it)
         r = rows[sel]
-        starts[sel] = off[r]
-        lens[sel] = off[r + 1] - off[r]
-        bases[sel] = base
-        chunks.append(data)
-        base += len(data)
-    allh = np.concatenate(chunks) if chunks else np.zeros(0, np.uint64)
+        lo = np.asarray(arr[1 + r], dtype=np.int64)
+        starts[sel] = lo + n + 2  # positions in the packed array: [n, offsets (n + 1), hashes]
+        lens[sel] = np.asarray(arr[2 + r], dtype=np.int64) - lo
     out_off = np.zeros(len(itemlocs) + 1, dtype=np.int64)
     np.cumsum(lens, out=out_off[1:])
-    idx = np.repeat(starts + bases - out_off[:-1], lens) + np.arange(out_off[-1])
-    return out_off, allh[idx]
+    total = int(out_off[-1])
+    src = np.repeat(starts - out_off[:-1], lens) + np.arange(total)
+    owner = np.repeat(items, lens)
+    out = np.empty(total, dtype=np.uint64)
+    order = np.argsort(owner, kind="stable")
+    for chunk in np.split(order, np.flatnonzero(np.diff(owner[order])) + 1):
+        if len(chunk):
+            out[chunk] = side.get(int(owner[chunk[0]]))[src[chunk]]
+    return out_off, out
 
 
 def similarity(side: SideStore, a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> npt.NDArray[np.float64]:
@@ -430,7 +435,8 @@ class NearFindings:
     within: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
     """The same within a split."""
     candidates: int = 0
-    """Distinct candidate pairs verified."""
+    """Candidate pairs generated: a pair counts once per band key its rows share (so the figure
+    does not depend on how band keys are cut into buckets)."""
     capped: bool = False
     """True when some bucket had more candidate pairs than BUCKET_CANDIDATES."""
 
@@ -518,7 +524,7 @@ def reduce_bucket(table: npt.NDArray[np.uint64], side: SideStore, threshold: flo
     return NearFindings(
         _best(_pack(lat[cross], ear[cross], sim[cross])),
         _best(_pack(lat[within], ear[within], sim[within])),
-        int(len(allp)),
+        total,
         capped,
     )
 

@@ -89,8 +89,9 @@ class SideStore(ABC):
     """Read access, inside a reduce task, to the ``side`` arrays of the map tasks."""
 
     @abstractmethod
-    def get(self, item: int) -> npt.NDArray[Any]:
-        """Return item ``item``'s side array (an empty array when it had none)."""
+    def get(self, item: int) -> Any:
+        """Return item ``item``'s side array (an empty array when it had none): an array, or an
+        object that reads the positions it is indexed with (an integer or an integer array)."""
 
 
 def bucket_of(h: npt.NDArray[np.uint64], buckets: int) -> npt.NDArray[np.intp]:

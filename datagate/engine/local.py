@@ -5,11 +5,14 @@ process: starting workers would cost more than it saves. Larger ones run in a
 ``concurrent.futures`` process pool (``forkserver`` start method, so workers do not inherit the
 driver's threads), at most ``2 * workers`` tasks in flight, results consumed in item order.
 
-Shuffled rows go to one :class:`~datagate.check._spool.BucketSpool` per shuffle name (memory up
-to a budget, then one file per bucket in a private temporary directory); side arrays are saved
-as ``.npy`` files there and memory-mapped by the reducers. A worker that dies (killed, out of
-memory) breaks the pool: its task and the ones in flight with it become :class:`Failed` ("worker
-process lost"), and a fresh pool takes the rest.
+Shuffles: in worker processes, each map task writes its shuffled rows (sorted by bucket) and its
+side array to files in a private temporary directory and returns only its small summary and the
+files' bucket boundaries; a reduce task reads its bucket's slice of every map task's file, and
+reducers read side arrays by position, so shuffled rows never pass through (or accumulate in) the
+driver. In-process, shuffled rows go to one :class:`~datagate.check._spool.BucketSpool` per
+shuffle name (memory up to a budget, then one file per bucket). A worker that dies (killed, out
+of memory) breaks the pool: its task and the ones in flight with it become :class:`Failed`
+("worker process lost"), and a fresh pool takes the rest.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,28 +60,108 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+class _FileArray:
+    """A ``uint64`` array in a raw file, read by position (``pread`` of the wanted runs).
+
+    Not memory-mapped: a reducer looks up a few thousand scattered rows, and a mapping would
+    leave most of the file's pages resident (fault-around), counted against the worker.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._len = os.stat(path).st_size // 8
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, (int, np.integer)):
+            return self._take(np.array([int(index)], dtype=np.int64))[0]
+        return self._take(np.asarray(index, dtype=np.int64))
+
+    def _take(self, idx: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+        if len(idx) == 0:
+            return np.zeros(0, dtype=np.uint64)
+        if idx.min() < 0 or idx.max() >= self._len:
+            raise IndexError(f"{self.path}: position out of range")
+        pos = np.sort(idx)
+        pos = pos[np.concatenate([[True], pos[1:] != pos[:-1]])]
+        breaks = np.flatnonzero(np.diff(pos) != 1) + 1
+        starts = np.concatenate([[0], breaks])
+        ends = np.concatenate([breaks, [len(pos)]])
+        vals = np.empty(len(pos), dtype=np.uint64)
+        with open(self.path, "rb") as fh:
+            fd = fh.fileno()
+            for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+                raw = os.pread(fd, 8 * (b - a), 8 * int(pos[a]))
+                vals[a:b] = np.frombuffer(raw, dtype=np.uint64)
+        return vals[np.searchsorted(pos, idx)]
+
+
 class _FileSideStore(SideStore):
-    """Side arrays saved as .npy files, memory-mapped on first use (picklable: paths only)."""
+    """Side arrays saved as raw ``uint64`` files, read by position (picklable: paths only)."""
 
     def __init__(self, paths: Sequence[str | None]) -> None:
         self.paths = list(paths)
-        self._cache: dict[int, npt.NDArray[Any]] = {}
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"paths": self.paths}
+    def get(self, item: int) -> Any:
+        """Return item ``item``'s side array (read on indexing)."""
+        path = self.paths[item] if item < len(self.paths) else None
+        return _FileArray(path) if path else np.zeros(0, dtype=np.uint64)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.paths = state["paths"]
-        self._cache = {}
 
-    def get(self, item: int) -> npt.NDArray[Any]:
-        """Return item ``item``'s side array (memory-mapped)."""
-        got = self._cache.get(item)
-        if got is None:
-            path = self.paths[item] if item < len(self.paths) else None
-            got = np.load(path, mmap_mode="r") if path else np.zeros(0)
-            self._cache[item] = got
-        return got
+@dataclass(frozen=True)
+class _ItemRows:
+    """One map task's rows of one shuffle name, in a file sorted by bucket."""
+
+    path: str
+    ncols: int
+    ends: tuple[int, ...]
+    """Cumulative row count at the end of each bucket."""
+
+    def span(self, b: int) -> tuple[int, int]:
+        """Return ``(first row, rows)`` of bucket ``b``."""
+        start = self.ends[b - 1] if b else 0
+        return start, self.ends[b] - start
+
+
+@dataclass(frozen=True)
+class _BucketSlices:
+    """A bucket's rows as slices of map tasks' files (in item order), read by the reducer."""
+
+    slices: tuple[tuple[str, int, int, int], ...]
+    """``(path, ncols, first row, rows)`` per item."""
+
+    def load(self) -> npt.NDArray[np.uint64]:
+        """Read and concatenate the slices."""
+        parts = [
+            np.fromfile(path, dtype=np.uint64, count=rows * ncols, offset=8 * ncols * first).reshape(-1, ncols)
+            for path, ncols, first, rows in self.slices
+        ]
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _map_to_files(fn: Callable[[Any], MapOutput], buckets: int, folder: str, index: int, item: Any) -> MapOutput:
+    """Run a map task in a worker and write its shuffle rows (sorted by bucket) and side array to
+    files in ``folder``; return the summary with references to them (only the small summary
+    crosses back to the driver)."""
+    out = fn(item)
+    refs: dict[str, _ItemRows] = {}
+    for name, table in out.shuffle.items():
+        if not len(table):
+            continue
+        parts = partition(table, buckets)
+        path = os.path.join(folder, f"m{index:07d}-{name}.u64")
+        with open(path, "wb") as fh:
+            for part in parts:
+                fh.write(np.ascontiguousarray(part).tobytes())
+        ends = np.cumsum([len(p) for p in parts]).tolist()
+        refs[name] = _ItemRows(path, int(table.shape[1]), tuple(int(e) for e in ends))
+    side = None
+    if out.side is not None and len(out.side):
+        side = os.path.join(folder, f"side{index:07d}.u64")
+        np.ascontiguousarray(out.side, dtype=np.uint64).tofile(side)
+    return MapOutput(out.summary, refs, side)  # type: ignore[arg-type]  # file references here
 
 
 def _map_partitioned(fn: Callable[[Any], MapOutput], buckets: int, item: Any) -> MapOutput:
@@ -223,6 +307,14 @@ def _failed_future(exc: BaseException) -> Future[Any]:
     return f
 
 
+def _reduce_sources(fn: Callable[..., R], bucket: int, sources: Mapping[str, Any], context: Any, side: SideStore) -> R:
+    """Run a reduce task on a bucket whose spilled rows it reads itself (in the worker)."""
+    from datagate.check._spool import load_rows
+
+    rows = {name: src.load() if isinstance(src, _BucketSlices) else load_rows(src) for name, src in sources.items()}
+    return fn(bucket, rows, context, side)
+
+
 class _LocalShuffle(Shuffle):
     def __init__(self, engine: LocalEngine, fn: Callable[[Any], MapOutput], items: list[Any], names: list[str], buckets: int, parallel: bool) -> None:
         from datagate.check._spool import DEFAULT_BUDGET_BYTES
@@ -235,6 +327,8 @@ class _LocalShuffle(Shuffle):
         self.parallel = parallel
         self.budget = engine.budget or DEFAULT_BUDGET_BYTES
         self.spools: dict[str, Any] = {}
+        self.item_rows: dict[str, list[_ItemRows]] = {}
+        """Parallel map: per shuffle name, each successful task's file (in item order)."""
         self.side_paths: list[str | None] = [None] * len(items)
         self._tmp: Path | None = None
 
@@ -248,9 +342,23 @@ class _LocalShuffle(Shuffle):
         from datagate.check._spool import BucketSpool
 
         bits = self.buckets.bit_length() - 1
+        if self.parallel:
+            folder = str(self._tmpdir())
+            to_files: Iterator[tuple[str, tuple[Callable[..., Any], tuple[Any, ...]]]] = (
+                (self.names[i], (_map_to_files, (self.fn, self.buckets, folder, i, item))) for i, item in enumerate(self.items)
+            )
+            for i, out in enumerate(self.engine._run(to_files, True)):
+                if isinstance(out, Failed):
+                    yield out
+                    continue
+                for name, ref in out.shuffle.items():
+                    self.item_rows.setdefault(name, []).append(ref)
+                self.side_paths[i] = out.side
+                yield out.summary
+            return
         task = functools.partial(_map_partitioned, self.fn, self.buckets)
         calls = ((self.names[i], (task, (item,))) for i, item in enumerate(self.items))
-        for i, out in enumerate(self.engine._run(calls, self.parallel)):
+        for i, out in enumerate(self.engine._run(calls, False)):
             if isinstance(out, Failed):
                 yield out
                 continue
@@ -261,8 +369,8 @@ class _LocalShuffle(Shuffle):
                     spool = self.spools[name] = BucketSpool(ncols, bits=bits, budget=self.budget, tmp=self._tmp_parent())
                 spool.add_parts(parts)
             if out.side is not None and len(out.side):
-                path = self._tmpdir() / f"side{i:07d}.npy"
-                np.save(path, out.side)
+                path = self._tmpdir() / f"side{i:07d}.u64"
+                np.ascontiguousarray(out.side, dtype=np.uint64).tofile(path)
                 self.side_paths[i] = str(path)
             yield out.summary
 
@@ -275,10 +383,14 @@ class _LocalShuffle(Shuffle):
 
         def calls() -> Iterator[tuple[str, tuple[Callable[..., Any], tuple[Any, ...]]]]:
             for b in range(self.buckets):
-                rows = {name: sp.bucket(b) for name, sp in self.spools.items()}
-                rows = {k: v for k, v in rows.items() if len(v)}
-                if rows:
-                    yield f"bucket {b}", (fn, (b, rows, context, side))
+                sources: dict[str, Any] = {name: sp.source(b) for name, sp in self.spools.items() if sp.bucket_rows(b)}
+                for name, refs in self.item_rows.items():
+                    spans = [(r, *r.span(b)) for r in refs]
+                    slices = tuple((r.path, r.ncols, first, n) for r, first, n in spans if n)
+                    if slices:
+                        sources[name] = _BucketSlices(slices)
+                if sources:
+                    yield f"bucket {b}", (_reduce_sources, (fn, b, sources, context, side))
 
         yield from self.engine._run(calls(), self.parallel)
 
@@ -287,6 +399,7 @@ class _LocalShuffle(Shuffle):
         for sp in self.spools.values():
             sp.close()
         self.spools = {}
+        self.item_rows = {}
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None

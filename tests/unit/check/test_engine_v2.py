@@ -89,6 +89,43 @@ def test_process_pool_gives_the_in_process_report(quality: dict[str, Path]) -> N
     assert pooled.engine == {"name": "local", "workers": 2, "cores": 2}
 
 
+def test_reports_do_not_depend_on_the_bucket_count_or_spilling(planted: tuple[dict[str, pa.Table], Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from datagate.check import _engine
+
+    _, root, expected = planted
+    # as if the data were huge: 512 buckets, every spool spilled to files the workers read
+    monkeypatch.setattr(_engine, "REDUCE_ROWS", 1)
+    monkeypatch.setattr(_engine, "MAX_BUCKETS", 512)
+    seen: list[int] = []
+    real = _engine._buckets
+
+    def counted(items: Any, plan: Any) -> int:
+        seen.append(real(items, plan))
+        return seen[-1]
+
+    monkeypatch.setattr(_engine, "_buckets", counted)
+    with LocalEngine(2, min_parallel_bytes=0) as engine:  # workers write their rows to files
+        pooled = run_checks(root, text=("text",), engine=engine)
+    with LocalEngine(1, budget=1) as engine:  # in-process: spools spilled to bucket files
+        spilled = run_checks(root, text=("text",), engine=engine)
+    assert seen == [512, 512]
+    assert _checks(pooled) == expected
+    assert _checks(spilled) == expected
+
+
+def test_bucket_count_grows_with_the_rows() -> None:
+    from datagate.check import _engine
+    from datagate.check.near_duplicates import BANDS
+    from datagate.engine.interface import DEFAULT_BUCKETS
+
+    base = DEFAULT_BUCKETS
+    per = _engine.REDUCE_ROWS * base
+    rows_at = [per // BANDS, per // BANDS + 1, 8 * per // BANDS, 10**12]
+    got = [_engine._bucket_count(r, near=True) for r in rows_at]
+    assert got == [base, 2 * base, 8 * base, _engine.MAX_BUCKETS]
+    assert _engine._bucket_count(per, near=False) == base
+
+
 def test_large_parquet_file_is_cut_by_row_groups(tmp_path: Path, quality: dict[str, Path]) -> None:
     from datagate.check import _engine
 

@@ -1,0 +1,54 @@
+"""The local engine's file-backed shuffle pieces: positional side reads and bucket slices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from datagate.engine.interface import MapOutput, partition
+from datagate.engine.local import _BucketSlices, _FileArray, _map_to_files
+
+
+def test_file_array_reads_the_positions_numpy_would(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    values = rng.integers(0, 2**63, size=100_000, dtype=np.uint64)
+    values.tofile(tmp_path / "side.u64")
+    arr = _FileArray(str(tmp_path / "side.u64"))
+    idx = np.concatenate([rng.integers(0, len(values), 5_000), np.arange(40, 90), [0, len(values) - 1, 40]])
+    assert len(arr) == len(values)
+    assert np.array_equal(arr[idx], values[idx])
+    assert arr[17] == values[17]
+    assert len(arr[np.zeros(0, np.int64)]) == 0
+    with pytest.raises(IndexError):
+        arr[np.array([len(values)])]
+
+
+def _task(table: np.ndarray) -> MapOutput:
+    return MapOutput("summary", {"rows": table}, np.arange(5, dtype=np.uint64))
+
+
+def test_map_task_files_give_each_bucket_its_rows(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    tables = [np.stack([rng.integers(0, 2**64, size=n, dtype=np.uint64), np.arange(n, dtype=np.uint64) + 1000 * i], axis=1) for i, n in enumerate([0, 1, 900, 50])]
+    buckets = 16
+    refs: list[Any] = []
+    for i, t in enumerate(tables):
+        out: Any = _map_to_files(_task, buckets, str(tmp_path), i, t)
+        assert out.summary == "summary"
+        assert np.array_equal(np.fromfile(out.side, dtype=np.uint64), np.arange(5))
+        refs.append(out.shuffle.get("rows"))
+    assert refs[0] is None  # no rows, no file
+    for b in range(buckets):
+        slices = []
+        for r in refs[1:]:
+            first, n = r.span(b)
+            if n:
+                slices.append((r.path, r.ncols, first, n))
+        want = np.concatenate([partition(t, buckets)[b] for t in tables[1:]])
+        if not slices:
+            assert len(want) == 0
+            continue
+        assert np.array_equal(_BucketSlices(tuple(slices)).load(), want)
