@@ -269,3 +269,29 @@ def test_flipped_labels_keep_the_skill_above_the_bar(poison: dict[str, PoisonCas
     res = by_id(poisoned(poison["digits_flipped"]))["label_errors"]
     assert res.observed["skill"] >= label_errors.MIN_SKILL
     assert res.observed["accuracy"] < by_id(poisoned(poison["digits_clean"]))["label_errors"].observed["accuracy"]
+
+
+def test_trigger_partials_pickle_compactly_and_round_trip() -> None:
+    import pickle
+
+    rng = np.random.default_rng(11)
+    vocab = np.array([f"w{i}" for i in range(3000)])
+    texts = [" ".join(rng.choice(vocab, size=12)) for _ in range(20_000)]
+    labels = rng.integers(0, 4, size=len(texts)).astype(str)
+    tc = backdoor.TriggerCounts(("text",), (), "label", ngrams=2, cap=5_000)
+    for lo in range(0, len(texts), 4_096):
+        tc.add(pa.record_batch({"text": texts[lo : lo + 4_096], "label": labels[lo : lo + 4_096].tolist()}))
+    tc.compact()
+    assert tc.undercount > 0
+    # joins and filters return slices of larger buffers; pyarrow pickles a slice's whole buffers
+    whole = tc.parts[0]
+    tc.parts = [whole.slice(0, 10), whole.slice(10, 20)]
+    tc.pending = 30
+    raw = pickle.dumps(tc)
+    assert len(raw) < 64 << 10 < len(pickle.dumps(whole.slice(0, 10))), len(raw)
+    back = pickle.loads(raw)
+    assert [t.num_rows for t in back.parts] == [10, 20]
+    assert all(a.equals(b) for a, b in zip(back.parts, tc.parts, strict=True))
+    assert (back.pending, back.compacted, back.undercount, back.label_totals) == (tc.pending, tc.compacted, tc.undercount, tc.label_totals)
+    empty = pickle.loads(pickle.dumps(backdoor.TriggerCounts(("text",), (), "label")))
+    assert empty.parts == []
