@@ -52,6 +52,10 @@ R = TypeVar("R")
 PARALLEL_MIN_BYTES = 16 << 20
 """Inputs smaller than this (in total) are processed in-process."""
 
+DENSE_READ_SPAN = 1024
+"""A side-array lookup with at least one run of wanted values per this many values (8 KiB)
+reads the whole file once instead of one ``pread`` per run."""
+
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, BrokenProcessPool):
@@ -87,6 +91,11 @@ class _FileArray:
         pos = np.sort(idx)
         pos = pos[np.concatenate([[True], pos[1:] != pos[:-1]])]
         breaks = np.flatnonzero(np.diff(pos) != 1) + 1
+        if (len(breaks) + 1) * DENSE_READ_SPAN >= self._len:
+            # a run every few pages or closer: one sequential read (transient, this file only)
+            # beats a system call per run
+            whole: npt.NDArray[np.uint64] = np.fromfile(self.path, dtype=np.uint64)
+            return whole[idx]
         starts = np.concatenate([[0], breaks])
         ends = np.concatenate([breaks, [len(pos)]])
         vals = np.empty(len(pos), dtype=np.uint64)

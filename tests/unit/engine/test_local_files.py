@@ -21,6 +21,8 @@ def test_file_array_reads_the_positions_numpy_would(tmp_path: Path) -> None:
     assert len(arr) == len(values)
     assert np.array_equal(arr[idx], values[idx])
     assert arr[17] == values[17]
+    sparse = rng.integers(0, len(values), 20)  # one run per ~5,000 values: positional reads
+    assert np.array_equal(arr[sparse], values[sparse])
     assert len(arr[np.zeros(0, np.int64)]) == 0
     with pytest.raises(IndexError):
         arr[np.array([len(values)])]
