@@ -56,6 +56,9 @@ DENSE_READ_SPAN = 1024
 """A side-array lookup with at least one run of wanted values per this many values (8 KiB)
 reads the whole file once instead of one ``pread`` per run."""
 
+WHOLE_CACHE_BYTES = 128 << 20
+"""Whole side files a reducer keeps for further dense lookups (small data: every file)."""
+
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, BrokenProcessPool):
@@ -71,9 +74,10 @@ class _FileArray:
     leave most of the file's pages resident (fault-around), counted against the worker.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, cache: _WholeCache | None = None) -> None:
         self.path = path
         self._len = os.stat(path).st_size // 8
+        self._cache = cache if cache is not None else _WholeCache(0)
 
     def __len__(self) -> int:
         return self._len
@@ -92,9 +96,8 @@ class _FileArray:
         pos = pos[np.concatenate([[True], pos[1:] != pos[:-1]])]
         breaks = np.flatnonzero(np.diff(pos) != 1) + 1
         if (len(breaks) + 1) * DENSE_READ_SPAN >= self._len:
-            # a run every few pages or closer: one sequential read (transient, this file only)
-            # beats a system call per run
-            whole: npt.NDArray[np.uint64] = np.fromfile(self.path, dtype=np.uint64)
+            # a run every few pages or closer: one sequential read beats a system call per run
+            whole: npt.NDArray[np.uint64] = self._cache.read(self.path)
             return whole[idx]
         starts = np.concatenate([[0], breaks])
         ends = np.concatenate([breaks, [len(pos)]])
@@ -107,16 +110,42 @@ class _FileArray:
         return vals[np.searchsorted(pos, idx)]
 
 
+class _WholeCache:
+    """Whole side files read for dense lookups, kept while they fit in ``budget`` bytes."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._arrays: dict[str, npt.NDArray[np.uint64]] = {}
+        self._bytes = 0
+
+    def read(self, path: str) -> npt.NDArray[np.uint64]:
+        got = self._arrays.get(path)
+        if got is None:
+            got = np.fromfile(path, dtype=np.uint64)
+            if self._bytes + got.nbytes <= self.budget:
+                self._arrays[path] = got
+                self._bytes += got.nbytes
+        return got
+
+
 class _FileSideStore(SideStore):
     """Side arrays saved as raw ``uint64`` files, read by position (picklable: paths only)."""
 
     def __init__(self, paths: Sequence[str | None]) -> None:
         self.paths = list(paths)
+        self._cache = _WholeCache(WHOLE_CACHE_BYTES)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"paths": self.paths}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.paths = state["paths"]
+        self._cache = _WholeCache(WHOLE_CACHE_BYTES)
 
     def get(self, item: int) -> Any:
         """Return item ``item``'s side array (read on indexing)."""
         path = self.paths[item] if item < len(self.paths) else None
-        return _FileArray(path) if path else np.zeros(0, dtype=np.uint64)
+        return _FileArray(path, self._cache) if path else np.zeros(0, dtype=np.uint64)
 
 
 @dataclass(frozen=True)
