@@ -194,10 +194,10 @@ def test_time_budget_per_file(tmp_path: Path, yields: bool) -> None:
     (tmp_path / "a.csv").write_text("a,b\n1,2\n")
     (tmp_path / "b.csv").write_text("a,b\n1,2\n")
     ctx = ScanContext(limits=Limits(max_seconds_per_file=0.3))
-    t0 = time.monotonic()
     report = _scan(tmp_path, ctx=ctx, scanners=(_Spin(yields=yields),))
-    assert time.monotonic() - t0 < 5
     assert [f.path for f in report.findings if f.rule == "scan.timeout"] == ["a.csv", "b.csv"]
+    # cut short by the budget: a spin that ran to its end (30 s) would have reported "never"
+    assert not [f for f in report.findings if f.rule == "never"]
     assert any(s.reason.startswith("time budget") for s in report.skipped)
 
 

@@ -10,7 +10,6 @@ import lzma
 import pickle
 import struct
 import tarfile
-import time
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -231,18 +230,20 @@ def test_plain_data_has_no_secondary_kinds() -> None:
 
 
 def test_large_file_is_judged_by_head_and_tail_only() -> None:
+    # a zip archive at the end is seen in the tail; the same archive followed by more than the
+    # tail window of zeros is not: nothing between head and tail is read
+    archive = _zip({"a.txt": b"x"})
+    assert K.ZIP in sniff_full(b"MZ" + bytes(64 << 20) + archive).also
+    assert sniff_full(b"MZ" + bytes(1 << 20) + archive + bytes(64 << 20)).also == frozenset()
     body = b"PAR1" + bytes(64 << 20) + b"PAR1"
-    t0 = time.monotonic()
     assert sniff(body)[0] is K.PARQUET
-    assert time.monotonic() - t0 < 0.5
 
 
 def test_large_text_head_only() -> None:
-    csv = b"a,b,c\n" + b"1,2,3\n" * 2_000_000
-    t0 = time.monotonic()
-    assert sniff(csv)[0] is K.CSV
-    assert time.monotonic() - t0 < 0.5
+    # binary bytes past the head would make a whole-file read call this binary
+    csv = b"a,b,c\n" + b"1,2,3\n" * (HEAD_BYTES // 6 + 1000)
     assert len(csv) > HEAD_BYTES
+    assert sniff(csv + bytes(range(256)) * 4096)[0] is K.CSV
 
 
 def test_npy_header_and_numeric_check() -> None:
