@@ -102,12 +102,17 @@ def bucket_of(h: npt.NDArray[np.uint64], buckets: int) -> npt.NDArray[np.intp]:
     return (h >> np.uint64(64 - bits)).astype(np.intp)
 
 
-def partition(table: npt.NDArray[np.uint64], buckets: int) -> list[npt.NDArray[np.uint64]]:
-    """Return ``table``'s rows split into ``buckets`` arrays by the top bits of column 0."""
+def bucket_order(table: npt.NDArray[np.uint64], buckets: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Return the row order that sorts ``table`` by bucket (stable) and each bucket's row count."""
     b = bucket_of(table[:, 0], buckets)
     # small unsigned ints: numpy's stable sort is a radix sort for them
     order = np.argsort(b.astype(np.uint16) if buckets <= 1 << 16 else b, kind="stable")
-    counts = np.bincount(b, minlength=buckets)
+    return order, np.bincount(b, minlength=buckets)
+
+
+def partition(table: npt.NDArray[np.uint64], buckets: int) -> list[npt.NDArray[np.uint64]]:
+    """Return ``table``'s rows split into ``buckets`` arrays by the top bits of column 0."""
+    order, counts = bucket_order(table, buckets)
     ends = np.cumsum(counts)
     t = table[order]
     return [t[e - c : e] for c, e in zip(counts.tolist(), ends.tolist(), strict=True)]

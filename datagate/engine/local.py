@@ -41,7 +41,7 @@ from datagate.engine.interface import (
     MapOutput,
     Shuffle,
     SideStore,
-    bucket_of,
+    bucket_order,
     partition,
 )
 
@@ -190,10 +190,8 @@ def _map_to_files(fn: Callable[[Any], MapOutput], buckets: int, folder: str, ind
         if not len(table):
             continue
         # the rows in bucket order, written a slice at a time (no second copy of the table)
-        b = bucket_of(table[:, 0], buckets)
-        order = np.argsort(b.astype(np.uint16) if buckets <= 1 << 16 else b, kind="stable")
-        ends = np.cumsum(np.bincount(b, minlength=buckets)).tolist()
-        del b
+        order, counts = bucket_order(table, buckets)
+        ends = np.cumsum(counts).tolist()
         path = os.path.join(folder, f"m{index:07d}-{name}.u64")
         with open(path, "wb") as fh:
             for lo in range(0, len(order), _WRITE_ROWS):
