@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,7 +54,7 @@ def new_file_mode() -> int:
 
 def temp_name(path: Path) -> Path:
     """Return a fresh temp file path for writing ``path``: ``.<name>.tmp-<pid>-<random>``."""
-    return path.parent / f".{path.name}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
+    return path.parent / f".{path.name}{TMP_MARK}{os.getpid()}-{os.urandom(4).hex()}"
 
 
 def _alive(pid: int) -> bool:

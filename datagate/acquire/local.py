@@ -8,7 +8,6 @@ which could block or lie about their content.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from pathlib import Path
 
@@ -83,6 +82,8 @@ class LocalSource(Source):
 
 def _copy_file(src: Path, dst: Path) -> None:
     try:
+        import shutil
+
         shutil.copy2(src, dst, follow_symlinks=False)
     except OSError as exc:
         raise AcquireError(f"{src}: cannot copy to {dst} ({exc.strerror or exc})") from exc

@@ -13,7 +13,6 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -123,6 +122,8 @@ def guarded(run: Callable[[], int | None], *, name: str | None, args: list[str],
         return 2
     except DatagateError as exc:
         if verbose:
+            import traceback
+
             traceback.print_exc(file=sys.stderr)
         print(f"datagate: error: {exc.diagnostics()}", file=sys.stderr)
         return 2
@@ -132,6 +133,8 @@ def guarded(run: Callable[[], int | None], *, name: str | None, args: list[str],
 
         hint = missing_extra_message(exc.name, name)
         if verbose:
+            import traceback
+
             traceback.print_exc(file=sys.stderr)
         if hint is None:
             print(internal_error_line(exc, name, command_target(args, name)), file=sys.stderr)
@@ -146,6 +149,8 @@ def guarded(run: Callable[[], int | None], *, name: str | None, args: list[str],
         return 130
     except Exception as exc:  # noqa: BLE001  the one boundary for the unexpected (issue 14)
         if verbose:
+            import traceback
+
             traceback.print_exc(file=sys.stderr)
         print(internal_error_line(exc, name, command_target(args, name)), file=sys.stderr)
         return 2

@@ -14,7 +14,6 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from datagate.errors import InventoryError
@@ -126,6 +125,8 @@ def hash_many(
 
     def run(batch: Sequence[tuple[str, os.stat_result]]) -> list[Digests]:
         return [hash_file(p, s, md5=md5) for p, s in batch]
+
+    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=n, thread_name_prefix="datagate-hash") as pool:
         for result in pool.map(run, batches):

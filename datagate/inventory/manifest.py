@@ -17,10 +17,8 @@ import hashlib
 import itertools
 import json
 import os
-import shutil
 import sqlite3
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from operator import attrgetter
@@ -167,6 +165,9 @@ def write_manifest(
     for the header are known; nothing is written to ``out`` if the inventory fails. Raises
     InventoryError as :func:`build_manifest` does.
     """
+    import shutil
+    import tempfile
+
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
 
         def keep(r: ChunkResult) -> None:

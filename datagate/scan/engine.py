@@ -245,6 +245,43 @@ def _scan_finding(
     )
 
 
+_Plan = tuple[tuple[Scanner, ContentKind, bool], ...]
+_PLANS: dict[tuple[int, ContentKind, frozenset[ContentKind]], tuple[Sequence[Scanner], _Plan]] = {}
+
+
+def _plan(scanners: Sequence[Scanner], kind: ContentKind, also: frozenset[ContentKind]) -> _Plan:
+    """Return (scanner, kind it is handed, whether it is the kind's responsible scanner) for
+    every scanner that reads ``kind`` or, for a polyglot, one of ``also``; in scanner order.
+
+    Decided once per scanner set and sniffed kinds (a handful per run), not per file: matching
+    enum members against every scanner's kinds cost more than scanning a small pickle.
+    """
+    key = (id(scanners), kind, also)
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is scanners:
+        return hit[1]
+    kinds = {kind, *also}
+    responsible = RESPONSIBLE_SCANNER.get(kind)
+    out = []
+    for scanner in scanners:
+        if kind in scanner.kinds:
+            view_kind = kind
+        else:
+            matched = scanner.kinds.intersection(kinds)
+            if not matched:
+                continue
+            view_kind = sorted(matched, key=lambda k: k.value)[0]
+        # a lazy registry stand-in is resolved here, once: its module is imported when content
+        # of its kinds first turns up
+        real = getattr(scanner, "real", scanner)
+        out.append((real, view_kind, responsible == scanner.name))
+    plan = tuple(out)
+    if len(_PLANS) > 1024:
+        _PLANS.clear()
+    _PLANS[key] = (scanners, plan)
+    return plan
+
+
 class _FileScan:
     """Scans one outer file and everything inside it."""
 
@@ -269,20 +306,11 @@ class _FileScan:
             blob.path, blob.data, blob.member, blob.depth, blob.mode, blob.name, kind,
             sniffed.detail,
         )  # fmt: skip
-        kinds = {kind, *sniffed.also} if sniffed.also else (kind,)
-        responsible = RESPONSIBLE_SCANNER.get(kind)
         covered = False
-        for scanner in self.scanners:
-            if kind in scanner.kinds:
-                view = blob
-            else:
-                matched = scanner.kinds.intersection(kinds)
-                if not matched:
-                    continue
-                # a polyglot: hand the scanner the bytes labelled as the kind it reads
-                view = replace(blob, kind=sorted(matched, key=lambda k: k.value)[0])
-            if responsible == scanner.name:
-                covered = True
+        for scanner, view_kind, responsible in _plan(self.scanners, kind, sniffed.also):
+            # a polyglot's secondary kind: the scanner gets the bytes labelled as the kind it reads
+            view = blob if view_kind is kind else replace(blob, kind=view_kind)
+            covered = covered or responsible
             self._run(scanner, view)
         self._coverage(blob, kind, covered)
 
