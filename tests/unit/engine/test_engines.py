@@ -370,3 +370,20 @@ def test_hub_revision_on_ray_reads_the_pinned_commit(ray_engine: RayEngine, requ
     assert result.source.resolved_revision == pinned and result.decision.passed, result.decision.reasons
     run = result.record.data["run"]
     assert run["engine"]["name"] == "ray" and run["engine"]["workers"] == 2, run["engine"]
+
+
+def test_local_engine_goes_parallel_only_where_a_second_core_can_help() -> None:
+    from datagate.engine.local import PARALLEL_MIN_BYTES, PARALLEL_REDUCE_BYTES
+
+    mb = 1 << 20
+    engine = LocalEngine(2)
+    # one large item and a small one: the map waits for the large one anyway
+    assert not engine._parallel(2, [24 * mb, 1 * mb])
+    # enough bytes outside the largest item for the second core's map tasks
+    assert engine._parallel(3, [10 * mb, 10 * mb, 10 * mb])
+    assert not engine._parallel(2, [PARALLEL_MIN_BYTES, PARALLEL_MIN_BYTES - 1])
+    # a large whole: the reduce tasks pay for the workers however the input is cut
+    assert engine._parallel(2, [PARALLEL_REDUCE_BYTES, 1])
+    assert not engine._parallel(1, [PARALLEL_REDUCE_BYTES * 4])
+    assert not LocalEngine(1)._parallel(8, [PARALLEL_REDUCE_BYTES] * 8)
+    assert LocalEngine(2, min_parallel_bytes=0)._parallel(2, [5, 1])
