@@ -20,6 +20,8 @@ from typing import IO
 import numpy as np
 import numpy.typing as npt
 
+from datagate.engine.interface import bucket_order, take_rows
+
 __all__ = ["DEFAULT_BUDGET_BYTES", "BucketSpool", "SeqSpool", "SpoolFile", "load_rows"]
 
 DEFAULT_BUDGET_BYTES = 128 << 20
@@ -80,10 +82,8 @@ class BucketSpool:
         table = np.empty((n, self.ncols), dtype=np.uint64)
         for i, c in enumerate(cols):
             table[:, i] = c
-        bucket = (table[:, 0] >> np.uint64(64 - self.bits)).astype(np.uint16) if self.bits else np.zeros(n, np.uint16)
-        order = np.argsort(bucket, kind="stable")  # radix sort for small unsigned ints
-        table = table[order]
-        counts = np.bincount(bucket, minlength=1 << self.bits)
+        order, counts = bucket_order(table, 1 << self.bits)
+        table = take_rows(table, order)
         ends = np.cumsum(counts)
         starts = ends - counts
         self.rows += n

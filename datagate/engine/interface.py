@@ -47,6 +47,7 @@ __all__ = [
     "SideStore",
     "bucket_of",
     "partition",
+    "take_rows",
 ]
 
 T = TypeVar("T")
@@ -110,11 +111,22 @@ def bucket_order(table: npt.NDArray[np.uint64], buckets: int) -> tuple[npt.NDArr
     return order, np.bincount(b, minlength=buckets)
 
 
+def take_rows(table: npt.NDArray[np.uint64], order: npt.NDArray[np.intp]) -> npt.NDArray[np.uint64]:
+    """Return ``table[order]`` for a 2-D uint64 table, gathering each row as one fixed-size item
+    (numpy's row-wise fancy indexing is several times slower: 0.22-0.46 s against 0.03 s for
+    3.2M rows of two columns)."""
+    if table.ndim != 2 or table.shape[1] == 0:
+        return table[order]
+    t = np.ascontiguousarray(table)
+    rows = t.view(np.dtype((np.void, t.shape[1] * t.itemsize))).reshape(-1)
+    return rows[order].view(table.dtype).reshape(-1, table.shape[1])
+
+
 def partition(table: npt.NDArray[np.uint64], buckets: int) -> list[npt.NDArray[np.uint64]]:
     """Return ``table``'s rows split into ``buckets`` arrays by the top bits of column 0."""
     order, counts = bucket_order(table, buckets)
     ends = np.cumsum(counts)
-    t = table[order]
+    t = take_rows(table, order)
     return [t[e - c : e] for c, e in zip(counts.tolist(), ends.tolist(), strict=True)]
 
 

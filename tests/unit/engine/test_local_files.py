@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from datagate.engine.interface import MapOutput, partition
+from datagate.engine.interface import MapOutput, partition, take_rows
 from datagate.engine.local import _BucketSlices, _FileArray, _map_to_files
 
 
@@ -54,3 +54,14 @@ def test_map_task_files_give_each_bucket_its_rows(tmp_path: Path) -> None:
             assert len(want) == 0
             continue
         assert np.array_equal(_BucketSlices(tuple(slices)).load(), want)
+
+
+@pytest.mark.parametrize("cols", [1, 2, 3])
+def test_take_rows_is_row_indexing(cols: int) -> None:
+    rng = np.random.default_rng(cols)
+    table = rng.integers(0, 2**64 - 1, size=(1000, cols), dtype=np.uint64, endpoint=True)
+    order = rng.permutation(1000)[:700]
+    assert np.array_equal(take_rows(table, order), table[order])
+    strided = table[::2]  # not contiguous: copied first, same rows
+    assert np.array_equal(take_rows(strided, order[:300] // 2), strided[order[:300] // 2])
+    assert take_rows(table, order[:0]).shape == (0, cols)
