@@ -323,7 +323,7 @@ def pack_side(offsets: Sequence[npt.NDArray[np.int64]], hashes: Sequence[npt.NDA
     n = len(counts)
     off = np.zeros(n + 1, dtype=np.uint64)
     np.cumsum(counts, out=off[1:])
-    return np.concatenate([np.array([n], dtype=np.uint64), off, *hashes]).astype(np.uint64)
+    return np.concatenate([np.array([n], dtype=np.uint64), off, *hashes], dtype=np.uint64)
 
 
 def _gather(side: SideStore, itemlocs: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
