@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
-from datagate._entry import main
+from datagate._entry import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
+
+_quick_exit = False
+"""Set by :func:`main` when the command ran on a path that leaves nothing to clean up but what
+``atexit`` handlers do (the fast ``scan``); :func:`run` then skips the interpreter's teardown."""
 
 
 def main() -> int:
     """Run ``datagate`` with ``sys.argv`` and return the exit code."""
+    global _quick_exit
     if sys.argv[1:] == ["--version"]:
         from datagate import __version__
         from datagate.inventory.native import status
@@ -28,11 +33,35 @@ def main() -> int:
 
         code = try_scan(sys.argv[1:])
         if code is not None:
+            _quick_exit = True
             return code
     from datagate.cli import main as cli_main
 
     return cli_main()
 
 
+def run() -> None:
+    """The console script: :func:`main`, then exit with its code.
+
+    After a fast ``scan`` the interpreter's teardown (freeing every module and object, 20-30 ms of
+    a 0.25 s run over 1,000 small files) is skipped: ``atexit`` handlers run, the standard streams
+    are flushed, and the process ends with :func:`os._exit`. Anything else, and any run that
+    left a thread behind, exits the usual way.
+    """
+    code = main()
+    if not _quick_exit or ("threading" in sys.modules and sys.modules["threading"].active_count() > 1):
+        sys.exit(code)
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or 120  # what Python's own exit does when flushing stdout fails
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover - ``python -m datagate`` goes through __main__
-    sys.exit(main())
+    run()

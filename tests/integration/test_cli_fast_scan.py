@@ -142,3 +142,32 @@ def test_console_script_scan_loads_no_cli_framework(trees: dict[str, Path]) -> N
     proc = subprocess.run([sys.executable, "-c", _PROBE, str(trees["clean"])], capture_output=True, text=True, timeout=120)
     assert proc.stderr.strip().splitlines()[-1] == "HEAVY 0 []", proc.stderr
     assert json.loads(proc.stdout)["summary"]["files"] == 1
+
+
+_RUN = """
+import atexit, sys
+atexit.register(lambda: print("ATEXIT RAN", file=sys.stderr))
+sys.argv = ["datagate", *sys.argv[1:]]
+from datagate._entry import run
+run()
+"""
+
+
+@pytest.mark.parametrize("tree, code", [("clean", 0), ("containers", 1)])
+def test_console_script_quick_exit_keeps_exit_code_output_and_atexit(
+    trees: dict[str, Path], tmp_path: Path, tree: str, code: int
+) -> None:
+    """``run()`` skips the interpreter's teardown after a fast scan, but the gate's exit code,
+    the whole report (stdout and -o file) and registered atexit handlers are all kept."""
+    out = tmp_path / "r.json"
+    for extra in ([], ["-o", str(out)]):
+        proc = subprocess.run([sys.executable, "-c", _RUN, "scan", str(trees[tree]), "--format", "json", *extra],
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert proc.returncode == code, proc.stderr
+        assert "ATEXIT RAN" in proc.stderr
+        report = json.loads(out.read_text() if extra else proc.stdout)
+        assert report["summary"]["files"] >= 1
+    # python -m datagate is the same console script
+    proc = subprocess.run([sys.executable, "-m", "datagate", "scan", str(trees[tree]), "--format", "json"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == code and json.loads(proc.stdout) == report
