@@ -48,6 +48,9 @@ def test_exception_in_the_block_leaves_nothing(tmp_path: Path) -> None:
 
 CHILD = """
 import os, signal, sys
+# Ctrl-C as a foreground command gets it: a job started in the background by a non-interactive
+# shell (CI run as "bash .ci/run &") inherits SIGINT ignored, and Python keeps it ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import datagate.inventory
 real = datagate.inventory.write_manifest
 def killed(path, out, **kw):
