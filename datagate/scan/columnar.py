@@ -51,6 +51,7 @@ from typing import Any
 from datagate.models import Finding, Severity
 from datagate.scan._payloads import embedded_payloads
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
+from datagate.scan.registry import FAMILY_KINDS, ScannerName
 
 __all__ = [
     "MetadataError",
@@ -502,9 +503,7 @@ class ColumnarScanner:
     """Scanner for Arrow IPC files/streams and Parquet footers (see the module docstring)."""
 
     name = "columnar"
-    kinds: frozenset[ContentKind] = frozenset(
-        {ContentKind.ARROW, ContentKind.ARROW_STREAM, ContentKind.PARQUET, ContentKind.AVRO}
-    )
+    kinds: frozenset[ContentKind] = FAMILY_KINDS[ScannerName.COLUMNAR]
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
         """Yield findings and child pickle blobs for the metadata of ``blob``."""

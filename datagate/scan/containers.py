@@ -51,6 +51,7 @@ from typing import IO, Any, cast
 
 from datagate.models import Finding, Severity, Skip
 from datagate.scan.interface import Blob, ContentKind, Limits, ScanContext, ScanItem
+from datagate.scan.registry import FAMILY_KINDS, ScannerName
 from datagate.scan.sniff import find_eocd
 
 __all__ = [
@@ -74,9 +75,7 @@ STREAM_KINDS: frozenset[ContentKind] = frozenset(
 )
 """Single compressed streams: one child (or the members of a compressed tar)."""
 
-ARCHIVE_KINDS: frozenset[ContentKind] = frozenset(
-    {ContentKind.ZIP, ContentKind.TORCH_ZIP, ContentKind.TAR, ContentKind.SEVENZ, ContentKind.RAR}
-)
+ARCHIVE_KINDS: frozenset[ContentKind] = FAMILY_KINDS[ScannerName.CONTAINERS] - STREAM_KINDS
 """Multi-member archives."""
 
 _RATIO_MIN_OUTPUT = 16 << 20
@@ -1838,7 +1837,7 @@ class ContainerScanner:
     """
 
     name = "containers"
-    kinds: frozenset[ContentKind] = ARCHIVE_KINDS | STREAM_KINDS
+    kinds: frozenset[ContentKind] = FAMILY_KINDS[ScannerName.CONTAINERS]
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
         """Yield findings, skips and member blobs for ``blob`` (see the module docstring).

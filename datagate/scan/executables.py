@@ -28,6 +28,7 @@ from typing import Any
 
 from datagate.models import Finding, Severity
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
+from datagate.scan.registry import FAMILY_KINDS, ScannerName
 
 __all__ = [
     "DATA_EXTENSIONS",
@@ -493,7 +494,7 @@ class ExecutableScanner:
     """
 
     name = "executables"
-    kinds: frozenset[ContentKind] = frozenset(ContentKind)
+    kinds: frozenset[ContentKind] = FAMILY_KINDS[ScannerName.EXECUTABLES]
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
         """Yield executable findings for ``blob``; see the class docstring."""

@@ -42,6 +42,7 @@ from typing import Any
 from datagate.models import Finding, Severity, Skip
 from datagate.scan._patterns import lazy_compile
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
+from datagate.scan.registry import FAMILY_KINDS, ScannerName
 
 __all__ = ["FORMULA_SCANNER", "FormulaScanner", "judge_cell"]
 
@@ -212,9 +213,7 @@ class FormulaScanner:
     """Scanner for formula injection in CSV/TSV text and XLSX workbooks (module docstring)."""
 
     name = "formulas"
-    kinds: frozenset[ContentKind] = frozenset(
-        {ContentKind.CSV, ContentKind.OFFICE, ContentKind.TEXT}
-    )
+    kinds: frozenset[ContentKind] = FAMILY_KINDS[ScannerName.FORMULAS]
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
         """Yield ``formula.*`` findings (and skips for workbooks that cannot be read)."""

@@ -36,6 +36,7 @@ from datagate.models import Finding, Severity, Skip
 from datagate.scan._patterns import lazy_compile
 from datagate.scan.executables import DATA_EXTENSIONS
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
+from datagate.scan.registry import FAMILY_KINDS, ScannerName
 
 __all__ = [
     "MARKUP_SCANNER",
@@ -275,7 +276,7 @@ class MarkupScanner:
     """
 
     name = "markup"
-    kinds: frozenset[ContentKind] = frozenset(ContentKind)
+    kinds: frozenset[ContentKind] = FAMILY_KINDS[ScannerName.MARKUP]
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
         """Yield markup, PDF, Office and shortcut findings for ``blob``."""

@@ -45,6 +45,7 @@ from datagate.models import Finding, Severity, Skip
 from datagate.scan._payloads import embedded_payloads, is_marshal, json_payloads
 from datagate.scan._protobuf import PbError, looks_like_savedmodel, pb_fields, sub_messages
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
+from datagate.scan.registry import FAMILY_KINDS, ScannerName
 
 __all__ = ["DANGEROUS_TF_OPS", "MODEL_SCANNER", "ModelScanner", "keras_config_findings"]
 
@@ -215,10 +216,7 @@ class ModelScanner:
     """Scanner for Keras configs (JSON), HDF5 attributes and TF SavedModel protobufs."""
 
     name = "models"
-    kinds: frozenset[ContentKind] = frozenset(
-        {ContentKind.JSON, ContentKind.HDF5, ContentKind.MATLAB, ContentKind.NETCDF,
-         ContentKind.TF_SAVEDMODEL}
-    )  # fmt: skip
+    kinds: frozenset[ContentKind] = FAMILY_KINDS[ScannerName.MODELS]
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
         """Yield findings, skips and child blobs for ``blob`` (see the module docstring)."""

@@ -35,6 +35,7 @@ from datagate.models import Finding, Severity, Skip
 from datagate.scan._patterns import lazy_compile
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
 from datagate.scan.markup import html_active_content
+from datagate.scan.registry import FAMILY_KINDS, ScannerName
 from datagate.scan.scripts import PythonHit, analyse_python, python_hit_findings, shell_pattern_hits
 
 __all__ = ["NOTEBOOK_SCANNER", "NotebookScanner", "strip_magics"]
@@ -168,9 +169,7 @@ class NotebookScanner:
     """Scanner for Jupyter notebooks (see the module docstring). Never raises for hostile input."""
 
     name = "notebooks"
-    kinds: frozenset[ContentKind] = frozenset(
-        {ContentKind.NOTEBOOK, ContentKind.JSON, ContentKind.TEXT}
-    )
+    kinds: frozenset[ContentKind] = FAMILY_KINDS[ScannerName.NOTEBOOKS]
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
         """Yield notebook findings for ``blob`` (JSON/TEXT blobs only when named ``*.ipynb``)."""

@@ -42,6 +42,7 @@ from typing import Any
 
 from datagate.models import Finding, Severity
 from datagate.scan.interface import Blob, ContentKind, Limits, ScanContext, ScanItem
+from datagate.scan.registry import FAMILY_KINDS, ScannerName
 
 # The codecs used while walking are imported now, so a scan never triggers an import (and its
 # ``exec`` audit event) half-way through hostile input.
@@ -1867,11 +1868,7 @@ class PickleScanner:
 
     name: str = "pickles"
     """Registry name."""
-    kinds: frozenset[ContentKind] = field(
-        default_factory=lambda: frozenset(
-            {ContentKind.PICKLE, ContentKind.TORCH_LEGACY, ContentKind.NUMPY}
-        )
-    )
+    kinds: frozenset[ContentKind] = field(default_factory=lambda: FAMILY_KINDS[ScannerName.PICKLES])
     """Content kinds handed to this scanner."""
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:

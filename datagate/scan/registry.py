@@ -2,11 +2,12 @@
 
 Nothing is discovered by entry points or import side effects: adding a scanner means adding a
 member here, a branch in :meth:`ScannerName.to_scanner` (the type checker's ``assert_never``
-and a test that walks every member keep the two in step) and its kinds in :data:`_KINDS`.
+and a test that walks every member keep the two in step) and its kinds in :data:`FAMILY_KINDS`,
+which the scanner class reads its ``kinds`` from.
 
 :func:`default_scanners` returns lazy stand-ins: each knows its family's name and content kinds
-(from :data:`_KINDS`, which a test holds equal to the scanner's own) and imports the family's
-module the first time content of those kinds is scanned. A folder of pickles never imports the
+(from :data:`FAMILY_KINDS`, without importing the family) and imports the family's module the
+first time content of those kinds is scanned. A folder of pickles never imports the
 archive, notebook or spreadsheet readers; start-up is most of a per-file invocation's cost.
 
 >>> [s.name for s in default_scanners()][:2]
@@ -19,12 +20,12 @@ import enum
 import importlib
 import importlib.util
 from collections.abc import Iterator
-from typing import Any, assert_never
+from typing import assert_never
 
 from datagate.errors import ScanError
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem, Scanner
 
-__all__ = ["LazyScanner", "ScannerName", "default_scanners"]
+__all__ = ["FAMILY_KINDS", "LazyScanner", "ScannerName", "default_scanners"]
 
 
 class ScannerName(str, enum.Enum):
@@ -92,7 +93,7 @@ def _load(module: str, attr: str) -> Scanner:
 
 
 _EVERY_KIND = frozenset(ContentKind)
-_KINDS: dict[ScannerName, frozenset[ContentKind]] = {
+FAMILY_KINDS: dict[ScannerName, frozenset[ContentKind]] = {
     ScannerName.PICKLES: frozenset(
         {ContentKind.PICKLE, ContentKind.TORCH_LEGACY, ContentKind.NUMPY}
     ),
@@ -121,15 +122,15 @@ _KINDS: dict[ScannerName, frozenset[ContentKind]] = {
     ScannerName.SCIENTIFIC: frozenset({ContentKind.IDL_SAVE}),
     ScannerName.FORMULAS: frozenset({ContentKind.CSV, ContentKind.OFFICE, ContentKind.TEXT}),
 }
-"""The content kinds of each family, known without importing it (a test compares them with
-each scanner's own ``kinds``)."""
+"""The content kinds each family's scanner inspects: its ``kinds`` (the one declaration, so the
+registry knows them without importing the family)."""
 
 
 class LazyScanner:
     """A family's scanner, imported the first time it scans something.
 
     Has the :class:`~datagate.scan.interface.Scanner` shape (``name``, ``kinds``, ``scan``);
-    other attributes come from the real scanner. Pickles as its family name only, so worker
+    :attr:`real` is the family's scanner object. Pickles as its family name only, so worker
     processes import the family themselves.
     """
 
@@ -138,7 +139,7 @@ class LazyScanner:
     def __init__(self, family: ScannerName) -> None:
         self.family = family
         self.name = family.value
-        self.kinds = _KINDS[family]
+        self.kinds = FAMILY_KINDS[family]
         self._real: Scanner | None = None
 
     @property
@@ -153,11 +154,6 @@ class LazyScanner:
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
         """Delegate to the family's scanner."""
         return self.real.scan(blob, ctx)
-
-    def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("__") or attr in LazyScanner.__slots__:
-            raise AttributeError(attr)
-        return getattr(self.real, attr)
 
     def __reduce__(self) -> tuple[type[LazyScanner], tuple[ScannerName]]:
         return (LazyScanner, (self.family,))

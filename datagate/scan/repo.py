@@ -32,6 +32,7 @@ from datagate.models import EntryKind, FileEntry, Finding, Manifest, Severity, S
 from datagate.scan._patterns import lazy_compile
 from datagate.scan.executables import EXECUTABLE_KINDS, SCRIPT_KINDS
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
+from datagate.scan.registry import FAMILY_KINDS, ScannerName
 
 __all__ = [
     "EXPECTED_KINDS",
@@ -438,7 +439,7 @@ class RepoScanner:
     """
 
     name = "repo"
-    kinds: frozenset[ContentKind] = frozenset(ContentKind)
+    kinds: frozenset[ContentKind] = FAMILY_KINDS[ScannerName.REPO]
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
         """Yield ``repo.lfs_pointer``, ``repo.extension_mismatch`` and ``repo.gitattributes``."""

@@ -39,6 +39,7 @@ from typing import Any
 from datagate.models import Finding, Severity
 from datagate.scan._payloads import embedded_payloads
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
+from datagate.scan.registry import FAMILY_KINDS, ScannerName
 
 __all__ = ["DTYPE_BITS", "SAFETENSORS_SCANNER", "SafetensorsScanner"]
 
@@ -65,7 +66,7 @@ class SafetensorsScanner:
     """Scanner for safetensors files (see the module docstring)."""
 
     name = "safetensors"
-    kinds: frozenset[ContentKind] = frozenset({ContentKind.SAFETENSORS})
+    kinds: frozenset[ContentKind] = FAMILY_KINDS[ScannerName.SAFETENSORS]
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
         """Yield findings (and child blobs for unowned bytes and metadata pickles)."""

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 
 from datagate.models import Finding, Severity
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
+from datagate.scan.registry import FAMILY_KINDS, ScannerName
 
 __all__ = ["IDL_RECORD_TYPES", "SCIENTIFIC_SCANNER", "ScientificScanner", "idl_records"]
 
@@ -65,7 +66,7 @@ class ScientificScanner:
     """Scanner for IDL save files (see the module docstring)."""
 
     name = "scientific"
-    kinds: frozenset[ContentKind] = frozenset({ContentKind.IDL_SAVE})
+    kinds: frozenset[ContentKind] = FAMILY_KINDS[ScannerName.SCIENTIFIC]
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
         """Yield ``idl.*`` findings for ``blob``."""

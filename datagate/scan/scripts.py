@@ -33,6 +33,7 @@ from datagate.models import Finding, Severity, Skip
 from datagate.scan._patterns import lazy_compile
 from datagate.scan.executables import has_data_extension
 from datagate.scan.interface import Blob, ContentKind, ScanContext, ScanItem
+from datagate.scan.registry import FAMILY_KINDS, ScannerName
 
 __all__ = [
     "SCRIPT_SCANNER",
@@ -810,7 +811,7 @@ class ScriptScanner:
     """
 
     name = "scripts"
-    kinds: frozenset[ContentKind] = frozenset(ContentKind)
+    kinds: frozenset[ContentKind] = FAMILY_KINDS[ScannerName.SCRIPTS]
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[ScanItem]:
         """Yield script findings for ``blob``; see the class docstring."""
