@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from datagate.engine.interface import bucket_order, take_rows
 
-__all__ = ["DEFAULT_BUDGET_BYTES", "BucketSpool", "SeqSpool", "SpoolFile", "load_rows"]
+__all__ = ["DEFAULT_BUDGET_BYTES", "BucketSpool", "SeqSpool", "SpoolFile"]
 
 DEFAULT_BUDGET_BYTES = 128 << 20
 """In-memory bytes a spool may hold before it spills to its temporary directory."""
@@ -41,11 +41,6 @@ class SpoolFile:
         if self.rows == 0:
             return np.zeros((0, self.ncols), dtype=np.uint64)
         return np.fromfile(self.path, dtype=np.uint64, count=self.rows * self.ncols).reshape(-1, self.ncols)
-
-
-def load_rows(source: npt.NDArray[np.uint64] | SpoolFile) -> npt.NDArray[np.uint64]:
-    """Return a bucket source's tuples (see :meth:`BucketSpool.source`)."""
-    return source.load() if isinstance(source, SpoolFile) else source
 
 
 class BucketSpool:

@@ -329,21 +329,22 @@ def pack_side(offsets: Sequence[npt.NDArray[np.int64]], hashes: Sequence[npt.NDA
 def _gather(side: SideStore, itemlocs: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
     """Return CSR ``(offsets, hashes)`` of the word sets at ``itemlocs`` (in that order).
 
-    Only the wanted rows' values are read from each item's side array (memory-mapped by the
-    local engine), so a reduce task's memory follows its candidates, not the data's size.
+    Only the wanted rows' values are read from each item's side array (by position, in the
+    local engine: one read of the row count and bounds, one of the hashes), so a reduce task's
+    memory follows its candidates, not the data's size.
     """
     items = (itemlocs >> np.uint64(LOC_SHIFT)).astype(np.int64)
     rows = (itemlocs & np.uint64((1 << LOC_SHIFT) - 1)).astype(np.int64)
     starts = np.zeros(len(itemlocs), dtype=np.int64)
     lens = np.zeros(len(itemlocs), dtype=np.int64)
     for it in distinct(items).tolist():
-        arr = side.get(int(it))
-        n = int(arr[0])
         sel = np.flatnonzero(items == it)
         r = rows[sel]
-        lo = np.asarray(arr[1 + r], dtype=np.int64)
-        starts[sel] = lo + n + 2  # positions in the packed array: [n, offsets (n + 1), hashes]
-        lens[sel] = np.asarray(arr[2 + r], dtype=np.int64) - lo
+        # the packed array is [n, offsets (n + 1), hashes]: n and each row's two offsets at once
+        head = np.asarray(side.get(int(it))[np.concatenate(([0], 1 + r, 2 + r))], dtype=np.int64)
+        n, lo, hi = int(head[0]), head[1 : 1 + len(r)], head[1 + len(r) :]
+        starts[sel] = lo + n + 2
+        lens[sel] = hi - lo
     out_off = np.zeros(len(itemlocs) + 1, dtype=np.int64)
     np.cumsum(lens, out=out_off[1:])
     total = int(out_off[-1])

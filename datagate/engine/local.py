@@ -142,8 +142,7 @@ class _FileSideStore(SideStore):
     """Side arrays saved as raw ``uint64`` files, read by position (picklable: paths only)."""
 
     def __init__(self, paths: Sequence[str | None]) -> None:
-        self.paths = list(paths)
-        self._cache = _WholeCache(WHOLE_CACHE_BYTES)
+        self.__setstate__({"paths": list(paths)})
 
     def __getstate__(self) -> dict[str, Any]:
         return {"paths": self.paths}
@@ -151,11 +150,17 @@ class _FileSideStore(SideStore):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.paths = state["paths"]
         self._cache = _WholeCache(WHOLE_CACHE_BYTES)
+        self._arrays: dict[int, _FileArray] = {}
 
     def get(self, item: int) -> Any:
         """Return item ``item``'s side array (read on indexing)."""
         path = self.paths[item] if item < len(self.paths) else None
-        return _FileArray(path, self._cache) if path else np.zeros(0, dtype=np.uint64)
+        if not path:
+            return np.zeros(0, dtype=np.uint64)
+        arr = self._arrays.get(item)
+        if arr is None:
+            arr = self._arrays[item] = _FileArray(path, self._cache)
+        return arr
 
 
 @dataclass(frozen=True)
@@ -206,11 +211,8 @@ def _map_to_files(fn: Callable[[Any], MapOutput], buckets: int, folder: str, ind
             for lo in range(0, len(order), _WRITE_ROWS):
                 fh.write(take_rows(table, order[lo : lo + _WRITE_ROWS]).tobytes())
         refs[name] = _ItemRows(path, int(table.shape[1]), tuple(int(e) for e in ends))
-    side = None
+    side = _save_side(folder, index, out.side)
     summary = out.summary
-    if out.side is not None and len(out.side):
-        side = os.path.join(folder, f"side{index:07d}.u64")
-        np.ascontiguousarray(out.side, dtype=np.uint64).tofile(side)
     del out
     _release_arrow_memory()
     return MapOutput(summary, refs, side)  # type: ignore[arg-type]  # file references here
@@ -218,6 +220,16 @@ def _map_to_files(fn: Callable[[Any], MapOutput], buckets: int, folder: str, ind
 
 _WRITE_ROWS = 1 << 18
 """Rows per write of a map task's bucket-ordered shuffle file."""
+
+
+def _save_side(folder: str, index: int, side: npt.NDArray[Any] | None) -> str | None:
+    """Write item ``index``'s side array as raw uint64 to ``folder`` (what :class:`_FileArray`
+    reads); return its path, or None when it has none."""
+    if side is None or not len(side):
+        return None
+    path = os.path.join(folder, f"side{index:07d}.u64")
+    np.ascontiguousarray(side, dtype=np.uint64).tofile(path)
+    return path
 
 
 def _release_arrow_memory() -> None:
@@ -376,10 +388,9 @@ def _failed_future(exc: BaseException) -> Future[Any]:
 
 
 def _reduce_sources(fn: Callable[..., R], bucket: int, sources: Mapping[str, Any], context: Any, side: SideStore) -> R:
-    """Run a reduce task on a bucket whose spilled rows it reads itself (in the worker)."""
-    from datagate.check._spool import load_rows
-
-    rows = {name: src.load() if isinstance(src, _BucketSlices) else load_rows(src) for name, src in sources.items()}
+    """Run a reduce task on a bucket whose rows are arrays or file references (a spilled
+    :class:`~datagate.check._spool.SpoolFile`, a :class:`_BucketSlices`) it loads itself."""
+    rows = {name: src if isinstance(src, np.ndarray) else src.load() for name, src in sources.items()}
     return fn(bucket, rows, context, side)
 
 
@@ -436,10 +447,7 @@ class _LocalShuffle(Shuffle):
                     ncols = next((p.shape[1] for p in parts if p.ndim == 2), 2)
                     spool = self.spools[name] = BucketSpool(ncols, bits=bits, budget=self.budget, tmp=self._tmp_parent())
                 spool.add_parts(parts)
-            if out.side is not None and len(out.side):
-                path = self._tmpdir() / f"side{i:07d}.u64"
-                np.ascontiguousarray(out.side, dtype=np.uint64).tofile(path)
-                self.side_paths[i] = str(path)
+            self.side_paths[i] = _save_side(str(self._tmpdir()), i, out.side)
             yield out.summary
 
     def _tmp_parent(self) -> Path:
