@@ -14,30 +14,30 @@ import sys
 
 __all__ = ["main", "run"]
 
-_quick_exit = False
-"""Set by :func:`main` when the command ran on a path that leaves nothing to clean up but what
-``atexit`` handlers do (the fast ``scan``); :func:`run` then skips the interpreter's teardown."""
-
 
 def main() -> int:
     """Run ``datagate`` with ``sys.argv`` and return the exit code."""
-    global _quick_exit
+    return _dispatch()[0]
+
+
+def _dispatch() -> tuple[int, bool]:
+    """Run the command; return its exit code and whether it took the fast ``scan`` path (which
+    leaves nothing to clean up but what ``atexit`` handlers do)."""
     if sys.argv[1:] == ["--version"]:
         from datagate import __version__
         from datagate.inventory.native import status
 
         print(f"datagate {__version__} (inventory accelerator: {status})")
-        return 0
+        return 0, False
     if "scan" in sys.argv[1:]:
         from datagate.cli.fast import try_scan
 
         code = try_scan(sys.argv[1:])
         if code is not None:
-            _quick_exit = True
-            return code
+            return code, True
     from datagate.cli import main as cli_main
 
-    return cli_main()
+    return cli_main(), False
 
 
 def run() -> None:
@@ -48,8 +48,8 @@ def run() -> None:
     are flushed, and the process ends with :func:`os._exit`. Anything else, and any run that
     left a thread behind, exits the usual way.
     """
-    code = main()
-    if not _quick_exit or ("threading" in sys.modules and sys.modules["threading"].active_count() > 1):
+    code, quick = _dispatch()
+    if not quick or ("threading" in sys.modules and sys.modules["threading"].active_count() > 1):
         sys.exit(code)
     import atexit
     import os
