@@ -1,8 +1,8 @@
-"""Build hook for the optional C accelerator of the inventory; all metadata is in pyproject.toml.
+"""Build hook for the optional C accelerators; all metadata is in pyproject.toml.
 
-``optional=True``: where the extension cannot be compiled (no C compiler, no Python headers),
-installation goes on without it and datagate uses the pure-Python twins of its two functions,
-which give the same results (see datagate/inventory/native.py).
+``optional=True``: where an extension cannot be compiled (no C compiler, no Python headers),
+installation goes on without it and datagate takes its Python code paths, which give the same
+results (see datagate/inventory/native.py and the plain-data check in datagate/scan/pickles.py).
 """
 
 from setuptools import Extension, setup
@@ -13,6 +13,11 @@ setup(
             "datagate.inventory._native",
             sources=["datagate/inventory/_native.c"],
             optional=True,
-        )
+        ),
+        Extension(
+            "datagate._pickleplain",
+            sources=["datagate/_pickleplain.c"],
+            optional=True,
+        ),
     ]
 )

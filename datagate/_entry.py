@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["main", "run"]
+__all__ = ["main", "run", "version_line"]
 
 
 def main() -> int:
@@ -20,14 +20,23 @@ def main() -> int:
     return _dispatch()[0]
 
 
+def version_line() -> str:
+    """What ``datagate --version`` prints: the version and which C accelerators are in use."""
+    from datagate import __version__
+    from datagate._plain import status as pickle_status
+    from datagate.inventory.native import status
+
+    return (
+        f"datagate {__version__} (inventory accelerator: {status}; "
+        f"pickle plain-data check: {pickle_status})"
+    )
+
+
 def _dispatch() -> tuple[int, bool]:
     """Run the command; return its exit code and whether it took the fast ``scan`` path (which
     leaves nothing to clean up but what ``atexit`` handlers do)."""
     if sys.argv[1:] == ["--version"]:
-        from datagate import __version__
-        from datagate.inventory.native import status
-
-        print(f"datagate {__version__} (inventory accelerator: {status})")
+        print(version_line())
         return 0, False
     if "scan" in sys.argv[1:]:
         from datagate.cli.fast import try_scan

@@ -148,10 +148,9 @@ options = GlobalOptions()
 
 def _print_version(value: bool) -> None:
     if value:
-        from datagate import __version__
-        from datagate.inventory.native import status
+        from datagate._entry import version_line
 
-        typer.echo(f"datagate {__version__} (inventory accelerator: {status})")
+        typer.echo(version_line())
         raise typer.Exit()
 
 

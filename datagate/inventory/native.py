@@ -7,10 +7,11 @@ twins anyway.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from types import ModuleType
+
+from datagate._plain import load_extension
 
 __all__ = ["ABI", "native", "status"]
 
@@ -19,20 +20,11 @@ ABI = 2
 
 
 def _load() -> tuple[ModuleType | None, str]:
-    if os.environ.get("DATAGATE_PURE_PYTHON", "") not in ("", "0"):
-        return None, "off (DATAGATE_PURE_PYTHON is set)"
-    if sys.getfilesystemencoding() != "utf-8":
+    pure = os.environ.get("DATAGATE_PURE_PYTHON", "") not in ("", "0")  # load_extension says so
+    if not pure and sys.getfilesystemencoding() != "utf-8":
         # The accelerator reads paths as UTF-8, as os.fsencode does on a UTF-8 file system.
         return None, f"off (file system encoding is {sys.getfilesystemencoding()})"
-    try:
-        _native = importlib.import_module("datagate.inventory._native")
-    except ModuleNotFoundError:
-        return None, "not built (no C compiler or Python headers at install time?)"
-    except ImportError as exc:
-        return None, f"unusable ({exc}); reinstall datagate"
-    if getattr(_native, "ABI", None) != ABI:
-        return None, f"stale build (ABI {getattr(_native, 'ABI', None)}, want {ABI}); reinstall datagate"
-    return _native, "on"
+    return load_extension("datagate.inventory._native", ABI)
 
 
 native, status = _load()

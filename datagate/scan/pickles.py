@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
+from datagate._plain import plain_data
 from datagate.models import Finding, Severity
 from datagate.scan.interface import Blob, ContentKind, Limits, ScanContext, ScanItem
 from datagate.scan.registry import FAMILY_KINDS, ScannerName
@@ -1876,6 +1877,8 @@ class PickleScanner:
         data = _as_view(blob.data)
         if bytes(data[:6]) == _NPY_MAGIC:
             result = analyse_npy(data, limits=ctx.limits, strict=ctx.strict)
+        elif plain_data is not None and plain_data(data, ctx.limits.max_pickle_ops):
+            return  # plain data, well formed: the walk would report nothing (datagate/_plain.py)
         else:
             result = analyse(data, limits=ctx.limits, strict=ctx.strict)
         yield from findings_for(result, blob)

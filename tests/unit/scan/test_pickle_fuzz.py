@@ -21,7 +21,7 @@ from datagate.scan.pickles import (
     analyse_npy,
     looks_like_pickle,
 )
-from tests.unit.scan._pickle_helpers import built, payload_bytes
+from tests.unit.scan._pickle_helpers import EDITS, built, mutate, payload_bytes
 
 _ROOT: Path | None = None
 _LIMITS = Limits(max_pickle_ops=200_000)
@@ -78,31 +78,11 @@ def test_random_bytes_after_proto_never_escape(data: bytes) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(
-    st.data(),
-    st.lists(
-        st.tuples(st.sampled_from(["flip", "insert", "delete", "truncate"]),
-                  st.integers(0, 1 << 20), st.integers(0, 255)),
-        min_size=1, max_size=6,
-    ),
-)  # fmt: skip
+@given(st.data(), EDITS)
 def test_mutated_fixtures_never_escape(
     corpus: list[bytes], data: st.DataObject, edits: list[tuple[str, int, int]]
 ) -> None:
-    buf = bytearray(data.draw(st.sampled_from(corpus)))
-    for kind, where, value in edits:
-        if not buf:
-            break
-        i = where % len(buf)
-        if kind == "flip":
-            buf[i] = value
-        elif kind == "insert":
-            buf[i:i] = bytes([value])
-        elif kind == "delete":
-            del buf[i]
-        else:
-            del buf[i:]
-    _check(bytes(buf))
+    _check(mutate(data.draw(st.sampled_from(corpus)), edits))
 
 
 def test_adversarial_shapes_finish() -> None:

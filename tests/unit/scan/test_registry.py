@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from datagate.errors import ScanError
@@ -42,7 +44,7 @@ def test_lazy_stand_ins_declare_the_scanners_own_kinds() -> None:
         assert lazy.real is real  # the module-level scanner object, imported once
 
 
-def test_a_folder_of_pickles_imports_no_archive_or_spreadsheet_reader(tmp_path) -> None:
+def test_a_folder_of_pickles_imports_no_archive_or_spreadsheet_reader(tmp_path: Path) -> None:
     import pickle
     import subprocess
     import sys
@@ -65,6 +67,7 @@ def test_a_folder_of_pickles_imports_no_archive_or_spreadsheet_reader(tmp_path) 
 
 def test_lazy_scanner_pickles_as_its_family() -> None:
     lazy = default_scanners()[0]
+    assert isinstance(lazy, LazyScanner)
     assert lazy.real is not None  # loaded here ...
     make, args = lazy.__reduce__()
     assert args == (lazy.family,)  # ... crosses a process boundary as its family name ...
