@@ -2,7 +2,7 @@
 
 ``optional=True``: where an extension cannot be compiled (no C compiler, no Python headers),
 installation goes on without it and datagate takes its Python code paths, which give the same
-results (see datagate/inventory/native.py and the plain-data check in datagate/scan/pickles.py).
+results (see datagate/inventory/native.py and datagate/_accel.py).
 """
 
 from setuptools import Extension, setup
@@ -15,8 +15,8 @@ setup(
             optional=True,
         ),
         Extension(
-            "datagate._pickleplain",
-            sources=["datagate/_pickleplain.c"],
+            "datagate._picklewalk",
+            sources=["datagate/_picklewalk.c"],
             optional=True,
         ),
     ]

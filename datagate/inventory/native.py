@@ -11,7 +11,7 @@ import os
 import sys
 from types import ModuleType
 
-from datagate._plain import load_extension
+from datagate._accel import load_extension
 
 __all__ = ["ABI", "native", "status"]
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
-from datagate._plain import plain_data
+from datagate._accel import summarise
 from datagate.models import Finding, Severity
 from datagate.scan.interface import Blob, ContentKind, Limits, ScanContext, ScanItem
 from datagate.scan.registry import FAMILY_KINDS, ScannerName
@@ -64,6 +64,7 @@ __all__ = [
     "is_dangerous",
     "is_model_class",
     "looks_like_pickle",
+    "walk",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -1712,8 +1713,51 @@ def analyse(
     nothing else.
     """
     lim = limits or Limits()
+    mv = _as_view(data)
+    fast = _summarised(mv, lim.max_pickle_ops, strict)
+    return fast if fast is not None else walk(mv, limits=lim, strict=strict)
+
+
+def walk(
+    data: bytes | bytearray | memoryview, *, limits: Limits | None = None, strict: bool = False
+) -> PickleAnalysis:
+    """:func:`analyse` by the full walk in Python, always (tests compare it with the C pass)."""
+    lim = limits or Limits()
     w = _Walker(_as_view(data), max_ops=lim.max_pickle_ops, max_seconds=lim.max_seconds_per_file)
     w.run()
+    return w.result(strict)
+
+
+# Globals the walk does more with than judge them against the allowlist: getattr(<global>,
+# "<const>") is resolved statically, bytes handed to a pickle loader are walked as a nested
+# pickle, and joblib's array data follows its wrapper's BUILD. A stream naming one takes the walk.
+_WALK_ONLY = frozenset({("builtins", "getattr"), _JOBLIB_WRAPPER, *_PICKLE_LOADERS})
+
+
+def _summarised(mv: memoryview, max_ops: int, strict: bool) -> PickleAnalysis | None:
+    """The analysis of ``mv`` from the C one-pass walk (datagate/_accel.py), or None: take the
+    full walk.
+
+    The C pass returns only for a well-formed stream that names globals by constant strings and
+    calls nothing else, with none of the walk's own issues (it answers None for those); what the
+    walk would then report depends only on the globals, their first offsets and whether each is
+    called. When every one is allowlisted (and none is in :data:`_WALK_ONLY`) the walk does
+    nothing else with them, so the same records give the same :meth:`_Walker.result`.
+    """
+    if summarise is None:
+        return None
+    summary = summarise(mv, max_ops)
+    if summary is None:
+        return None
+    ops, names = summary
+    w = _Walker(mv, max_ops=max_ops)
+    for module, name, offset, via, called in names:
+        rec: _Rec = w._global(module, name, offset, via).extra
+        if not rec.allowlisted or (rec.module, rec.name) in _WALK_ONLY:
+            return None
+        if called:
+            rec.called = rec.used = True
+    w.ops, w.streams, w.end = ops, 1, len(mv)
     return w.result(strict)
 
 
@@ -1877,8 +1921,6 @@ class PickleScanner:
         data = _as_view(blob.data)
         if bytes(data[:6]) == _NPY_MAGIC:
             result = analyse_npy(data, limits=ctx.limits, strict=ctx.strict)
-        elif plain_data is not None and plain_data(data, ctx.limits.max_pickle_ops):
-            return  # plain data, well formed: the walk would report nothing (datagate/_plain.py)
         else:
             result = analyse(data, limits=ctx.limits, strict=ctx.strict)
         yield from findings_for(result, blob)

@@ -1,14 +1,15 @@
-"""Loading datagate's optional C accelerators, and the pickle scanner's plain-data check.
+"""Loading datagate's optional C accelerators, and the pickle scanner's one-pass walk.
 
 Each accelerator is an optional extension (setup.py): where it was not built, is stale or is
 turned off (``DATAGATE_PURE_PYTHON=1``), datagate takes its Python code paths, with the same
 results. :func:`load_extension` imports one and says in a few words why it is not in use.
 
-:data:`plain_data` (``_pickleplain.c``) answers True only for a well-formed pickle stream that
-builds plain data (no global, call, DUP, buffer or container memo re-use) and ends on its last
-byte: one for which the scanner's full walk (:func:`datagate.scan.pickles.analyse`) reports
-nothing, so the scanner can skip the walk. False is never a verdict: the walk runs and decides.
-Tests compare the two on real, hostile and mutated pickles.
+:data:`summarise` (``_picklewalk.c``) walks, in one C pass, the common pickle stream: one that
+builds data from constants and globals named by constant strings, well formed, ending on its last
+byte. It returns the globals the stream names (where first, how, whether called), which
+:mod:`datagate.scan.pickles` judges exactly as its full walk would; for anything else (unusual
+opcodes, anything the walk would report as an issue of its own) it returns None and the full walk
+runs. Tests compare the two on real, hostile and mutated pickles.
 
 Cheap to import (no pickle machinery), so ``datagate --version`` can report :data:`status`.
 """
@@ -21,10 +22,10 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ABI", "load_extension", "plain_data", "status"]
+__all__ = ["ABI", "Summary", "load_extension", "status", "summarise"]
 
 ABI = 1
-"""The interface this code was written for (``DATAGATE_PICKLEPLAIN_ABI`` in _pickleplain.c)."""
+"""The interface this code was written for (``DATAGATE_PICKLEWALK_ABI`` in _picklewalk.c)."""
 
 
 def load_extension(name: str, abi: int) -> tuple[ModuleType | None, str]:
@@ -43,10 +44,16 @@ def load_extension(name: str, abi: int) -> tuple[ModuleType | None, str]:
     return mod, "on"
 
 
-def _load() -> tuple[Callable[[Any, int], bool] | None, str]:
-    mod, why = load_extension("datagate._pickleplain", ABI)
-    return (mod.plain_data if mod is not None else None), why
+Summary = tuple[int, tuple[tuple[str, str, int, str, bool], ...]]
+"""(opcodes walked, per distinct global in the order first named: module, name, offset, via,
+called)."""
 
 
-plain_data, status = _load()
-"""``plain_data(data, max_ops) -> bool`` (None: not available) and a word on why, for --version."""
+def _load() -> tuple[Callable[[Any, int], Summary | None] | None, str]:
+    mod, why = load_extension("datagate._picklewalk", ABI)
+    return (mod.summarise if mod is not None else None), why
+
+
+summarise, status = _load()
+"""``summarise(data, max_ops) -> Summary | None`` (None: not built) and a word on why, for
+--version."""
