@@ -32,7 +32,6 @@ import codecs
 import encodings.latin_1
 import encodings.raw_unicode_escape
 import encodings.utf_8
-import pickletools
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -567,7 +566,12 @@ class _V:
         self.extra = extra
 
 
-_OPCODES = frozenset(ord(op.code) for op in pickletools.opcodes)
+# Every opcode of protocols 0-5 (pickletools.opcodes; a test compares), written out so the
+# scanner does not import pickletools and pickle.
+_OPCODES = frozenset(
+    b"().012BCFGIJKLMNPQRSTUVX]abcdeghijlopqrstu}\x80\x81\x82\x83\x84\x85\x86\x87\x88\x89"
+    b"\x8a\x8b\x8c\x8d\x8e\x8f\x90\x91\x92\x93\x94\x95\x96\x97\x98"
+)
 _SCALAR = _V(_K_SCALAR)
 _INTS = tuple(_V(_K_INT, i) for i in range(256))
 _LONGSTR = _V(_K_LONGSTR)

@@ -23,7 +23,6 @@ import csv
 import io
 import json
 import os
-import pickletools
 import re
 import struct
 import sys
@@ -253,6 +252,8 @@ def _own_low_protocol_pickle(head: bytes, truncated: bool) -> bool:
     """Heuristic for protocol 0/1 pickles (no PROTO opcode): opcodes must parse as a pickle."""
     if not head or head[0:1] not in b"(]}cNIJKLMFSVXUTGh)\x88\x89\x8a.":
         return False
+    import pickletools  # only without datagate.scan.pickles (its own check is used otherwise)
+
     ops = 0
     saw_global = False
     pos = 0

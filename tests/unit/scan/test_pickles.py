@@ -456,3 +456,11 @@ def test_stacked_protocol0_pickle_is_analysed_not_trailing() -> None:
     assert a.streams == 2 and a.calls == ("posix.system",)
     zip_tail = pickle.dumps([1, 2], protocol=2) + b"PK\x03\x04" + bytes(100)
     assert _rules(zip_tail) == {"pickle.trailing_data": Severity.LOW}
+
+
+def test_opcode_table_is_pickletools_own() -> None:
+    import pickletools
+
+    from datagate.scan.pickles import _OPCODES
+
+    assert frozenset(ord(op.code) for op in pickletools.opcodes) == _OPCODES
