@@ -190,11 +190,17 @@ def test_datagate_errors_from_scanners_propagate(tmp_path: Path) -> None:
 # so the budget still holds, but pytest would turn the report into an error.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("yields", [False, True], ids=["busy-loop", "yielding"])
-def test_time_budget_per_file(tmp_path: Path, yields: bool) -> None:
+@pytest.mark.parametrize("outer", [True, False], ids=["outer-timer", "ticking"])
+def test_time_budget_per_file(tmp_path: Path, yields: bool, outer: bool) -> None:
     (tmp_path / "a.csv").write_text("a,b\n1,2\n")
     (tmp_path / "b.csv").write_text("a,b\n1,2\n")
     ctx = ScanContext(limits=Limits(max_seconds_per_file=0.3))
-    report = _scan(tmp_path, ctx=ctx, scanners=(_Spin(yields=yields),))
+    # pytest-timeout's own timer is the outer one; without it the budget timer ticks for the run
+    saved = signal.setitimer(signal.ITIMER_REAL, 600.0 if outer else 0)
+    try:
+        report = _scan(tmp_path, ctx=ctx, scanners=(_Spin(yields=yields),))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, *saved)
     assert [f.path for f in report.findings if f.rule == "scan.timeout"] == ["a.csv", "b.csv"]
     # cut short by the budget: a spin that ran to its end (30 s) would have reported "never"
     assert not [f for f in report.findings if f.rule == "never"]
@@ -202,17 +208,22 @@ def test_time_budget_per_file(tmp_path: Path, yields: bool) -> None:
 
 
 def test_budget_handler_is_installed_once_and_hands_outer_alarms_on() -> None:
-    """The SIGALRM handler stays for the run; an alarm between files is the outer timer's."""
+    """With an outer timer pending, the timer is armed around each file: the SIGALRM handler
+    stays for the run, an alarm between files is the outer timer's, and the outer timer is
+    re-armed with what it had left."""
     calls: list[int] = []
 
     def outer(signum: int, frame: object) -> None:
         calls.append(signum)
 
     previous = signal.signal(signal.SIGALRM, outer)
+    saved = signal.setitimer(signal.ITIMER_REAL, 1000.0)  # pytest-timeout's, if any
     try:
         with _Deadline(30.0) as deadline:
             deadline.start()
+            assert not deadline._ticking and signal.getitimer(signal.ITIMER_REAL)[0] <= 30.0
             deadline.stop()
+            assert 990.0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 1000.0  # the outer's, back
             assert signal.getsignal(signal.SIGALRM) == deadline._fire  # still ours
             signal.raise_signal(signal.SIGALRM)  # no file is timed: the outer timer's alarm
             assert calls == [signal.SIGALRM]
@@ -223,6 +234,43 @@ def test_budget_handler_is_installed_once_and_hands_outer_alarms_on() -> None:
             assert calls == [signal.SIGALRM]
         assert signal.getsignal(signal.SIGALRM) is outer  # restored after the run
     finally:
+        signal.setitimer(signal.ITIMER_REAL, *saved)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_without_an_outer_timer_the_budget_timer_ticks_for_the_run() -> None:
+    """No outer timer: armed once; files move their end; an alarm re-arms itself for the current
+    file, raises in a file whose budget ran out, and one that is not ours is handed on."""
+    calls: list[int] = []
+
+    def outer(signum: int, frame: object) -> None:
+        calls.append(signum)
+
+    previous = signal.signal(signal.SIGALRM, outer)
+    saved = signal.setitimer(signal.ITIMER_REAL, 0)  # pytest-timeout's, if any
+    try:
+        with _Deadline(30.0) as deadline:
+            deadline.start()
+            assert deadline._ticking
+            deadline.stop()
+            deadline.start()  # no system call: the same timer
+            assert 29.0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30.0
+            signal.raise_signal(signal.SIGALRM)  # our timer is still pending: not ours
+            assert calls == [signal.SIGALRM]
+            signal.setitimer(signal.ITIMER_REAL, 0)  # as if ours went off, budget left
+            signal.raise_signal(signal.SIGALRM)
+            assert 29.0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30.0  # re-armed for the file
+            deadline.end = time.monotonic() - 1  # this file's budget ran out
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            with pytest.raises(_Timeout):
+                signal.raise_signal(signal.SIGALRM)
+            assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 0.05  # again soon, until stop
+            deadline.stop()
+            assert calls == [signal.SIGALRM]
+        assert signal.getitimer(signal.ITIMER_REAL)[0] == 0  # disarmed after the run
+        assert signal.getsignal(signal.SIGALRM) is outer
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, *saved)
         signal.signal(signal.SIGALRM, previous)
 
 
