@@ -1753,16 +1753,30 @@ def _summarised(mv: memoryview, max_ops: int, strict: bool) -> PickleAnalysis | 
     summary = summarise(mv, max_ops)
     if summary is None:
         return None
+    key = (summary, len(mv), strict)
+    if key in _SUMMARISED:
+        return _SUMMARISED[key]
     ops, names = summary
     w = _Walker(mv, max_ops=max_ops)
+    result: PickleAnalysis | None = None
     for module, name, offset, via, called in names:
         rec: _Rec = w._global(module, name, offset, via).extra
         if not rec.allowlisted or (rec.module, rec.name) in _WALK_ONLY:
-            return None
+            break
         if called:
             rec.called = rec.used = True
-    w.ops, w.streams, w.end = ops, 1, len(mv)
-    return w.result(strict)
+    else:
+        w.ops, w.streams, w.end = ops, 1, len(mv)
+        result = w.result(strict)
+    if len(_SUMMARISED) >= 1024:
+        _SUMMARISED.clear()
+    _SUMMARISED[key] = result
+    return result
+
+
+# Results by (summary, length, strict): files saved by the same code (a folder of arrays, of
+# model shards) share them. The analysis is frozen, so sharing one is safe.
+_SUMMARISED: dict[tuple[object, int, bool], PickleAnalysis | None] = {}
 
 
 def looks_like_pickle(data: bytes | bytearray | memoryview) -> bool:
