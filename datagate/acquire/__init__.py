@@ -13,12 +13,28 @@ from __future__ import annotations
 import re
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from datagate.acquire.interface import Acquired, Source, SourceInfo
-from datagate.acquire.local import LocalSource
+if TYPE_CHECKING:
+    from datagate.acquire.interface import Acquired, Source, SourceInfo
+    from datagate.acquire.local import LocalSource
 
 __all__ = ["Acquired", "LocalSource", "Source", "SourceInfo", "local_copy", "parse_source"]
+
+# Imported on first use: ``datagate scan FOLDER`` resolves a local path without loading them.
+_LAZY = {
+    "Acquired": "datagate.acquire.interface",
+    "Source": "datagate.acquire.interface",
+    "SourceInfo": "datagate.acquire.interface",
+    "LocalSource": "datagate.acquire.local",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'datagate.acquire' has no attribute {name!r}")
+    return getattr(import_module(module), name)
 
 
 def parse_source(text: str, **hub_options: Any) -> Source:
@@ -29,6 +45,8 @@ def parse_source(text: str, **hub_options: Any) -> Source:
     :class:`LocalSource`. Raises UsageError for an empty string or an unknown ``scheme://``;
     the Hub source raises its own errors for a malformed ``hf://`` URI.
     """
+    from datagate.acquire.interface import Source
+    from datagate.acquire.local import LocalSource
     from datagate.errors import UsageError
 
     if not text:
