@@ -6,12 +6,17 @@ them into an exception that unwinds through here). Only SIGKILL or a power cut c
 behind, so each write first removes the leftovers *of its own target* whose writer process is
 gone (and, for files named by older datagate versions, ``.<name>.*.tmp`` older than an hour).
 Outputs get ``0o666`` minus the umask, like any file the user's shell creates.
+
+A target that is a stream rather than a file (``--output /dev/null``, a named pipe, a socket,
+anything under ``/dev`` or ``/proc`` such as ``/dev/stdout``) is written straight through:
+renaming a temp file over it would replace the device node or link itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +30,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "atomic_writer",
+    "is_stream_target",
     "new_file_mode",
     "sweep_stale_temps",
     "temp_name",
@@ -109,6 +115,19 @@ def atomic_write_bytes(path: Path, data: bytes, *, fsync_dir: bool = True) -> No
         fh.write(data)
 
 
+def is_stream_target(path: Path) -> bool:
+    """Return True when ``path`` exists and is a stream to write into, not a file to replace:
+    a device, named pipe or socket (following links), or anything under ``/dev`` or ``/proc``
+    (``/dev/stdout`` of a redirected shell leads to a regular file)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        return True
+    return stat.S_ISREG(mode) and os.path.abspath(path).startswith(("/dev/", "/proc/"))
+
+
 @contextmanager
 def atomic_writer(path: Path, *, fsync_dir: bool = True) -> Iterator[BinaryIO]:
     """Yield a binary file that replaces ``path`` when the block ends without an exception.
@@ -116,9 +135,21 @@ def atomic_writer(path: Path, *, fsync_dir: bool = True) -> Iterator[BinaryIO]:
     The data goes to a temporary file in the same folder, which is fsync'ed and renamed over
     ``path``; if the block raises (or is interrupted), the temporary file is removed and ``path``
     is untouched. The new file's mode honours the umask. Raises DatagateError naming the path
-    when the folder is missing or not writable.
+    when the folder is missing or not writable. A stream target (:func:`is_stream_target`) is
+    written straight through instead: what a stream has received cannot be taken back.
     """
     path = Path(path)
+    if is_stream_target(path):
+        try:
+            fh = open(path, "wb")  # noqa: SIM115 - closed below, after the block
+        except OSError as exc:
+            raise DatagateError(f"{path}: cannot write ({exc.strerror})") from exc
+        try:
+            with fh:
+                yield fh
+        except OSError as exc:
+            raise DatagateError(f"{path}: cannot write ({exc.strerror})") from exc
+        return
     folder = path.parent if str(path.parent) else Path(".")
     sweep_stale_temps(path)
     tmp = temp_name(path)

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from datagate.atomic import atomic_write_bytes, atomic_writer, sweep_stale_temps, temp_name
+from datagate.atomic import (
+    atomic_write_bytes,
+    atomic_writer,
+    is_stream_target,
+    sweep_stale_temps,
+    temp_name,
+)
 from datagate.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,3 +117,37 @@ def test_stale_temps_of_a_killed_writer_are_removed_by_the_next_write(tmp_path: 
     assert not dead.exists() and not legacy_old.exists()
     assert mine.exists() and legacy_new.exists() and other.exists()
     assert sweep_stale_temps(target) == []
+
+
+def test_streams_are_not_files_to_replace(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "file").write_bytes(b"x")
+    os.symlink(tmp_path / "pipe", tmp_path / "link-to-pipe")
+    assert is_stream_target(Path("/dev/null")) and is_stream_target(tmp_path / "pipe")
+    assert is_stream_target(tmp_path / "link-to-pipe")
+    assert not is_stream_target(tmp_path / "file") and not is_stream_target(tmp_path / "missing")
+    assert not is_stream_target(tmp_path)
+
+
+def test_output_to_a_named_pipe_writes_through_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--output /dev/null`` (or a pipe) once renamed a temp file over the device node: as root,
+    /dev/null became a regular file. A named pipe takes the same path, safely."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.txt").write_text("a\n")
+    pipe = tmp_path / "out.json"
+    os.mkfifo(pipe)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()))
+    reader.start()
+    try:
+        code = main(["-q", "hash", str(tmp_path / "data"), "-o", str(pipe)])
+    finally:
+        if reader.is_alive():  # the writer never opened it: unblock the reader
+            with open(pipe, "wb"):
+                pass
+        reader.join(timeout=30)
+    capsys.readouterr()
+    assert code == 0
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)  # still the pipe, not a file renamed over it
+    assert b"a.txt" in got[0]
+    assert _leftovers(tmp_path) == []
