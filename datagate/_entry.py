@@ -39,11 +39,19 @@ def _dispatch() -> tuple[int, bool]:
         print(version_line())
         return 0, False
     if "scan" in sys.argv[1:]:
+        import gc
+
+        # A scan makes many small objects and almost no cycles: collecting every 700
+        # allocations cost a scan of 1,000 small pickles 7 ms in 50 collections that found next
+        # to nothing. The process ends with the scan.
+        default = gc.get_threshold()
+        gc.set_threshold(20_000, 20, 20)
         from datagate.cli.fast import try_scan
 
         code = try_scan(sys.argv[1:])
         if code is not None:
             return code, True
+        gc.set_threshold(*default)  # not a plain scan: the CLI runs as usual
     from datagate.cli import main as cli_main
 
     return cli_main(), False

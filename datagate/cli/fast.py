@@ -151,6 +151,9 @@ def try_scan(argv: list[str]) -> int | None:
     parsed = parse_scan(argv)
     if parsed is None:
         return None
+    import gc
+
+    gc.freeze()  # what the imports made stays out of later collections (see _entry._dispatch)
     from datagate.errors import clear_breadcrumb
 
     clear_breadcrumb()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import datagate
 
@@ -40,3 +41,25 @@ def test_everything_else_goes_to_the_cli() -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert usage.returncode == 2
+
+
+_GC_PROBE = """
+import gc, sys
+sys.argv = ["datagate", *sys.argv[1:]]
+from datagate._entry import _dispatch
+code, quick = _dispatch()
+print("GC", code, quick, gc.get_threshold(), gc.get_freeze_count() > 0)
+"""
+
+
+def test_a_plain_scan_collects_garbage_less_often_and_nothing_else_does(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("a\n")
+
+    def probe(*args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", _GC_PROBE, *args], capture_output=True, text=True, timeout=120
+        ).stdout
+        return [line for line in out.splitlines() if line.startswith("GC ")][-1]
+
+    assert probe("-q", "scan", str(tmp_path), "-o", str(tmp_path / "r.json")) == "GC 0 True (20000, 20, 20) True"
+    assert probe("scan", "--help") == "GC 0 False (700, 10, 10) False"  # the typer CLI, as usual
