@@ -85,6 +85,20 @@ def _kill_first(match: Any, done: threading.Event) -> list[int]:
     return killed
 
 
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _our_ray_task(pid: int, title: str) -> bool:
+    """A task process of the Ray this test process started: its title, and its parent (the
+    raylet) is a child of this process. Never a worker of another Ray on the machine (another
+    test run, or another xdist worker's Ray when pytest-xdist fails to group the Ray tests)."""
+    return title in _cmdline(pid) and _parent(_parent(pid)) == os.getpid()
+
+
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -114,12 +128,21 @@ def _assert_error_names_a_shard(out: Any) -> None:
 
 
 @ray_group
+def test_the_ray_tests_run_in_one_worker(request: pytest.FixtureRequest) -> None:
+    """Under pytest-xdist (``make test``) every Ray test runs in one worker process, so one local
+    Ray serves them all: --dist loadgroup marks their node ids with the group name."""
+    if not hasattr(request.config, "workerinput"):
+        pytest.skip("not under pytest-xdist")
+    assert request.node.nodeid.endswith("@ray"), request.node.nodeid
+
+
+@ray_group
 def test_ray_task_whose_worker_is_killed_is_failed_not_retried(ray_engine: RayEngine) -> None:
     """Deterministic: the item's task sleeps, so the SIGKILL lands while it runs. A retried task
     would sleep again and then succeed (``max_retries=0`` must hold); it must be Failed instead."""
     done = threading.Event()
     killed: list[int] = []
-    killer = threading.Thread(target=lambda: killed.extend(_kill_first(lambda pid: "ray::_call" in _cmdline(pid), done)))
+    killer = threading.Thread(target=lambda: killed.extend(_kill_first(lambda pid: _our_ray_task(pid, "ray::_call"), done)))
     killer.start()
     try:
         results = list(ray_engine.map(time.sleep, [30.0], names=["data/train-00000-of-00001.parquet"]))
@@ -144,7 +167,7 @@ def test_ray_worker_killed_mid_check_is_an_error_or_changes_nothing(ray_engine: 
     clean = _checks(run_checks(root, engine=ray_engine))
     outcomes = []
     for _attempt in range(3):
-        out, killed = _run_with_kill(root, ray_engine, lambda pid: "ray::_map_split" in _cmdline(pid))
+        out, killed = _run_with_kill(root, ray_engine, lambda pid: _our_ray_task(pid, "ray::_map_split"))
         if not killed:
             continue
         if any(c.status is CheckStatus.ERROR for c in out.report.checks):
