@@ -139,7 +139,11 @@ def scan(
 
 def _rough_size(root: Path) -> tuple[int, int]:
     """Return (files, bytes) of the tree at ``root`` from its directory entries, stopping once
-    the counts decide that worker processes pay off. Reads no file content; never raises."""
+    the counts decide that worker processes pay off. Reads no file content; never raises.
+
+    Each folder is listed and its entries lstat'ed in one call of the inventory's C accelerator
+    where it is built (about half the time of a DirEntry.stat() per file); a folder it declines
+    (a special file, an unreadable entry) is counted the Python way."""
     import os
 
     from datagate.scan.engine import PARALLEL_MIN_BYTES, PARALLEL_MIN_FILES
@@ -152,8 +156,14 @@ def _rough_size(root: Path) -> tuple[int, int]:
         return 1, 0
     stack = [str(root)]
     while stack and files < PARALLEL_MIN_FILES and size < PARALLEL_MIN_BYTES:
+        folder = stack.pop()
+        counted = _native_folder_size(folder, stack)
+        if counted is not None:
+            files += counted[0]
+            size += counted[1]
+            continue
         try:
-            with os.scandir(stack.pop()) as it:
+            with os.scandir(folder) as it:
                 for e in it:
                     try:
                         if e.is_dir(follow_symlinks=False):
@@ -166,6 +176,31 @@ def _rough_size(root: Path) -> tuple[int, int]:
         except OSError:
             continue
     return files, size
+
+
+def _native_folder_size(folder: str, stack: list[str]) -> tuple[int, int] | None:
+    """(regular files, their bytes) directly in ``folder``, its subfolders pushed on ``stack``;
+    None when the accelerator is missing or declines the folder (nothing pushed then)."""
+    import array
+    import stat
+
+    from datagate.inventory.native import native
+
+    if native is None:
+        return None
+    try:
+        names, dirs = native.list_dir(folder, "")
+        packed = native.lstat_keys(folder.rstrip("/") + "/", names) if names else b""
+    except (OSError, UnicodeError, ValueError):
+        return None
+    if packed is None:
+        return None
+    keys = array.array("q")
+    keys.frombytes(packed)
+    modes, sizes = keys[0::6], keys[5::6]
+    regular = [n for m, n in zip(modes, sizes, strict=True) if stat.S_ISREG(m)]
+    stack.extend(f"{folder.rstrip('/')}/{d}" for d in dirs)
+    return len(regular), sum(regular)
 
 
 # `import datagate.scan` binds the package attribute to this module: keep `datagate.scan(...)` working.

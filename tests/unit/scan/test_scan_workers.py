@@ -115,3 +115,36 @@ def test_a_tree_past_the_threshold_uses_workers_by_itself(tree: Path, tmp_path: 
     auto = scan(root)
     one = scan(root, workers=1)
     assert auto.findings == one.findings and auto.files == one.files
+
+
+def test_rough_size_counts_the_same_with_and_without_the_accelerator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker decision's tree size: regular files and their bytes, folders walked, links and
+    pipes not counted; the same from the C listing as from os.scandir."""
+    import os
+
+    from datagate.inventory import native as native_mod
+    from datagate.scan import _rough_size
+    from datagate.scan.engine import _cpus, parallel_workers
+
+    tree, many = tmp_path / "tree", tmp_path / "many"
+    (tree / "a" / "b").mkdir(parents=True)
+    (tree / "x.bin").write_bytes(b"x" * 10)
+    (tree / "a" / "y.bin").write_bytes(b"y" * 200)
+    (tree / "a" / "b" / "z.bin").write_bytes(b"z" * 3000)
+    os.symlink("x.bin", tree / "link")
+    many.mkdir()
+    for i in range(2100):
+        (many / f"f{i}").write_bytes(b"")
+    answers: list[list[object]] = []
+    for accelerated in (True, False):
+        if not accelerated:
+            monkeypatch.setattr(native_mod, "native", None)
+        got: list[object] = [_rough_size(tree)]
+        os.mkfifo(tree / "a" / "pipe")  # the C call declines that folder: counted the Python way
+        got.append(_rough_size(tree))
+        os.unlink(tree / "a" / "pipe")
+        got.append(parallel_workers(*_rough_size(many)))
+        answers.append(got)
+    assert answers[0] == answers[1] == [(3, 3210), (3, 3210), min(_cpus(), 8)]
