@@ -38,6 +38,7 @@ __all__ = [
     "Change",
     "Difference",
     "ManifestSummary",
+    "SmallFiles",
     "VerifyResult",
     "build_manifest",
     "compare",
@@ -100,6 +101,72 @@ def _read_all(fd: int, size: int) -> bytes:
         parts.append(chunk)
         left -= len(chunk)
     return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+class SmallFiles:
+    """Reads the small regular files of one tree, each opened relative to its folder's
+    descriptor (kept open while consecutive entries share the folder, as a sorted manifest's do):
+    what :func:`open_entry` does for a file of at most 64 KiB, without resolving the whole path
+    and without a context manager per file. Use as ``with SmallFiles(root) as files:``.
+    """
+
+    limit = _READ_SMALL
+    """Files up to this size are read (larger ones are for :func:`open_entry`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = str(root)
+        self._folder: str | None = None
+        self._fd = -1
+
+    def __enter__(self) -> SmallFiles:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the folder descriptor held (if any)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+        self._fd, self._folder = -1, None
+
+    def read(self, entry: FileEntry) -> bytes | None:
+        """Return the bytes of ``entry`` when it is a regular file of at most 64 KiB; None when it
+        has grown past that since it was inventoried (map it with :func:`open_entry`). Raises
+        InventoryError as :func:`open_entry` does."""
+        if entry.kind is not EntryKind.FILE:
+            raise InventoryError(f"{entry.path}: is not a regular file")
+        folder, _, name = entry.path.rpartition("/")
+        if folder != self._folder:
+            self.close()
+            try:
+                self._fd = os.open(
+                    os.path.join(self.root, folder) if folder else self.root, _DIR_FLAGS
+                )
+            except OSError as exc:
+                full = os.path.join(self.root, entry.path)
+                raise InventoryError(f"{full}: cannot open ({exc.strerror})") from exc
+            self._folder = folder
+        try:
+            fd = os.open(name, OPEN_FLAGS, dir_fd=self._fd)
+        except OSError as exc:
+            full = os.path.join(self.root, entry.path)
+            raise InventoryError(f"{full}: cannot open ({exc.strerror})") from exc
+        try:
+            st = os.fstat(fd)
+            if not S_ISREG(st.st_mode):
+                raise InventoryError(f"{os.path.join(self.root, entry.path)}: is no longer a regular file")
+            if st.st_size > _READ_SMALL:
+                return None
+            return _read_all(fd, st.st_size)
+        except OSError as exc:
+            full = os.path.join(self.root, entry.path)
+            raise InventoryError(f"{full}: cannot map ({exc.strerror})") from exc
+        finally:
+            os.close(fd)
+
+
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 @contextmanager

@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # the process pool machinery is imported only when a pool is 
     from concurrent.futures import Future, ProcessPoolExecutor
 
     from datagate.engine import Engine
+    from datagate.inventory import SmallFiles
 
 __all__ = [
     "PARALLEL_MIN_BYTES",
@@ -347,8 +348,9 @@ class _FileScan:
             self._run(scanner, view)
         self._coverage(blob, kind, covered)
 
-    def scan_entry(self, base: Path, entry: FileEntry) -> None:
-        """Scan the regular file ``entry`` under ``base``: read-only mmap, sniff, scanners.
+    def scan_entry(self, base: Path, entry: FileEntry, small: SmallFiles | None = None) -> None:
+        """Scan the regular file ``entry`` under ``base``: read (up to 64 KiB, through ``small``
+        when given) or read-only mmap, sniff, scanners.
 
         A file that cannot be read (vanished, permissions) is a ``scan.unreadable`` finding and
         a skip; one whose size changed since the inventory is a ``scan.file_changed`` finding.
@@ -356,22 +358,12 @@ class _FileScan:
         from datagate.inventory import open_entry
 
         try:
-            with open_entry(base, entry) as view:
-                if len(view) != entry.size:
-                    self.findings.append(
-                        _scan_finding(
-                            entry.path,
-                            "scan.file_changed",
-                            Severity.HIGH,
-                            "file changed size since it was inventoried; the scanned bytes "
-                            "may not be the hashed ones",
-                            inventoried=entry.size,
-                            scanned=len(view),
-                        )
-                    )
-                blob = Blob(entry.path, view, name=entry.path.rsplit("/", 1)[-1], mode=entry.mode)
-                self.scan(blob)
-                del blob
+            data = small.read(entry) if small is not None and entry.size <= small.limit else None
+            if data is not None:
+                self._scan_view(entry, memoryview(data))
+            else:
+                with open_entry(base, entry) as view:
+                    self._scan_view(entry, view)
         except DatagateError as exc:
             if not _is_read_error(exc):
                 raise
@@ -385,6 +377,23 @@ class _FileScan:
                 )
             )
             self.skipped.append(Skip(entry.path, f"unreadable: {exc.message}"))
+
+    def _scan_view(self, entry: FileEntry, view: memoryview) -> None:
+        if len(view) != entry.size:
+            self.findings.append(
+                _scan_finding(
+                    entry.path,
+                    "scan.file_changed",
+                    Severity.HIGH,
+                    "file changed size since it was inventoried; the scanned bytes "
+                    "may not be the hashed ones",
+                    inventoried=entry.size,
+                    scanned=len(view),
+                )
+            )
+        blob = Blob(entry.path, view, name=entry.path.rsplit("/", 1)[-1], mode=entry.mode)
+        self.scan(blob)
+        del blob
 
     def _coverage(self, blob: Blob, kind: ContentKind, covered: bool) -> None:
         if kind is ContentKind.BINARY:
@@ -648,7 +657,9 @@ def scan_tree(
                     content_types[k] = content_types.get(k, 0) + v
                 task.advance(done, size)
         else:
-            with _Deadline(ctx.limits.max_seconds_per_file) as deadline:
+            from datagate.inventory import SmallFiles
+
+            with _Deadline(ctx.limits.max_seconds_per_file) as deadline, SmallFiles(base) as small:
                 for entry in manifest.entries:
                     breadcrumb("scan", entry.path)
                     if entry.kind is EntryKind.SYMLINK:
@@ -656,7 +667,7 @@ def scan_tree(
                         task.advance(1, 0)
                         continue
                     _scan_one(base, entry, ctx, scanners, deadline, findings, skipped,
-                              content_types)  # fmt: skip
+                              content_types, small)  # fmt: skip
                     task.advance(1, entry.size)
     finally:
         task.close()
@@ -682,13 +693,14 @@ def _scan_one(
     findings: list[Finding],
     skipped: list[Skip],
     content_types: dict[str, int],
+    small: SmallFiles | None = None,
 ) -> None:
     """Scan the regular file ``entry`` within its time budget; append what it yields."""
     fs = _FileScan(ctx, scanners, deadline)
     try:
         deadline.start()
         try:
-            fs.scan_entry(base, entry)
+            fs.scan_entry(base, entry, small)
         finally:
             deadline.stop()
     except _Timeout:
@@ -819,10 +831,12 @@ def _scan_items(
     skipped: list[Skip] = []
     content_types: dict[str, int] = {}
     root = Path(base)
-    with _Deadline(ctx.limits.max_seconds_per_file) as deadline:
+    from datagate.inventory import SmallFiles
+
+    with _Deadline(ctx.limits.max_seconds_per_file) as deadline, SmallFiles(root) as small:
         for path, size, mode in items:
             entry = FileEntry(path, EntryKind.FILE, size, mode, None)
-            _scan_one(root, entry, ctx, scanners, deadline, findings, skipped, content_types)
+            _scan_one(root, entry, ctx, scanners, deadline, findings, skipped, content_types, small)
     return (
         [_row(f) for f in findings],
         [(s.path, s.reason, s.member) for s in skipped],

@@ -12,6 +12,7 @@ import pytest
 from datagate.errors import InventoryError, ManifestError
 from datagate.inventory import (
     Change,
+    SmallFiles,
     build_manifest,
     hash_tree,
     manifest_lines,
@@ -272,6 +273,32 @@ def test_a_fifo_swapped_in_after_the_walk_is_refused_without_hanging(tmp_path: P
     with pytest.raises(InventoryError, match="no longer a regular file"):
         with open_entry(tmp_path, entry):
             pass
+    with SmallFiles(tmp_path) as files, pytest.raises(InventoryError, match="no longer a regular file"):
+        files.read(entry)
+
+
+def test_small_files_are_read_relative_to_their_folder_as_open_entry_reads_them(tmp_path: Path) -> None:
+    from datagate.inventory import open_entry
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    for rel, data in (("top.bin", b"t"), ("a/one.bin", b"1" * 10), ("a/two.bin", b""), ("a/b/deep.bin", b"d" * 70_000)):
+        (tmp_path / rel).write_bytes(data)
+    manifest = hash_tree(tmp_path, use_cache=False)
+    with SmallFiles(tmp_path) as files:
+        for entry in manifest.files:
+            got = files.read(entry)
+            with open_entry(tmp_path, entry) as view:
+                want = bytes(view)
+            assert got == (want if len(want) <= SmallFiles.limit else None), entry.path  # deep.bin: None
+        (tmp_path / "a" / "one.bin").unlink()
+        os.symlink("two.bin", tmp_path / "a" / "one.bin")  # a link swapped in: never followed
+        one = next(e for e in manifest.files if e.path == "a/one.bin")
+        with pytest.raises(InventoryError, match=r"a/one.bin: cannot open"):
+            files.read(one)
+        (tmp_path / "a" / "one.bin").unlink()
+        with pytest.raises(InventoryError, match=r"a/one.bin: cannot open \(No such file"):
+            files.read(one)
+    assert files._fd == -1  # the folder descriptor is closed with the block
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files regardless of permissions")
