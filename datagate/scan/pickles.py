@@ -17,6 +17,13 @@ costs a handful of opcodes. What it reports (THREATS.md B1-B12):
 
 Anything seen before a parse error is still reported (B1).
 
+Where the optional C pass is built (``datagate/_picklewalk.c``, loaded by :mod:`datagate._accel`),
+:func:`analyse` first lets it walk the stream: for an ordinary one (plain data, and objects made
+by calling globals named by constant strings) it returns the globals, and when all are
+allowlisted the result is built from them by the walk's own :meth:`_Walker.result`. Everything
+else, and every stream the walk would report an issue of its own on, takes the full walk below
+(:func:`walk`); tests compare the two.
+
 >>> import pickle
 >>> analyse(pickle.dumps([1, 2.5, "x"], protocol=5)).max_severity is None
 True
