@@ -11,7 +11,7 @@ DEMO   := fixtures/build
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py datagate/inventory/_native.c datagate/_picklewalk.c
+$(STAMP): pyproject.toml setup.py datagate/inventory/_native.c datagate/_picklewalk.c datagate/_words.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[all,test]'

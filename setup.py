@@ -19,5 +19,10 @@ setup(
             sources=["datagate/_picklewalk.c"],
             optional=True,
         ),
+        Extension(
+            "datagate._words",
+            sources=["datagate/_words.c"],
+            optional=True,
+        ),
     ]
 )

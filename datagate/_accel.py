@@ -11,7 +11,11 @@ byte. It returns the globals the stream names (where first, how, whether called)
 opcodes, anything the walk would report as an issue of its own) it returns None and the full walk
 runs. Tests compare the two on real, hostile and mutated pickles.
 
-Cheap to import (no pickle machinery), so ``datagate --version`` can report :data:`status`.
+:data:`words` (``datagate/_words.c``) cuts a text column into words and hashes them for the
+near-duplicate check, bit for bit as its numpy path does, reading the column's own buffers.
+
+Cheap to import (no pickle or numpy machinery), so ``datagate --version`` can report the status
+of each.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ABI", "Summary", "load_extension", "status", "summarise"]
+__all__ = ["ABI", "Summary", "load_extension", "status", "summarise", "words", "words_status"]
 
 ABI = 1
 """The interface this code was written for (``DATAGATE_PICKLEWALK_ABI`` in _picklewalk.c)."""
@@ -57,3 +61,17 @@ def _load() -> tuple[Callable[[Any, int], Summary | None] | None, str]:
 summarise, status = _load()
 """``summarise(data, max_ops) -> Summary | None`` (None: not built) and a word on why, for
 --version."""
+
+
+WORDS_ABI = 1
+"""The interface of ``_words.c`` this code was written for (``DATAGATE_WORDS_ABI``)."""
+
+
+def _load_words() -> tuple[Callable[[Any, Any, bytes], tuple[bytes, bytes, bytes, bytes, bytes]] | None, str]:
+    mod, why = load_extension("datagate._words", WORDS_ABI)
+    return (mod.words if mod is not None else None), why
+
+
+words, words_status = _load_words()
+"""``words(offsets, data, table)``: the near-duplicate check's word cutter and hasher
+(``datagate/_words.c``; None: not built), and a word on why, for --version."""

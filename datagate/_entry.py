@@ -24,11 +24,12 @@ def version_line() -> str:
     """What ``datagate --version`` prints: the version and which C accelerators are in use."""
     from datagate import __version__
     from datagate._accel import status as pickle_status
+    from datagate._accel import words_status
     from datagate.inventory.native import status
 
     return (
         f"datagate {__version__} (inventory accelerator: {status}; "
-        f"pickle walk accelerator: {pickle_status})"
+        f"pickle walk accelerator: {pickle_status}; word hashing accelerator: {words_status})"
     )
 
 

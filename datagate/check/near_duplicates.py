@@ -42,6 +42,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datagate import _accel
 from datagate.check._hashing import column_hash, distinct, mix64
 from datagate.check.duplicates import LOC_SHIFT, hash_loc_order, loc_of
 from datagate.check.interface import (
@@ -158,6 +159,10 @@ for _c in range(256):
     elif ch.isalnum():
         _ASCII_MAP[_c] = ord(ch.lower())
 del _c
+_ASCII_TABLE = _ASCII_MAP.tobytes()
+
+_words = _accel.words
+"""The C word cutter and hasher, or None (not built, or DATAGATE_PURE_PYTHON set)."""
 
 
 _LOW47 = np.uint64((1 << 47) - 1)
@@ -200,20 +205,10 @@ def _token_hash(data: npt.NDArray[np.uint8], off: npt.NDArray[np.int64]) -> npt.
     return h & _LOW47
 
 
-def token_sets(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
-    """Return CSR ``(offsets, hashes)``: each row's sorted distinct word hashes (the smallest
-    MAX_TOKENS of them), of the text :func:`normalise` gives.
-
-    ASCII batches are normalised byte by byte in numpy (the same result: NFKC is the identity on
-    ASCII); others go through :func:`normalise` first. Words are then cut at spaces and hashed
-    from one contiguous buffer (:func:`datagate.check._hashing.column_hash`).
-    """
+def _words_numpy(joined: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """(row, 47-bit hash) of every word of the large_string array ``joined``, in order."""
     from datagate.check._hashing import _buffers
 
-    joined = _joined(batch, columns)
-    if not pc.all(pc.string_is_ascii(joined)).as_py():
-        joined = normalise(batch, columns).cast(pa.large_string())
-    n = len(joined)
     offsets, padded = _buffers(joined)
     total = int(offsets[-1])
     data = _ASCII_MAP[padded[:total]]
@@ -233,7 +228,40 @@ def token_sets(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> tupl
     tok_off[:-1] = new_pos[tok_start]
     tok_off[-1] = len(keep)
     owner = np.searchsorted(offsets, tok_start, side="right") - 1
-    h = _token_hash(keep, tok_off)
+    return owner.astype(np.int64, copy=False), _token_hash(keep, tok_off)
+
+
+def _words_c(joined: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """:func:`_words_numpy` by the C accelerator (``_words.c``), from the array's own buffers."""
+    assert _words is not None
+    n = len(joined)
+    bufs = joined.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int64, count=n + 1, offset=joined.offset * 8)
+    data = bufs[2] if bufs[2] is not None else b""
+    owner_b, hash_b, long_b, long_off_b, long_bytes = _words(offsets, data, _ASCII_TABLE)
+    owner = np.frombuffer(owner_b, dtype=np.int64)
+    h = np.frombuffer(hash_b, dtype=np.uint64)
+    long_ = np.frombuffer(long_b, dtype=np.int64)
+    if len(long_):
+        words_ = pa.LargeStringArray.from_buffers(len(long_), pa.py_buffer(long_off_b), pa.py_buffer(long_bytes))
+        h = h.copy()
+        h[long_] = column_hash(words_) & _LOW47
+    return owner, h
+
+
+def token_sets(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """Return CSR ``(offsets, hashes)``: each row's sorted distinct word hashes (the smallest
+    MAX_TOKENS of them), of the text :func:`normalise` gives.
+
+    ASCII batches are normalised byte by byte in numpy (the same result: NFKC is the identity on
+    ASCII); others go through :func:`normalise` first. Words are then cut at spaces and hashed
+    from one contiguous buffer (:func:`datagate.check._hashing.column_hash`).
+    """
+    joined = _joined(batch, columns)
+    if not pc.all(pc.string_is_ascii(joined)).as_py():
+        joined = normalise(batch, columns).cast(pa.large_string())
+    n = len(joined)
+    owner, h = _words_c(joined) if _words is not None else _words_numpy(joined)
     # distinct per row, sorted by hash: one sort of (row << 47 | 47-bit word hash)
     composite = (owner.astype(np.uint64) << np.uint64(47)) | h
     composite.sort()

@@ -1,0 +1,243 @@
+/* Optional accelerator for near-duplicate detection: cut rows of text into words and hash them.
+ *
+ * The Python path (near_duplicates.token_sets) maps every byte through a 256-byte table (ASCII
+ * letters and digits lower-cased, other ASCII bytes to a space, bytes >= 128 kept), cuts words at
+ * spaces and row ends, and hashes each word of up to 16 bytes from its two little-endian 8-byte
+ * halves with splitmix64 (_token_hash); longer words are hashed by column_hash. On a 22 MB text
+ * column that builds about ten byte- and word-sized numpy temporaries, and in a fresh process the
+ * page faults of first touching them cost several times the arithmetic. This pass reads the
+ * column's own Arrow buffers once and writes only the outputs: per word, its row and its 47-bit
+ * hash, and the words longer than 16 bytes (their index and mapped bytes) for Python to hash with
+ * column_hash, exactly as the numpy path does. Tests compare the two bit for bit.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+#include <string.h>
+
+/* Bumped whenever the signature or the meaning of the result changes; Python checks it. */
+#define DATAGATE_WORDS_ABI 1
+
+#define SPACE 32
+#define SHORT_WORD 16
+
+static const uint64_t K0 = 0x9E3779B97F4A7C15ULL;
+static const uint64_t K1 = 0xC2B2AE3D27D4EB4FULL;
+static const uint64_t M1 = 0xBF58476D1CE4E5B9ULL;
+static const uint64_t M2 = 0x94D049BB133111EBULL;
+static const uint64_t LOW47 = (1ULL << 47) - 1;
+
+static inline uint64_t
+mix64(uint64_t z)
+{
+    z ^= z >> 30;
+    z *= M1;
+    z ^= z >> 27;
+    z *= M2;
+    z ^= z >> 31;
+    return z;
+}
+
+/* A growable byte buffer (PyMem). */
+typedef struct {
+    char *buf;
+    Py_ssize_t len, cap;
+} grow_buf;
+
+static int
+reserve(grow_buf *g, Py_ssize_t extra)
+{
+    if (g->len + extra <= g->cap) {
+        return 0;
+    }
+    Py_ssize_t cap = g->cap ? g->cap : 4096;
+    while (cap < g->len + extra) {
+        cap *= 2;
+    }
+    char *nb = PyMem_Realloc(g->buf, (size_t)cap);
+    if (nb == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    g->buf = nb;
+    g->cap = cap;
+    return 0;
+}
+
+static int
+append(grow_buf *g, const void *src, Py_ssize_t n)
+{
+    if (reserve(g, n) < 0) {
+        return -1;
+    }
+    memcpy(g->buf + g->len, src, (size_t)n);
+    g->len += n;
+    return 0;
+}
+
+static PyObject *
+as_bytes(grow_buf *g)
+{
+    PyObject *out = PyBytes_FromStringAndSize(g->buf ? g->buf : "", g->len);
+    PyMem_Free(g->buf);
+    g->buf = NULL;
+    return out;
+}
+
+PyDoc_STRVAR(words_doc,
+"words(offsets, data, table) -> (owner, hashes, long_index, long_offsets, long_bytes)\n\n"
+"Cut each row ``data[offsets[r]:offsets[r + 1]]`` (offsets: int64, n + 1 of them) into words:\n"
+"bytes mapped through the 256-byte ``table``, broken where the mapped byte is a space and at\n"
+"row ends. Returns bytes objects holding native arrays: per word, in order, its row (int64)\n"
+"and its 47-bit hash (uint64; 0 for words longer than 16 bytes), then the indices of those long\n"
+"words (int64), the offsets (int64, one more) and the mapped bytes of their text.");
+
+static PyObject *
+words(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "words(offsets, data, table) takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    Py_buffer offv = {0}, datav = {0}, tabv = {0};
+    grow_buf owner = {0}, hashes = {0}, long_index = {0}, long_off = {0}, long_bytes = {0};
+    PyObject *result = NULL;
+    if (PyObject_GetBuffer(args[0], &offv, PyBUF_SIMPLE) < 0 || PyObject_GetBuffer(args[1], &datav, PyBUF_SIMPLE) < 0
+        || PyObject_GetBuffer(args[2], &tabv, PyBUF_SIMPLE) < 0) {
+        goto done;
+    }
+    if (tabv.len != 256 || offv.len % (Py_ssize_t)sizeof(int64_t) || offv.len < (Py_ssize_t)sizeof(int64_t)) {
+        PyErr_SetString(PyExc_ValueError, "words: a 256-byte table and at least one int64 offset are needed");
+        goto done;
+    }
+    const uint8_t *table = (const uint8_t *)tabv.buf;
+    const uint8_t *data = (const uint8_t *)datav.buf;
+    Py_ssize_t n = offv.len / (Py_ssize_t)sizeof(int64_t) - 1;
+    const int64_t *off = (const int64_t *)offv.buf;
+    if (off[0] < 0 || off[n] > datav.len) {
+        PyErr_SetString(PyExc_ValueError, "words: offsets run past the data");
+        goto done;
+    }
+    /* a first guess at the output size: one word per 6 bytes */
+    Py_ssize_t guess = (off[n] - off[0]) / 6 + 16;
+    if (reserve(&owner, guess * 8) < 0 || reserve(&hashes, guess * 8) < 0) {
+        goto done;
+    }
+    int64_t zero = 0;
+    if (append(&long_off, &zero, sizeof(zero)) < 0) {
+        goto done;
+    }
+    int64_t count = 0;
+    uint8_t word[SHORT_WORD];
+    for (Py_ssize_t r = 0; r < n; r++) {
+        int64_t i = off[r], end = off[r + 1];
+        if (i > end || i < 0 || end > datav.len) {
+            PyErr_SetString(PyExc_ValueError, "words: offsets are not ascending");
+            goto done;
+        }
+        while (i < end) {
+            while (i < end && table[data[i]] == SPACE) {
+                i++;
+            }
+            if (i >= end) {
+                break;
+            }
+            int64_t start = i;
+            while (i < end && table[data[i]] != SPACE) {
+                i++;
+            }
+            int64_t len = i - start;
+            uint64_t h = 0;
+            if (len <= SHORT_WORD) {
+                memset(word, 0, sizeof(word));
+                for (int64_t j = 0; j < len; j++) {
+                    word[j] = table[data[start + j]];
+                }
+                uint64_t w0 = 0, w1 = 0;
+                for (int j = 7; j >= 0; j--) {
+                    w0 = (w0 << 8) | word[j];
+                    w1 = (w1 << 8) | word[8 + j];
+                }
+                h = mix64(w0 ^ ((uint64_t)len * K0));
+                h ^= w1 * K1;
+                h = mix64(h) & LOW47;
+            }
+            else {
+                if (append(&long_index, &count, sizeof(count)) < 0 || reserve(&long_bytes, len) < 0) {
+                    goto done;
+                }
+                for (int64_t j = 0; j < len; j++) {
+                    long_bytes.buf[long_bytes.len + j] = (char)table[data[start + j]];
+                }
+                long_bytes.len += len;
+                int64_t end_off = long_bytes.len;
+                if (append(&long_off, &end_off, sizeof(end_off)) < 0) {
+                    goto done;
+                }
+            }
+            int64_t row = r;
+            if (append(&owner, &row, sizeof(row)) < 0 || append(&hashes, &h, sizeof(h)) < 0) {
+                goto done;
+            }
+            count++;
+        }
+    }
+    PyObject *o = as_bytes(&owner), *h = as_bytes(&hashes), *li = as_bytes(&long_index);
+    PyObject *lo = as_bytes(&long_off), *lb = as_bytes(&long_bytes);
+    if (o && h && li && lo && lb) {
+        result = PyTuple_Pack(5, o, h, li, lo, lb);
+    }
+    Py_XDECREF(o);
+    Py_XDECREF(h);
+    Py_XDECREF(li);
+    Py_XDECREF(lo);
+    Py_XDECREF(lb);
+done:
+    PyMem_Free(owner.buf);
+    PyMem_Free(hashes.buf);
+    PyMem_Free(long_index.buf);
+    PyMem_Free(long_off.buf);
+    PyMem_Free(long_bytes.buf);
+    if (offv.obj != NULL) {
+        PyBuffer_Release(&offv);
+    }
+    if (datav.obj != NULL) {
+        PyBuffer_Release(&datav);
+    }
+    if (tabv.obj != NULL) {
+        PyBuffer_Release(&tabv);
+    }
+    return result;
+}
+
+static PyMethodDef words_methods[] = {
+    {"words", (PyCFunction)(void (*)(void))words, METH_FASTCALL, words_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+words_exec(PyObject *module)
+{
+    return PyModule_AddIntConstant(module, "ABI", DATAGATE_WORDS_ABI);
+}
+
+static PyModuleDef_Slot words_slots[] = {
+    {Py_mod_exec, words_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef words_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "datagate._words",
+    .m_doc = "Optional C accelerator: words of a text column and their hashes (see _words.c).",
+    .m_size = 0,
+    .m_methods = words_methods,
+    .m_slots = words_slots,
+};
+
+PyMODINIT_FUNC
+PyInit__words(void)
+{
+    return PyModuleDef_Init(&words_module);
+}

@@ -1,0 +1,72 @@
+"""The C word cutter and hasher (``datagate/_words.c``) against the numpy path it stands in for."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from datagate import _accel
+from datagate.check import near_duplicates as nd
+
+needs_c = pytest.mark.skipif(_accel.words is None, reason=f"word hashing accelerator {_accel.words_status}")
+
+
+def test_accelerator_is_built_here() -> None:
+    if os.environ.get("DATAGATE_PURE_PYTHON", "") not in ("", "0"):
+        pytest.skip("DATAGATE_PURE_PYTHON is set")
+    assert _accel.words_status == "on"
+
+
+def _same(texts: list[str | None]) -> None:
+    table = pa.table({"text": pa.array(texts, pa.string())})
+    joined = nd._joined(table, ["text"])
+    if not all(t is None or t.isascii() for t in texts):
+        joined = nd.normalise(table, ["text"]).cast(pa.large_string())
+    got, want = nd._words_c(joined), nd._words_numpy(joined)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), texts
+
+
+_WORD = st.text(alphabet="abcXYZ09_-.,!?' \t\n", min_size=0, max_size=40)
+
+
+@needs_c
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.one_of(st.none(), _WORD, st.text(max_size=30)), max_size=12))
+def test_same_words_and_hashes_as_numpy(texts: list[str | None]) -> None:
+    _same(texts)
+
+
+@needs_c
+def test_edges() -> None:
+    _same([])
+    _same(["", " ", "...", None, "a"])
+    for n in (7, 8, 9, 15, 16, 17, 40, 300):
+        _same(["x" * n, "ab " + "Q" * n + " cd", "y" * n + "," + "z" * (n + 1)])
+    _same(["naïve Café — ÅNGSTRÖM straße ﬁne", "日本語 テキスト", "emoji \U0001f600 here"])
+
+
+@needs_c
+def test_sliced_and_chunked_columns() -> None:
+    """Offsets of a sliced array start past zero; the C pass reads them where they are."""
+    base = pa.array([f"row {i} " + "word" * (i % 7) + " end-of-line" for i in range(500)], pa.large_string())
+    for sl in (base.slice(3, 200), base.slice(499, 1), base.slice(0, 0)):
+        got, want = nd._words_c(sl), nd._words_numpy(sl)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+@needs_c
+def test_token_sets_and_signatures_do_not_depend_on_the_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    vocab = np.array(["alpha", "beta", "Gamma", "delta!", "x" * 20, "omega", "sigma,", "ŧheta"])
+    texts = [" ".join(rng.choice(vocab, size=rng.integers(0, 30))) for _ in range(2000)]
+    table = pa.table({"text": texts})
+    fast = nd.token_sets(table, ["text"])
+    monkeypatch.setattr(nd, "_words", None)
+    slow = nd.token_sets(table, ["text"])
+    assert all(np.array_equal(a, b) for a, b in zip(fast, slow, strict=True))
+    assert np.array_equal(nd.signatures(*fast), nd.signatures(*slow))
