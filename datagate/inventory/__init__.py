@@ -103,6 +103,24 @@ def _read_all(fd: int, size: int) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
+def _contents(fd: int, root: str, path: str, *, mapped: bool) -> bytes | mmap.mmap | None:
+    """Check that the open ``fd`` (file ``path`` under ``root``) is still a regular file and
+    return its bytes when it is at most 64 KiB (mapping and unmapping cost more than reading a
+    small file, about 70 us a file); a larger one is mapped read-only when ``mapped``, else None.
+    Closes ``fd`` (a mapping keeps what it needs). Raises InventoryError naming the file."""
+    try:
+        st = os.fstat(fd)
+        if not S_ISREG(st.st_mode):
+            raise InventoryError(f"{os.path.join(root, path)}: is no longer a regular file")
+        if st.st_size <= _READ_SMALL:
+            return _read_all(fd, st.st_size)
+        return mmap.mmap(fd, st.st_size, access=mmap.ACCESS_READ) if mapped else None
+    except OSError as exc:
+        raise InventoryError(f"{os.path.join(root, path)}: cannot map ({exc.strerror})") from exc
+    finally:
+        os.close(fd)
+
+
 class SmallFiles:
     """Reads the small regular files of one tree, each opened relative to its folder's
     descriptor (kept open while consecutive entries share the folder, as a sorted manifest's do):
@@ -137,33 +155,17 @@ class SmallFiles:
         if entry.kind is not EntryKind.FILE:
             raise InventoryError(f"{entry.path}: is not a regular file")
         folder, _, name = entry.path.rpartition("/")
-        if folder != self._folder:
-            self.close()
-            try:
-                self._fd = os.open(
-                    os.path.join(self.root, folder) if folder else self.root, _DIR_FLAGS
-                )
-            except OSError as exc:
-                full = os.path.join(self.root, entry.path)
-                raise InventoryError(f"{full}: cannot open ({exc.strerror})") from exc
-            self._folder = folder
         try:
+            if folder != self._folder:
+                self.close()
+                self._fd = os.open(os.path.join(self.root, folder) if folder else self.root, _DIR_FLAGS)
+                self._folder = folder
             fd = os.open(name, OPEN_FLAGS, dir_fd=self._fd)
         except OSError as exc:
-            full = os.path.join(self.root, entry.path)
-            raise InventoryError(f"{full}: cannot open ({exc.strerror})") from exc
-        try:
-            st = os.fstat(fd)
-            if not S_ISREG(st.st_mode):
-                raise InventoryError(f"{os.path.join(self.root, entry.path)}: is no longer a regular file")
-            if st.st_size > _READ_SMALL:
-                return None
-            return _read_all(fd, st.st_size)
-        except OSError as exc:
-            full = os.path.join(self.root, entry.path)
-            raise InventoryError(f"{full}: cannot map ({exc.strerror})") from exc
-        finally:
-            os.close(fd)
+            raise InventoryError(f"{os.path.join(self.root, entry.path)}: cannot open ({exc.strerror})") from exc
+        data = _contents(fd, self.root, entry.path, mapped=False)
+        assert not isinstance(data, mmap.mmap)  # mapped=False never maps
+        return data
 
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -184,23 +186,9 @@ def open_entry(root: Path, entry: FileEntry) -> Iterator[memoryview]:
         fd = os.open(full, OPEN_FLAGS)
     except OSError as exc:
         raise InventoryError(f"{full}: cannot open ({exc.strerror})") from exc
-    small: bytes | None = None
-    try:
-        st = os.fstat(fd)
-        if not S_ISREG(st.st_mode):
-            raise InventoryError(f"{full}: is no longer a regular file")
-        if st.st_size <= _READ_SMALL:
-            # mapping and unmapping cost more than reading a small file (about 70 us a file)
-            small = _read_all(fd, st.st_size)
-            mm = None
-        else:
-            mm = mmap.mmap(fd, st.st_size, access=mmap.ACCESS_READ)
-    except OSError as exc:
-        raise InventoryError(f"{full}: cannot map ({exc.strerror})") from exc
-    finally:
-        os.close(fd)  # the mapping keeps what it needs
-    if mm is None:
-        yield memoryview(small or b"")
+    mm = _contents(fd, str(root), entry.path, mapped=True)
+    if not isinstance(mm, mmap.mmap):
+        yield memoryview(mm or b"")
         return
     view = memoryview(mm)
     try:
