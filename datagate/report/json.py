@@ -82,32 +82,27 @@ def _indent2(obj: Any) -> str | None:
         t = type(o)
         if t is str:
             put(enc(o))
-        elif t is dict:
+        elif t is dict or t is list:
             if not o:
-                put("{}")
+                put("{}" if t is dict else "[]")
                 return
             inner = ind + "  "
-            sep = "{\n" + inner
-            for k in sorted(o):
-                if type(k) is not str:
-                    raise _NotPlain
-                put(sep)
-                put(enc(k))
-                put(": ")
-                walk(o[k], inner)
-                sep = ",\n" + inner
-            put("\n" + ind + "}")
-        elif t is list:
-            if not o:
-                put("[]")
-                return
-            inner = ind + "  "
-            sep = "[\n" + inner
-            for v in o:
-                put(sep)
-                walk(v, inner)
-                sep = ",\n" + inner
-            put("\n" + ind + "]")
+            sep = ("{" if t is dict else "[") + "\n" + inner
+            if t is dict:
+                if any(type(k) is not str for k in o):
+                    raise _NotPlain  # json.dumps turns other keys into strings its own way
+                for k in sorted(o):
+                    put(sep)
+                    put(enc(k))
+                    put(": ")
+                    walk(o[k], inner)
+                    sep = ",\n" + inner
+            else:
+                for v in o:
+                    put(sep)
+                    walk(v, inner)
+                    sep = ",\n" + inner
+            put("\n" + ind + ("}" if t is dict else "]"))
         elif o is None:
             put("null")
         elif o is True:

@@ -36,7 +36,7 @@ def test_what_is_not_plain_goes_to_json_dumps() -> None:
     class S(str):
         pass
 
-    for odd in ({1: "int key"}, [S("x")], (1, 2), {"a": [True, 1.5, {2: 3}]}, [math.pi, object()]):
+    for odd in ({1: "int key"}, {1: "x", "b": 2}, [S("x")], (1, 2), {"a": [True, 1.5, {2: 3}]}, [math.pi, object()]):
         assert _indent2(odd) is None
     assert dumps({1: "x", "b": (1, 2)}) == json.dumps({"1": "x", "b": [1, 2]}, indent=2) + "\n"
     assert dumps({"deep": [[[]]], "e": {}}) == _stdlib({"deep": [[[]]], "e": {}}) + "\n"
