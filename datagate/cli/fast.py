@@ -108,6 +108,8 @@ def run_scan(a: ScanArgs, *, engine: Any = None, ray_address: str | None = None)
     this machine's processes). Raises :class:`~datagate.errors.DatagateError` for bad input
     (the boundary prints it).
     """
+    import gc
+
     from datagate.acquire import local_copy
     from datagate.cli.progress_bridge import progress_sink
     from datagate.config import load_policy
@@ -118,6 +120,8 @@ def run_scan(a: ScanArgs, *, engine: Any = None, ray_address: str | None = None)
     from datagate.report.formats import ReportKind, render
     from datagate.scan import scan
 
+    # What start-up made (modules, classes) stays out of this process's later collections.
+    gc.freeze()
     policy = load_policy(a.policy_file)
     if a.fail_on is not None:
         try:
@@ -151,9 +155,6 @@ def try_scan(argv: list[str]) -> int | None:
     parsed = parse_scan(argv)
     if parsed is None:
         return None
-    import gc
-
-    gc.freeze()  # what the imports made stays out of later collections (see _entry._dispatch)
     from datagate.errors import clear_breadcrumb
 
     clear_breadcrumb()
