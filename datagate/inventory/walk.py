@@ -20,7 +20,15 @@ from typing import Any
 from datagate.errors import InventoryError
 from datagate.inventory.native import native
 
-__all__ = ["EXCLUDED_AT_ROOT", "check_name", "escape_name", "list_runs", "name_problem", "special_kind"]
+__all__ = [
+    "EXCLUDED_AT_ROOT",
+    "check_name",
+    "escape_name",
+    "list_folder",
+    "list_runs",
+    "name_problem",
+    "special_kind",
+]
 
 EXCLUDED_AT_ROOT: tuple[tuple[str, ...], ...] = (
     (".git",),
@@ -168,6 +176,12 @@ def _scandir(directory: str, prefix: str) -> tuple[list[str], list[str]]:
 
 
 _list_dir = native.list_dir if native is not None else _scandir
+
+
+def list_folder(directory: str) -> tuple[list[str], list[str]]:
+    """Return (sorted names of the non-folders, folder names) of ``directory``, from the C
+    accelerator where built (the same lists either way). Raises OSError when it cannot be read."""
+    return _list_dir(directory, "")
 
 
 def special_kind(mode: int) -> str:
