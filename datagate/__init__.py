@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Callable, Mapping
 from importlib import import_module
 from typing import Any
 
@@ -47,11 +48,20 @@ def _callable_module(name: str) -> None:
     sys.modules[name].__class__ = CallableModule
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'datagate' has no attribute {name!r}")
-    return getattr(import_module(module), name)
+def _lazy_attributes(package: str, table: Mapping[str, str]) -> Callable[[str], Any]:
+    """Return a module ``__getattr__`` for ``package`` that imports ``table[name]`` on first use
+    of ``name`` and returns its attribute of that name (PEP 562)."""
+
+    def getattr_(name: str) -> Any:
+        module = table.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(import_module(module), name)
+
+    return getattr_
+
+
+__getattr__ = _lazy_attributes(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

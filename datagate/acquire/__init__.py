@@ -15,6 +15,8 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from datagate import _lazy_attributes
+
 if TYPE_CHECKING:
     from datagate.acquire.interface import Acquired, Source, SourceInfo
     from datagate.acquire.local import LocalSource
@@ -29,12 +31,7 @@ _LAZY = {
     "LocalSource": "datagate.acquire.local",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'datagate.acquire' has no attribute {name!r}")
-    return getattr(import_module(module), name)
+__getattr__ = _lazy_attributes(__name__, _LAZY)
 
 
 def parse_source(text: str, **hub_options: Any) -> Source:
