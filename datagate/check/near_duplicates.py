@@ -233,7 +233,7 @@ def _words_numpy(joined: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[n
 
 def _words_c(joined: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
     """:func:`_words_numpy` by the C accelerator (``_words.c``), from the array's own buffers."""
-    assert _words is not None
+    assert _words is not None and pa.types.is_large_string(joined.type)  # 64-bit offsets below
     n = len(joined)
     bufs = joined.buffers()
     offsets = np.frombuffer(bufs[1], dtype=np.int64, count=n + 1, offset=joined.offset * 8)
