@@ -58,6 +58,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datagate._system import usable_cpus
 from datagate.check._hashing import mix64, row_hash
 from datagate.check.backdoor import label_strings
 from datagate.check.duplicates import LOC_SHIFT, loc_of
@@ -277,6 +278,7 @@ def _features(table: pa.Table, text_columns: Sequence[str], columns: Sequence[st
 
 
 def _out_of_fold(x: Any, y: npt.NDArray[np.int64], folds: int, *, text: bool) -> npt.NDArray[np.float64]:
+    from joblib import parallel_config
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression, SGDClassifier
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -287,9 +289,13 @@ def _out_of_fold(x: Any, y: npt.NDArray[np.int64], folds: int, *, text: bool) ->
     else:
         model = LogisticRegression(max_iter=300, C=1.0)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-    with warnings.catch_warnings():
+    # the folds fit in threads, one per core: SGD's and lbfgs's inner loops release the GIL, the
+    # sample is shared instead of pickled to processes, and each fold's model is a seeded clone,
+    # so the probabilities do not depend on the thread count
+    jobs = max(1, min(folds, usable_cpus()))
+    with warnings.catch_warnings(), parallel_config(backend="threading", n_jobs=jobs):
         warnings.simplefilter("ignore", ConvergenceWarning)  # a few more iterations change little
-        probs = cross_val_predict(model, x, y, cv=cv, method="predict_proba")
+        probs = cross_val_predict(model, x, y, cv=cv, method="predict_proba", n_jobs=jobs)
     return np.asarray(probs, dtype=np.float64)
 
 

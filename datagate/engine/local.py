@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from datagate._system import usable_cpus
 from datagate.engine.interface import (
     DEFAULT_BUCKETS,
     Engine,
@@ -254,7 +255,7 @@ class LocalEngine(Engine):
     name = "local"
 
     def __init__(self, workers: int | None = None, *, min_parallel_bytes: int = PARALLEL_MIN_BYTES, budget: int | None = None) -> None:
-        self._workers = max(1, int(workers or os.cpu_count() or 1))
+        self._workers = max(1, int(workers or usable_cpus()))
         self.min_parallel_bytes = min_parallel_bytes
         self.budget = budget
         self._pool: ProcessPoolExecutor | None = None

@@ -26,6 +26,7 @@ from pathlib import Path
 from stat import S_ISDIR, S_ISLNK, S_ISREG
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
+from datagate._system import usable_cpus
 from datagate.errors import InventoryError, ManifestError
 from datagate.inventory import cache as cache_module
 from datagate.inventory.cache import (
@@ -431,11 +432,7 @@ def _chunk_specs(
 def _worker_count(workers: int | None) -> int:
     if workers is not None:
         return max(1, workers)
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, 8))
+    return max(1, min(usable_cpus(), 8))
 
 
 def _probe_then_processes(chunks: Iterator[Chunk], n: int) -> Iterator[ChunkResult]:

@@ -42,6 +42,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
+from datagate._system import usable_cpus
 from datagate.errors import DatagateError, breadcrumb
 from datagate.models import EntryKind, FileEntry, Finding, Manifest, ScanReport, Severity, Skip
 from datagate.progress import NULL_PROGRESS, ProgressSink
@@ -733,13 +734,6 @@ _Item = tuple[str, int, int]
 _FindingRow = tuple[str, str | None, str, str, str, str, dict[str, Any]]
 
 
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 def parallel_workers(files: int, total_bytes: int, requested: int | None = None) -> int:
     """Return how many processes should scan a tree of ``files`` files and ``total_bytes``.
 
@@ -750,7 +744,7 @@ def parallel_workers(files: int, total_bytes: int, requested: int | None = None)
         return max(1, requested)
     if files < 2 or (files < PARALLEL_MIN_FILES and total_bytes < PARALLEL_MIN_BYTES):
         return 1
-    return min(_cpus(), 8, files)
+    return min(usable_cpus(), 8, files)
 
 
 def _worker_init(ctx: ScanContext, scanners: tuple[Scanner, ...]) -> None:

@@ -124,9 +124,10 @@ def test_rough_size_counts_the_same_with_and_without_the_accelerator(
     pipes not counted; the same from the C listing as from os.scandir."""
     import os
 
+    from datagate._system import usable_cpus
     from datagate.inventory import native as native_mod
     from datagate.scan import _rough_size
-    from datagate.scan.engine import _cpus, parallel_workers
+    from datagate.scan.engine import parallel_workers
 
     tree, many = tmp_path / "tree", tmp_path / "many"
     (tree / "a" / "b").mkdir(parents=True)
@@ -147,4 +148,4 @@ def test_rough_size_counts_the_same_with_and_without_the_accelerator(
         os.unlink(tree / "a" / "pipe")
         got.append(parallel_workers(*_rough_size(many)))
         answers.append(got)
-    assert answers[0] == answers[1] == [(3, 3210), (3, 3210), min(_cpus(), 8)]
+    assert answers[0] == answers[1] == [(3, 3210), (3, 3210), min(usable_cpus(), 8)]
