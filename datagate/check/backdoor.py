@@ -207,6 +207,38 @@ def _unique_sorted(x: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt
     return x[start], np.diff(np.append(start, len(x)))
 
 
+_DENSE_CELLS = 1 << 24
+"""Integer keys below this many (and below four per value counted) are counted with a dense
+table (``bincount``) instead of a sort."""
+
+
+def _dense(span: int, n: int) -> bool:
+    return span <= _DENSE_CELLS and span <= max(4 * n, 1 << 16)
+
+
+def _unique_inverse(x: npt.NDArray[np.int64], span: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Return ``np.unique(x, return_inverse=True)`` for ``0 <= x < span``; a dense table when the
+    span is small (a low-vocabulary batch's bigrams), else a sort."""
+    if not _dense(span, len(x)):
+        u, inv = np.unique(x, return_inverse=True)
+        return u, inv.reshape(-1)
+    present = np.zeros(span, dtype=bool)
+    present[x] = True
+    u = np.flatnonzero(present).astype(np.int64)
+    rank = np.zeros(span, dtype=np.int64)
+    rank[u] = np.arange(len(u), dtype=np.int64)
+    return u, rank[x]
+
+
+def _counts(x: npt.NDArray[np.int64], span: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Return the distinct values of ``x`` (``0 <= x < span``), ascending, and how often each occurs."""
+    if not _dense(span, len(x)):
+        return _unique_sorted(x)
+    n = np.bincount(x, minlength=span)
+    u = np.flatnonzero(n)
+    return u.astype(np.int64), n[u].astype(np.int64)
+
+
 def _text_counts(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], labels: pa.Array, ngrams: int) -> pa.Table:
     """Return the (key, kind, label, n) row counts of the batch's text candidates.
 
@@ -237,22 +269,25 @@ def _text_counts(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], 
         col_of = np.concatenate(columns)
         idx = np.flatnonzero((par[1:] == par[:-1]) & (col_of[1:] == col_of[:-1]))
         if len(idx):
-            pairs, inv = np.unique(code[idx] * v + code[idx + 1], return_inverse=True)
+            pairs, inv = _unique_inverse(code[idx] * v + code[idx + 1], v * v)
             keys.append(pc.binary_join_element_wise(tokens.take(pa.array(pairs // v)), tokens.take(pa.array(pairs % v)), " "))
             rows.append(par[idx])
-            fids.append(v + inv.reshape(-1))
+            fids.append(v + inv)
             n_bigrams = len(pairs)
     n_feats = v + n_bigrams
     row = np.concatenate(rows)
     fid = np.concatenate(fids)
-    # each candidate once per row (a repeated token, one in two text columns)
-    uniq, _ = _unique_sorted(row * n_feats + fid)
+    # each candidate once per row (a repeated token, one in two text columns); the keys come in
+    # row order per block, runs a stable sort merges quickly
+    uniq = np.sort(row * n_feats + fid, kind="stable")
+    if len(uniq) > 1:
+        uniq = uniq[np.concatenate(([True], uniq[1:] != uniq[:-1]))]
     row, fid = uniq // n_feats, uniq % n_feats
     lab = pc.dictionary_encode(labels)
     lcode = np.asarray(pc.fill_null(lab.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)[row]
     ok = lcode >= 0
     n_labels = max(len(lab.dictionary), 1)
-    cell, n = _unique_sorted(fid[ok] * n_labels + lcode[ok])
+    cell, n = _counts(fid[ok] * n_labels + lcode[ok], n_feats * n_labels)
     f, lc = cell // n_labels, cell % n_labels
     kind = np.where(f < v, TOKEN, BIGRAM).astype(np.int8)
     return pa.table(

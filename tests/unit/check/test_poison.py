@@ -295,3 +295,17 @@ def test_trigger_partials_pickle_compactly_and_round_trip() -> None:
     assert (back.pending, back.compacted, back.undercount, back.label_totals) == (tc.pending, tc.compacted, tc.undercount, tc.label_totals)
     empty = pickle.loads(pickle.dumps(backdoor.TriggerCounts(("text",), (), "label")))
     assert empty.parts == []
+
+
+@pytest.mark.parametrize("span", [7, 5_000, 1 << 22])
+def test_dense_and_sorted_integer_counts_agree(span: int) -> None:
+    """The bigram and (candidate, label) counting helpers give np.unique's answer on either path
+    (a dense table for a small span, a sort for a large one)."""
+    rng = np.random.default_rng(span)
+    for n in (0, 1, 3_000):
+        x = rng.integers(0, span, n).astype(np.int64)
+        u, inv = backdoor._unique_inverse(x, span)
+        ref_u, ref_inv, ref_n = np.unique(x, return_inverse=True, return_counts=True)
+        assert np.array_equal(u, ref_u) and np.array_equal(inv, ref_inv.reshape(-1))
+        cu, cn = backdoor._counts(x, span)
+        assert np.array_equal(cu, ref_u) and np.array_equal(cn, ref_n)
