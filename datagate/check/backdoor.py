@@ -38,10 +38,11 @@ do not.
 Streaming: each shard maps to :class:`TriggerCounts` (candidate x label row counts), merged by
 addition. Up to ``vocabulary_cap`` distinct candidates (262,144) the counts are exact and the
 result does not depend on how rows are cut into shards. Above it the partial keeps the
-``vocabulary_cap`` candidates with the most rows (ties: the candidate seen first, in shard and
-batch order: deterministic for a given sharding), and ``observed.sketch.undercount_bound`` says by how many rows a kept candidate may be
-undercounted (the sum of the largest dropped totals). Flagged candidates are re-counted exactly in
-the second pass, which is a map over shards given the screened set (:class:`TriggerRows`).
+``vocabulary_cap`` candidates with the most rows (ties: the smaller 64-bit hash of the candidate's
+key and kind; deterministic for a given sharding), and ``observed.sketch.undercount_bound`` says
+by how many rows a kept candidate may be undercounted (the sum of the largest dropped totals).
+Flagged candidates are re-counted exactly in the second pass, which is a map over shards given
+the screened set (:class:`TriggerRows`).
 
 Report: ``observed.tokens`` (each flagged trigger: token, kind, count, label, share, rest share,
 p-value, context agreement), ``observed.candidates`` (the top screened candidates, flagged or
@@ -63,7 +64,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datagate.check._hashing import distinct
+from datagate.check._hashing import column_hash, distinct, mix64
 from datagate.check.duplicates import LOC_SHIFT, loc_of
 from datagate.check.interface import (
     CheckSettings,
@@ -208,8 +209,8 @@ def _unique_sorted(x: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt
 
 
 _DENSE_CELLS = 1 << 24
-"""Integer keys below this many (and below four per value counted) are counted with a dense
-table (``bincount``) instead of a sort."""
+"""Integer keys with a span up to this many cells, and up to four cells per value counted (or
+65,536), are counted with a dense table (``bincount``) instead of a sort."""
 
 
 def _dense(span: int, n: int) -> bool:
@@ -529,20 +530,34 @@ class TriggerCounts:
         self.pending = self.compacted = tab.num_rows
 
 
+_TIE_CHUNK = 1 << 16
+"""Tied candidates hashed per slice of this many (bounds the temporaries of :func:`_top`)."""
+
+
 def _top(totals: pa.Table, cap: int) -> tuple[npt.NDArray[np.bool_], int]:
     """Return which of the (key, kind, n_sum) candidates are the ``cap`` with the most rows (ties:
-    the candidate seen first, in the order of the compacted tables), and the most rows of a
+    the smaller 64-bit hash of key and kind, then the earlier row), and the most rows of a
     dropped one.
 
-    A selection, not a sort, and no per-candidate temporaries beyond the counts: sorting every
-    candidate by (rows, text) took a third of each compaction, and ranking the tied ones by a
-    hash of their text cost the driver about 100 MB at its peak on the 2M-row benchmark table.
+    A selection, not a sort: sorting every candidate by (rows, text) took a third of each
+    compaction. Only the candidates tied at the cut are hashed, a slice at a time, so the
+    selection holds one integer per tied candidate (hashing them all at once cost the driver
+    about 100 MB at its peak on the 2M-row benchmark table).
     """
     n = np.asarray(totals.column("n_sum").to_numpy(), dtype=np.int64)
     cut = int(np.partition(n, len(n) - cap)[len(n) - cap])  # the cap-th largest total
     keep = n > cut
     tied = np.flatnonzero(n == cut)
-    keep[tied[: cap - int(keep.sum())]] = True
+    want = cap - int(keep.sum())
+    if want < len(tied):
+        keys, kinds = totals.column("key"), totals.column("kind")
+        h = np.empty(len(tied), dtype=np.uint64)
+        for lo in range(0, len(tied), _TIE_CHUNK):
+            at = pa.array(tied[lo : lo + _TIE_CHUNK])
+            kind = np.asarray(kinds.take(at).to_numpy(), dtype=np.uint64)
+            h[lo : lo + len(at)] = mix64(column_hash(keys.take(at)) ^ mix64(kind + np.uint64(1), inplace=True), inplace=True)
+        tied = tied[np.argsort(h, kind="stable")[:want]]
+    keep[tied] = True
     return keep, int(n[~keep].max())
 
 

@@ -289,9 +289,9 @@ def _out_of_fold(x: Any, y: npt.NDArray[np.int64], folds: int, *, text: bool) ->
     else:
         model = LogisticRegression(max_iter=300, C=1.0)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-    # the folds fit in threads, one per core: SGD's and lbfgs's inner loops release the GIL, the
-    # sample is shared instead of pickled to processes, and each fold's model is a seeded clone,
-    # so the probabilities do not depend on the thread count
+    # the folds fit in threads, one per core: SGD's and lbfgs's inner loops release the GIL for
+    # part of their work, the sample is shared instead of pickled to processes, and each fold's
+    # model is a seeded clone, so the probabilities do not depend on the thread count
     jobs = max(1, min(folds, usable_cpus()))
     with warnings.catch_warnings(), parallel_config(backend="threading", n_jobs=jobs):
         warnings.simplefilter("ignore", ConvergenceWarning)  # a few more iterations change little

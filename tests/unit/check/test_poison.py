@@ -309,3 +309,29 @@ def test_dense_and_sorted_integer_counts_agree(span: int) -> None:
         assert np.array_equal(u, ref_u) and np.array_equal(inv, ref_inv.reshape(-1))
         cu, cn = backdoor._counts(x, span)
         assert np.array_equal(cu, ref_u) and np.array_equal(cn, ref_n)
+
+
+def test_the_cap_keeps_the_most_rows_and_breaks_ties_by_hash_not_row_order() -> None:
+    """Above the vocabulary cap the kept candidates are those with the most rows; among the ones
+    tied at the cut the choice depends on the candidates, not on the order Arrow lists them in."""
+    rng = np.random.default_rng(11)
+    m = 5_000
+    totals = pa.table(
+        {
+            "key": [f"w{i}" for i in range(m)],
+            "kind": pa.array(rng.integers(0, 4, m).astype(np.int8)),
+            "n_sum": pa.array(rng.choice([1, 1, 1, 2, 3, 40], m).astype(np.int64)),
+        }
+    )
+    cap = 3_000
+    keep, dropped_max = backdoor._top(totals, cap)
+    n = totals.column("n_sum").to_numpy()
+    assert keep.sum() == cap
+    assert n[keep].min() >= n[~keep].max() == dropped_max
+    kept = set(zip(totals.column("key").to_pylist(), np.asarray(keep).tolist(), strict=True))
+    for seed in range(3):
+        perm = np.random.default_rng(seed).permutation(m)
+        shuffled = totals.take(pa.array(perm))
+        keep2, dropped2 = backdoor._top(shuffled, cap)
+        assert dropped2 == dropped_max
+        assert set(zip(shuffled.column("key").to_pylist(), np.asarray(keep2).tolist(), strict=True)) == kept
