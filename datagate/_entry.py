@@ -49,7 +49,7 @@ def _dispatch() -> tuple[int, bool]:
         gc.set_threshold(20_000, 20, 20)
         from datagate.cli.fast import try_scan
 
-        code = try_scan(sys.argv[1:])
+        code = try_scan(sys.argv[1:], own_process=True)
         if code is not None:
             return code, True
         gc.set_threshold(*default)  # not a plain scan: the CLI runs as usual

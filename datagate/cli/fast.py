@@ -101,15 +101,15 @@ def parse_scan(argv: list[str]) -> ScanArgs | None:
     )
 
 
-def run_scan(a: ScanArgs, *, engine: Any = None, ray_address: str | None = None) -> int:
+def run_scan(a: ScanArgs, *, engine: Any = None, ray_address: str | None = None, own_process: bool = False) -> int:
     """Scan ``a.path``, write the report, and return the gate's exit code (0 or 1).
 
     ``engine``: the typer command's ``--engine`` choice (an ``EngineChoice``; None or ``local``:
-    this machine's processes). Raises :class:`~datagate.errors.DatagateError` for bad input
-    (the boundary prints it).
+    this machine's processes). ``own_process``: the console script's typer-free path, whose
+    process ends with the scan: what start-up made is frozen out of the garbage collector's
+    later passes (never in a host process: the typer command, tests, a library caller). Raises
+    :class:`~datagate.errors.DatagateError` for bad input (the boundary prints it).
     """
-    import gc
-
     from datagate.acquire import local_copy
     from datagate.cli.progress_bridge import progress_sink
     from datagate.config import load_policy
@@ -120,8 +120,10 @@ def run_scan(a: ScanArgs, *, engine: Any = None, ray_address: str | None = None)
     from datagate.report.formats import ReportKind, render
     from datagate.scan import scan
 
-    # What start-up made (modules, classes) stays out of this process's later collections.
-    gc.freeze()
+    if own_process:
+        import gc
+
+        gc.freeze()  # modules and classes made by start-up stay out of later collections
     policy = load_policy(a.policy_file)
     if a.fail_on is not None:
         try:
@@ -150,12 +152,14 @@ def _engine(choice: Any, address: str | None) -> Iterator[Any]:
         yield eng
 
 
-def try_scan(argv: list[str]) -> int | None:
-    """Run ``argv`` if it is a plain scan invocation and return its exit code, else None."""
+def try_scan(argv: list[str], *, own_process: bool = False) -> int | None:
+    """Run ``argv`` if it is a plain scan invocation and return its exit code, else None.
+    ``own_process``: called by the console script, whose process ends with the scan (see
+    :func:`run_scan`)."""
     parsed = parse_scan(argv)
     if parsed is None:
         return None
     from datagate.errors import clear_breadcrumb
 
     clear_breadcrumb()
-    return guarded(lambda: run_scan(parsed), name="scan", args=hoist_global_flags(argv), verbose=parsed.verbose)
+    return guarded(lambda: run_scan(parsed, own_process=own_process), name="scan", args=hoist_global_flags(argv), verbose=parsed.verbose)

@@ -63,3 +63,7 @@ def test_a_plain_scan_collects_garbage_less_often_and_nothing_else_does(tmp_path
 
     assert probe("-q", "scan", str(tmp_path), "-o", str(tmp_path / "r.json")) == "GC 0 True (20000, 20, 20) True"
     assert probe("scan", "--help") == "GC 0 False (700, 10, 10) False"  # the typer CLI, as usual
+    # a scan the typer command runs (--engine is not a plain invocation) leaves the collector as
+    # it found it, as it does for tests and library callers in their own processes
+    typer_scan = probe("-q", "scan", str(tmp_path), "--engine", "local", "-o", str(tmp_path / "r2.json"))
+    assert typer_scan == "GC 0 False (700, 10, 10) False"
