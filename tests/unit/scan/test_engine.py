@@ -8,7 +8,8 @@ import signal
 import tarfile
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -207,18 +208,29 @@ def test_time_budget_per_file(tmp_path: Path, yields: bool, outer: bool) -> None
     assert any(s.reason.startswith("time budget") for s in report.skipped)
 
 
-def test_budget_handler_is_installed_once_and_hands_outer_alarms_on() -> None:
-    """With an outer timer pending, the timer is armed around each file: the SIGALRM handler
-    stays for the run, an alarm between files is the outer timer's, and the outer timer is
-    re-armed with what it had left."""
+@contextmanager
+def _outer_alarm(seconds: float) -> Iterator[tuple[Callable[[int, object], None], list[int]]]:
+    """An outer SIGALRM handler, as pytest-timeout installs one, recording the alarms it gets, with
+    its timer set to ``seconds`` (0: none pending); both are restored afterwards."""
     calls: list[int] = []
 
     def outer(signum: int, frame: object) -> None:
         calls.append(signum)
 
     previous = signal.signal(signal.SIGALRM, outer)
-    saved = signal.setitimer(signal.ITIMER_REAL, 1000.0)  # pytest-timeout's, if any
+    saved = signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
+        yield outer, calls
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, *saved)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_budget_handler_is_installed_once_and_hands_outer_alarms_on() -> None:
+    """With an outer timer pending, the timer is armed around each file: the SIGALRM handler
+    stays for the run, an alarm between files is the outer timer's, and the outer timer is
+    re-armed with what it had left."""
+    with _outer_alarm(1000.0) as (outer, calls):
         with _Deadline(30.0) as deadline:
             deadline.start()
             assert not deadline._ticking and signal.getitimer(signal.ITIMER_REAL)[0] <= 30.0
@@ -233,22 +245,12 @@ def test_budget_handler_is_installed_once_and_hands_outer_alarms_on() -> None:
             deadline.stop()
             assert calls == [signal.SIGALRM]
         assert signal.getsignal(signal.SIGALRM) is outer  # restored after the run
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, *saved)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def test_without_an_outer_timer_the_budget_timer_ticks_for_the_run() -> None:
     """No outer timer: armed once; files move their end; an alarm re-arms itself for the current
     file, raises in a file whose budget ran out, and one that is not ours is handed on."""
-    calls: list[int] = []
-
-    def outer(signum: int, frame: object) -> None:
-        calls.append(signum)
-
-    previous = signal.signal(signal.SIGALRM, outer)
-    saved = signal.setitimer(signal.ITIMER_REAL, 0)  # pytest-timeout's, if any
-    try:
+    with _outer_alarm(0) as (outer, calls):
         with _Deadline(30.0) as deadline:
             deadline.start()
             assert deadline._ticking
@@ -269,9 +271,6 @@ def test_without_an_outer_timer_the_budget_timer_ticks_for_the_run() -> None:
             assert calls == [signal.SIGALRM]
         assert signal.getitimer(signal.ITIMER_REAL)[0] == 0  # disarmed after the run
         assert signal.getsignal(signal.SIGALRM) is outer
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, *saved)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def test_symlinks_are_reported_never_followed(tmp_path: Path) -> None:
