@@ -253,9 +253,10 @@ def token_sets(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> tupl
     """Return CSR ``(offsets, hashes)``: each row's sorted distinct word hashes (the smallest
     MAX_TOKENS of them), of the text :func:`normalise` gives.
 
-    ASCII batches are normalised byte by byte in numpy (the same result: NFKC is the identity on
-    ASCII); others go through :func:`normalise` first. Words are then cut at spaces and hashed
-    from one contiguous buffer (:func:`datagate.check._hashing.column_hash`).
+    ASCII batches are normalised byte by byte (the same result: NFKC is the identity on ASCII);
+    others go through :func:`normalise` first. Words are then cut at spaces and hashed, by the C
+    pass where it is built (:func:`_words_c`) else in numpy (:func:`_words_numpy`), bit for bit
+    alike; words longer than 16 bytes by :func:`datagate.check._hashing.column_hash`.
     """
     joined = _joined(batch, columns)
     if not pc.all(pc.string_is_ascii(joined)).as_py():
