@@ -88,6 +88,7 @@ def test_hash_loc_order_matches_lexsort(pairs: list[tuple[int, int]]) -> None:
 
     h = np.array([p[0] for p in pairs], dtype=np.uint64)
     loc = np.array([p[1] for p in pairs], dtype=np.uint64)
-    order = hash_loc_order(h, loc)
-    ref = np.lexsort((loc, h))
-    assert np.array_equal(h[order], h[ref]) and np.array_equal(loc[order], loc[ref])
+    for locs in (loc, np.sort(loc)):  # the shuffle's usual ascending locations, and any order
+        order = hash_loc_order(h, locs)
+        ref = np.lexsort((locs, h))
+        assert np.array_equal(h[order], h[ref]) and np.array_equal(locs[order], locs[ref])
