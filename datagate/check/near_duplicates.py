@@ -502,6 +502,39 @@ def _pack(later: npt.NDArray[np.uint64], earlier: npt.NDArray[np.uint64], sim: n
     return out
 
 
+def _first_pairs(
+    allp: npt.NDArray[np.int64], loc: npt.NDArray[np.uint64], cap: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.uint64], bool]:
+    """Return the first ``cap`` distinct candidate pairs by (later, earlier) location, their
+    locations, and whether more distinct pairs were left out.
+
+    Only the pairs whose later location is among the smallest are sorted (a partition picks
+    them; widened until ``cap`` distinct pairs are in): on degenerate text a bucket makes
+    millions of pairs, and sorting them all to keep 5,000 took most of the bucket's time.
+    """
+    lat_all = loc[allp[:, 0]]
+    k = max(cap, 1)
+    while True:
+        if k < len(lat_all):
+            cut = np.partition(lat_all, k - 1)[k - 1]
+            sub = np.flatnonzero(lat_all <= cut)
+            whole = len(sub) == len(lat_all)
+        else:
+            sub, whole = np.arange(len(lat_all)), True
+        part = allp[sub]
+        lat, ear = lat_all[sub], loc[part[:, 1]]
+        o = np.lexsort((ear, lat))
+        lat, ear, part = lat[o], ear[o], part[o]
+        # distinct by location (a row may repeat a band key only once, so positions are unique)
+        uniq = np.ones(len(lat), dtype=bool)
+        uniq[1:] = (lat[1:] != lat[:-1]) | (ear[1:] != ear[:-1])
+        part, lat, ear = part[uniq], lat[uniq], ear[uniq]
+        if whole or len(part) >= cap:
+            # pairs left out have a later location than every one kept: distinct from them
+            return part[:cap], lat[:cap], ear[:cap], len(part) > cap or not whole
+        k *= 2
+
+
 def reduce_bucket(table: npt.NDArray[np.uint64], side: SideStore, threshold: float, *, cap: int | None = None) -> NearFindings:
     """Return the verified matches of one bucket of ``(band key, split location, item location)``
     (at most ``cap`` pairs verified, default :data:`BUCKET_CANDIDATES`)."""
@@ -535,17 +568,8 @@ def reduce_bucket(table: npt.NDArray[np.uint64], side: SideStore, threshold: flo
         ok = p < idx
         pairs.append(np.stack([idx[ok], p[ok]], axis=1))
         total += len(pairs[-1]) + len(pairs[-2])
-    allp = np.concatenate(pairs)
-    # distinct by location (a row may repeat a band key only once, so positions are unique)
-    lat, ear = loc[allp[:, 0]], loc[allp[:, 1]]
-    o = np.lexsort((ear, lat))
-    lat, ear, allp = lat[o], ear[o], allp[o]
-    uniq = np.ones(len(lat), dtype=bool)
-    uniq[1:] = (lat[1:] != lat[:-1]) | (ear[1:] != ear[:-1])
-    allp, lat, ear = allp[uniq], lat[uniq], ear[uniq]
-    capped = early_cap or len(allp) > cap
-    if len(allp) > cap:
-        allp, lat, ear = allp[:cap], lat[:cap], ear[:cap]
+    allp, lat, ear, over = _first_pairs(np.concatenate(pairs), loc, cap)
+    capped = early_cap or over
     sim = similarity(side, iloc[allp[:, 0]], iloc[allp[:, 1]])
     hit = sim >= threshold
     is_cross = split[allp[:, 0]] != split[allp[:, 1]]

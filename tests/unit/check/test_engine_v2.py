@@ -262,6 +262,24 @@ def test_degenerate_text_reports_the_cap(tmp_path: Path) -> None:
     assert "cap" in res.message
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), max_size=300), st.integers(1, 60))
+def test_the_first_candidate_pairs_are_those_a_full_sort_keeps(pairs: list[tuple[int, int]], cap: int) -> None:
+    """The bucket keeps its first ``cap`` distinct pairs by (later, earlier) location, and says
+    whether any were left out, as sorting every pair would (repeated pairs and tied locations
+    included)."""
+    from datagate.check.near_duplicates import _first_pairs
+
+    rng = np.random.default_rng(len(pairs))
+    loc = rng.integers(0, 30, 41).astype(np.uint64) * np.uint64(7)  # a row may sit at two positions
+    allp = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    got, lat, ear, over = _first_pairs(allp, loc, cap)
+    want = sorted({(int(loc[a]), int(loc[b])) for a, b in pairs})
+    assert list(zip(lat.tolist(), ear.tolist(), strict=True)) == want[:cap]
+    assert over == (len(want) > cap)
+    assert np.array_equal(loc[got[:, 0]], lat) and np.array_equal(loc[got[:, 1]], ear)
+
+
 def test_old_profile_version_says_how_to_recreate_it(tmp_path: Path, quality: dict[str, Path]) -> None:
     prof = run_checks(quality["duplicates"]).profile.to_dict()
     prof.pop("version")
