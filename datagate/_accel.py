@@ -12,7 +12,9 @@ opcodes, anything the walk would report as an issue of its own) it returns None 
 runs. Tests compare the two on real, hostile and mutated pickles.
 
 :data:`words` (``datagate/_words.c``) cuts a text column into words and hashes them for the
-near-duplicate check, bit for bit as its numpy path does, reading the column's own buffers.
+near-duplicate check, bit for bit as its numpy path does, reading the column's own buffers;
+:data:`ascii_tokens` (the same file) cuts ASCII rows into backdoor_triggers' tokens exactly as its
+regex split does.
 
 Cheap to import (no pickle or numpy machinery), so ``datagate --version`` can report the status
 of each.
@@ -26,7 +28,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ABI", "Summary", "load_extension", "status", "summarise", "words", "words_status"]
+__all__ = ["ABI", "Summary", "ascii_tokens", "load_extension", "status", "summarise", "words", "words_status"]
 
 ABI = 1
 """The interface this code was written for (``DATAGATE_PICKLEWALK_ABI`` in _picklewalk.c)."""
@@ -63,15 +65,16 @@ summarise, status = _load()
 --version."""
 
 
-WORDS_ABI = 1
+WORDS_ABI = 2
 """The interface of ``_words.c`` this code was written for (``DATAGATE_WORDS_ABI``)."""
 
 
-def _load_words() -> tuple[Callable[[Any, Any, bytes], tuple[bytes, bytes, bytes, bytes, bytes]] | None, str]:
-    mod, why = load_extension("datagate._words", WORDS_ABI)
-    return (mod.words if mod is not None else None), why
+_words_mod, words_status = load_extension("datagate._words", WORDS_ABI)
 
-
-words, words_status = _load_words()
+words: Callable[[Any, Any, bytes], tuple[bytes, bytes, bytes, bytes, bytes]] | None = _words_mod.words if _words_mod is not None else None
 """``words(offsets, data, table)``: the near-duplicate check's word cutter and hasher
-(``datagate/_words.c``; None: not built), and a word on why, for --version."""
+(``datagate/_words.c``; None: not built); ``words_status`` says why, for --version."""
+
+ascii_tokens: Callable[[Any, Any, int], tuple[bytes, bytes, bytes, bytes]] | None = _words_mod.ascii_tokens if _words_mod is not None else None
+"""``ascii_tokens(offsets, data, max_splits)``: backdoor_triggers' tokens of ASCII rows (same
+extension and status as :data:`words`; None: not built)."""

@@ -1,4 +1,4 @@
-/* Optional accelerator for near-duplicate detection: cut rows of text into words and hash them.
+/* Optional accelerator for the text checks: cut rows of text into words (and hash them).
  *
  * The Python path (near_duplicates.token_sets) maps every byte through a 256-byte table (ASCII
  * letters and digits lower-cased, other ASCII bytes to a space, bytes >= 128 kept), cuts words at
@@ -9,6 +9,11 @@
  * column's own Arrow buffers once and writes only the outputs: per word, its row and its 47-bit
  * hash, and the words longer than 16 bytes (their index and mapped bytes) for Python to hash with
  * column_hash, exactly as the numpy path does. Tests compare the two bit for bit.
+ *
+ * ascii_tokens does the same single pass for backdoor_triggers, whose tokens are strings, not
+ * hashes (they are counted exactly and reported): the lower-cased runs of ASCII letters and
+ * digits of each ASCII row, as Arrow's regex split gives them (backdoor._tokens, which it
+ * replaces for those rows; about ten times faster). Rows with other bytes are left to the regex.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -17,7 +22,7 @@
 #include <string.h>
 
 /* Bumped whenever the signature or the meaning of the result changes; Python checks it. */
-#define DATAGATE_WORDS_ABI 1
+#define DATAGATE_WORDS_ABI 2
 
 #define SPACE 32
 #define SHORT_WORD 16
@@ -211,8 +216,156 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(ascii_tokens_doc,
+"ascii_tokens(offsets, data, max_splits) -> (owner, token_offsets, token_bytes, other_rows)\n\n"
+"The tokens of backdoor_triggers for ASCII rows: what splitting the lower-cased row at runs of\n"
+"bytes other than ASCII letters and digits gives (at most ``max_splits`` splits, the rest of the\n"
+"row one last part, empty parts dropped), as Arrow's split_pattern_regex does with\n"
+"[^\\p{L}\\p{N}]+ on ASCII text. Rows holding a byte >= 128 give no tokens and are listed in\n"
+"``other_rows`` for the caller to split with the regex. Returns bytes objects holding native\n"
+"arrays: per token, its row (int64); the tokens' offsets (int64, one more) and their lower-cased\n"
+"bytes; the other rows (int64).");
+
+static inline int
+is_word(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline uint8_t
+lower(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+static int
+emit_token(grow_buf *owner, grow_buf *toff, grow_buf *tbytes, int64_t row, const uint8_t *src, int64_t len)
+{
+    if (len <= 0) {
+        return 0;
+    }
+    if (reserve(tbytes, len) < 0) {
+        return -1;
+    }
+    uint8_t *dst = (uint8_t *)tbytes->buf + tbytes->len;
+    for (int64_t j = 0; j < len; j++) {
+        dst[j] = lower(src[j]);
+    }
+    tbytes->len += len;
+    int64_t end = tbytes->len;
+    if (append(owner, &row, sizeof(row)) < 0 || append(toff, &end, sizeof(end)) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+ascii_tokens(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "ascii_tokens(offsets, data, max_splits) takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    Py_ssize_t max_splits = PyLong_AsSsize_t(args[2]);
+    if (max_splits == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (max_splits < 0) {
+        PyErr_SetString(PyExc_ValueError, "ascii_tokens: max_splits must be >= 0");
+        return NULL;
+    }
+    Py_buffer offv = {0}, datav = {0};
+    grow_buf owner = {0}, toff = {0}, tbytes = {0}, other = {0};
+    PyObject *result = NULL;
+    if (PyObject_GetBuffer(args[0], &offv, PyBUF_SIMPLE) < 0 || PyObject_GetBuffer(args[1], &datav, PyBUF_SIMPLE) < 0) {
+        goto done;
+    }
+    if (offv.len % (Py_ssize_t)sizeof(int64_t) || offv.len < (Py_ssize_t)sizeof(int64_t)) {
+        PyErr_SetString(PyExc_ValueError, "ascii_tokens: at least one int64 offset is needed");
+        goto done;
+    }
+    const uint8_t *data = (const uint8_t *)datav.buf;
+    Py_ssize_t n = offv.len / (Py_ssize_t)sizeof(int64_t) - 1;
+    const int64_t *off = (const int64_t *)offv.buf;
+    if (off[0] < 0 || off[n] > datav.len) {
+        PyErr_SetString(PyExc_ValueError, "ascii_tokens: offsets run past the data");
+        goto done;
+    }
+    Py_ssize_t guess = (off[n] - off[0]) / 6 + 16;
+    int64_t zero = 0;
+    if (reserve(&owner, guess * 8) < 0 || reserve(&toff, guess * 8 + 8) < 0 || reserve(&tbytes, off[n] - off[0] + 16) < 0
+        || append(&toff, &zero, sizeof(zero)) < 0) {
+        goto done;
+    }
+    for (Py_ssize_t r = 0; r < n; r++) {
+        int64_t i = off[r], end = off[r + 1];
+        if (i > end || i < 0 || end > datav.len) {
+            PyErr_SetString(PyExc_ValueError, "ascii_tokens: offsets are not ascending");
+            goto done;
+        }
+        int ascii = 1;
+        for (int64_t j = i; j < end; j++) {
+            if (data[j] >= 128) {
+                ascii = 0;
+                break;
+            }
+        }
+        int64_t row = r;
+        if (!ascii) {
+            if (append(&other, &row, sizeof(row)) < 0) {
+                goto done;
+            }
+            continue;
+        }
+        /* parts between separator runs; each run is one split, a leading one included */
+        Py_ssize_t splits = 0;
+        int64_t part = i;
+        while (i < end && splits < max_splits) {
+            while (i < end && is_word(data[i])) {
+                i++;
+            }
+            if (i >= end) {
+                break;
+            }
+            int64_t sep = i;
+            while (i < end && !is_word(data[i])) {
+                i++;
+            }
+            if (emit_token(&owner, &toff, &tbytes, row, data + part, sep - part) < 0) {
+                goto done;
+            }
+            part = i;
+            splits++;
+        }
+        if (emit_token(&owner, &toff, &tbytes, row, data + part, end - part) < 0) {
+            goto done;
+        }
+    }
+    PyObject *o = as_bytes(&owner), *to = as_bytes(&toff), *tb = as_bytes(&tbytes), *ot = as_bytes(&other);
+    if (o && to && tb && ot) {
+        result = PyTuple_Pack(4, o, to, tb, ot);
+    }
+    Py_XDECREF(o);
+    Py_XDECREF(to);
+    Py_XDECREF(tb);
+    Py_XDECREF(ot);
+done:
+    PyMem_Free(owner.buf);
+    PyMem_Free(toff.buf);
+    PyMem_Free(tbytes.buf);
+    PyMem_Free(other.buf);
+    if (offv.obj != NULL) {
+        PyBuffer_Release(&offv);
+    }
+    if (datav.obj != NULL) {
+        PyBuffer_Release(&datav);
+    }
+    return result;
+}
+
 static PyMethodDef words_methods[] = {
     {"words", (PyCFunction)(void (*)(void))words, METH_FASTCALL, words_doc},
+    {"ascii_tokens", (PyCFunction)(void (*)(void))ascii_tokens, METH_FASTCALL, ascii_tokens_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -230,7 +383,7 @@ static PyModuleDef_Slot words_slots[] = {
 static struct PyModuleDef words_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "datagate._words",
-    .m_doc = "Optional C accelerator: words of a text column and their hashes (see _words.c).",
+    .m_doc = "Optional C accelerator: words of a text column and their hashes, and backdoor_triggers' ASCII tokens (see _words.c).",
     .m_size = 0,
     .m_methods = words_methods,
     .m_slots = words_slots,

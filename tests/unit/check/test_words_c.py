@@ -70,3 +70,50 @@ def test_token_sets_and_signatures_do_not_depend_on_the_path(monkeypatch: pytest
     slow = nd.token_sets(table, ["text"])
     assert all(np.array_equal(a, b) for a, b in zip(fast, slow, strict=True))
     assert np.array_equal(nd.signatures(*fast), nd.signatures(*slow))
+
+
+# backdoor_triggers' tokens: the C pass for ASCII rows against Arrow's regex split
+
+
+def _same_tokens(texts: list[str | None], max_splits: int = 1024) -> None:
+    from datagate.check import backdoor
+
+    for col in (pa.array(texts, pa.string()), pa.array(texts, pa.large_string()).slice(min(1, len(texts)))):
+        got = backdoor._tokens(col, max_splits)
+        want = backdoor._regex_tokens(col, max_splits)
+        assert got[0].equals(want[0]) and np.array_equal(got[1], want[1]), (texts, max_splits)
+
+
+@needs_c
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.one_of(st.none(), _WORD, st.text(max_size=30)), max_size=12), st.sampled_from([0, 1, 2, 3, 1024]))
+def test_backdoor_tokens_are_the_regex_split(texts: list[str | None], max_splits: int) -> None:
+    """Leading, trailing and repeated separators, the split limit (the rest of the cell one last
+    token, separators and all), nulls and non-ASCII rows (left to the regex) mixed in any order."""
+    _same_tokens(texts, max_splits)
+
+
+@needs_c
+def test_backdoor_tokens_edges() -> None:
+    _same_tokens([])
+    _same_tokens(["", " ", "...", None, "a", "A-B c!", " lead", "trail ", "MiXeD CaSe 42x"])
+    _same_tokens(["w " * 2000, "x," * 1500 + "tail", "naïve Café", "a b"], 1024)
+    _same_tokens(["naïve Café — ÅNGSTRÖM straße ﬁne", "plain ascii", "日本語 テキスト", None, "more ascii here"])
+
+
+@needs_c
+def test_backdoor_counts_do_not_depend_on_the_tokeniser(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datagate.check import backdoor
+
+    rng = np.random.default_rng(5)
+    vocab = np.array(["alpha", "Beta", "cf", "delta!", "x" * 20, "omega", "sigma,", "ŧheta", "42"])
+    texts = [" ".join(rng.choice(vocab, size=rng.integers(0, 20))) for _ in range(3000)]
+    batch = pa.record_batch({"text": texts, "label": rng.integers(0, 3, len(texts)).astype(str).tolist()})
+    fast = backdoor.TriggerCounts(("text",), (), "label")
+    fast.add(batch)
+    monkeypatch.setattr(_accel, "ascii_tokens", None)
+    slow = backdoor.TriggerCounts(("text",), (), "label")
+    slow.add(batch)
+    order = [("key", "ascending"), ("kind", "ascending"), ("label", "ascending")]
+    a, b = fast.table(), slow.table()
+    assert a.num_rows > 100 and a.sort_by(order).equals(b.sort_by(order))
