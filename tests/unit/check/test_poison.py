@@ -335,3 +335,13 @@ def test_the_cap_keeps_the_most_rows_and_breaks_ties_by_hash_not_row_order() -> 
         keep2, dropped2 = backdoor._top(shuffled, cap)
         assert dropped2 == dropped_max
         assert set(zip(shuffled.column("key").to_pylist(), np.asarray(keep2).tolist(), strict=True)) == kept
+
+
+@pytest.mark.parametrize("spread", [3, 1_000, 1 << 40])
+def test_kth_largest_count_is_the_partition_answer(spread: int) -> None:
+    """The cap's cut, by a histogram for small counts and by a partition for large ones."""
+    rng = np.random.default_rng(spread)
+    for m in (1, 2, 50, 10_000):
+        n = rng.integers(0, spread, m).astype(np.int64)
+        for k in {1, max(1, m // 3), m}:
+            assert backdoor._kth_largest(n, k) == int(np.sort(n)[::-1][k - 1])
