@@ -14,6 +14,10 @@
  * hashes (they are counted exactly and reported): the lower-cased runs of ASCII letters and
  * digits of each ASCII row, as Arrow's regex split gives them (backdoor._tokens, which it
  * replaces for those rows; about ten times faster). Rows with other bytes are left to the regex.
+ *
+ * band_keys computes the near-duplicate check's MinHash signatures and LSH band keys row by row
+ * (a row's few words stay in cache for all 64 hash functions; numpy made 64 passes over every
+ * word of the batch), bit for bit as near_duplicates.signatures and band_keys do.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -22,7 +26,7 @@
 #include <string.h>
 
 /* Bumped whenever the signature or the meaning of the result changes; Python checks it. */
-#define DATAGATE_WORDS_ABI 2
+#define DATAGATE_WORDS_ABI 3
 
 #define SPACE 32
 #define SHORT_WORD 16
@@ -363,9 +367,116 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(band_keys_doc,
+"band_keys(offsets, hashes, rows, multipliers, bands) -> bytes\n\n"
+"MinHash LSH band keys of the CSR word sets, as near_duplicates.band_keys(signatures(...)) gives\n"
+"them: for each of ``rows`` (int64), signature value i is the minimum over the row's words\n"
+"``hashes[offsets[r]:offsets[r + 1]]`` (uint64) of ``(mix64(word) * multipliers[i]) >> 32``\n"
+"(uint32), and band b folds its ``len(multipliers) / bands`` values into\n"
+"h = mix64(h ^ (value + (j << 32))) from h = (b + 1) * K0. Rows need at least one word. Returns\n"
+"the keys (uint64, rows x bands) as bytes.");
+
+static PyObject *
+band_keys(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_Format(PyExc_TypeError, "band_keys(offsets, hashes, rows, multipliers, bands) takes 5 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    Py_ssize_t bands = PyLong_AsSsize_t(args[4]);
+    if (bands == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_buffer offv = {0}, hashv = {0}, rowv = {0}, multv = {0};
+    PyObject *result = NULL;
+    uint64_t *words = NULL;
+    uint32_t *sig = NULL;
+    if (PyObject_GetBuffer(args[0], &offv, PyBUF_SIMPLE) < 0 || PyObject_GetBuffer(args[1], &hashv, PyBUF_SIMPLE) < 0
+        || PyObject_GetBuffer(args[2], &rowv, PyBUF_SIMPLE) < 0 || PyObject_GetBuffer(args[3], &multv, PyBUF_SIMPLE) < 0) {
+        goto done;
+    }
+    Py_ssize_t n = offv.len / 8 - 1, n_hash = hashv.len / 8, n_rows = rowv.len / 8, n_perm = multv.len / 8;
+    if (offv.len % 8 || hashv.len % 8 || rowv.len % 8 || multv.len % 8 || n < 0 || n_perm == 0 || bands <= 0
+        || n_perm % bands) {
+        PyErr_SetString(PyExc_ValueError, "band_keys: int64/uint64 arrays, and multipliers a multiple of bands, are needed");
+        goto done;
+    }
+    const int64_t *off = (const int64_t *)offv.buf;
+    const uint64_t *hashes = (const uint64_t *)hashv.buf;
+    const int64_t *rows = (const int64_t *)rowv.buf;
+    const uint64_t *mult = (const uint64_t *)multv.buf;
+    Py_ssize_t per_band = n_perm / bands;
+    result = PyBytes_FromStringAndSize(NULL, n_rows * bands * 8);
+    sig = PyMem_Malloc((size_t)n_perm * sizeof(uint32_t));
+    if (result == NULL || sig == NULL) {
+        Py_CLEAR(result);
+        if (sig == NULL) {
+            PyErr_NoMemory();
+        }
+        goto done;
+    }
+    uint64_t *out = (uint64_t *)PyBytes_AS_STRING(result);
+    Py_ssize_t cap_words = 0;
+    for (Py_ssize_t k = 0; k < n_rows; k++) {
+        int64_t r = rows[k];
+        if (r < 0 || r >= n || off[r] < 0 || off[r] >= off[r + 1] || off[r + 1] > n_hash) {
+            PyErr_SetString(PyExc_ValueError, "band_keys: a row is out of range or has no words");
+            Py_CLEAR(result);
+            goto done;
+        }
+        Py_ssize_t len = (Py_ssize_t)(off[r + 1] - off[r]);
+        if (len > cap_words) {
+            uint64_t *nw = PyMem_Realloc(words, (size_t)len * sizeof(uint64_t));
+            if (nw == NULL) {
+                PyErr_NoMemory();
+                Py_CLEAR(result);
+                goto done;
+            }
+            words = nw;
+            cap_words = len;
+        }
+        for (Py_ssize_t w = 0; w < len; w++) {
+            words[w] = mix64(hashes[off[r] + w]);
+        }
+        for (Py_ssize_t i = 0; i < n_perm; i++) {
+            uint32_t lo = 0xFFFFFFFFu;
+            uint64_t a = mult[i];
+            for (Py_ssize_t w = 0; w < len; w++) {
+                uint32_t v = (uint32_t)((words[w] * a) >> 32);
+                lo = v < lo ? v : lo;
+            }
+            sig[i] = lo;
+        }
+        for (Py_ssize_t b = 0; b < bands; b++) {
+            uint64_t h = (uint64_t)(b + 1) * K0;
+            for (Py_ssize_t j = 0; j < per_band; j++) {
+                h = mix64(h ^ ((uint64_t)sig[b * per_band + j] + ((uint64_t)j << 32)));
+            }
+            out[k * bands + b] = h;
+        }
+    }
+done:
+    PyMem_Free(words);
+    PyMem_Free(sig);
+    if (offv.obj != NULL) {
+        PyBuffer_Release(&offv);
+    }
+    if (hashv.obj != NULL) {
+        PyBuffer_Release(&hashv);
+    }
+    if (rowv.obj != NULL) {
+        PyBuffer_Release(&rowv);
+    }
+    if (multv.obj != NULL) {
+        PyBuffer_Release(&multv);
+    }
+    return result;
+}
+
 static PyMethodDef words_methods[] = {
     {"words", (PyCFunction)(void (*)(void))words, METH_FASTCALL, words_doc},
     {"ascii_tokens", (PyCFunction)(void (*)(void))ascii_tokens, METH_FASTCALL, ascii_tokens_doc},
+    {"band_keys", (PyCFunction)(void (*)(void))band_keys, METH_FASTCALL, band_keys_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -117,3 +117,35 @@ def test_backdoor_counts_do_not_depend_on_the_tokeniser(monkeypatch: pytest.Monk
     order = [("key", "ascending"), ("kind", "ascending"), ("label", "ascending")]
     a, b = fast.table(), slow.table()
     assert a.num_rows > 100 and a.sort_by(order).equals(b.sort_by(order))
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.integers(0, (1 << 47) - 1), min_size=0, max_size=40), max_size=30))
+def test_band_keys_are_the_numpy_signature_bands(sets: list[list[int]]) -> None:
+    """MinHash band keys by the C pass against numpy's signatures and bands, bit for bit (rows
+    without words are never asked for)."""
+    offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(set(s)) for s in sets])
+    hashes = np.array([h for s in sets for h in sorted(set(s))], dtype=np.uint64)
+    rows = np.flatnonzero(np.diff(offsets) > 0)
+    got = nd._band_keys(offsets, hashes, rows)
+    want = nd.band_keys(nd.signatures(offsets, hashes)[rows])
+    assert got.shape == want.shape == (len(rows), nd.BANDS) and np.array_equal(got, want)
+
+
+@needs_c
+def test_band_keys_on_real_batches_and_bad_input() -> None:
+    rng = np.random.default_rng(9)
+    vocab = np.array([f"w{i}" for i in range(300)])
+    table = pa.table({"text": [" ".join(rng.choice(vocab, size=rng.integers(0, 40))) for _ in range(5000)]})
+    offsets, hashes = nd.token_sets(table, ["text"])
+    rows = np.flatnonzero(np.diff(offsets) >= nd.MIN_TOKENS)
+    assert np.array_equal(nd._band_keys(offsets, hashes, rows), nd.band_keys(nd.signatures(offsets, hashes)[rows]))
+    assert _accel.band_keys is not None
+    with pytest.raises(ValueError, match="no words|out of range"):
+        _accel.band_keys(np.array([0, 0], np.int64), np.zeros(0, np.uint64), np.array([0], np.int64), nd._PERM_MULT, nd.BANDS)
+    with pytest.raises(ValueError, match="out of range"):
+        _accel.band_keys(offsets, hashes, np.array([len(offsets)], np.int64), nd._PERM_MULT, nd.BANDS)
+    with pytest.raises(ValueError, match="multiple of bands"):
+        _accel.band_keys(offsets, hashes, rows, nd._PERM_MULT[:7], nd.BANDS)
