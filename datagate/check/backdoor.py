@@ -36,7 +36,9 @@ predicts ``y``. Genuine keywords sit in rows whose other words agree with the la
 do not.
 
 Streaming: each shard maps to :class:`TriggerCounts` (candidate x label row counts), merged by
-addition. Up to ``vocabulary_cap`` distinct candidates (262,144) the counts are exact and the
+addition. A partial holds each candidate's key once, with a 64-bit hash of key and kind that
+compactions match candidates by (keys sharing a hash are compared as strings, so a collision
+cannot merge two candidates), and its counts as integers. Up to ``vocabulary_cap`` distinct candidates (262,144) the counts are exact and the
 result does not depend on how rows are cut into shards. Above it the partial keeps the
 ``vocabulary_cap`` candidates with the most rows (ties: the smaller 64-bit hash of the candidate's
 key and kind; deterministic for a given sharding), and ``observed.sketch.undercount_bound`` says
@@ -56,7 +58,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -273,8 +275,9 @@ def _counts(x: npt.NDArray[np.int64], span: int) -> tuple[npt.NDArray[np.int64],
     return u.astype(np.int64), n[u].astype(np.int64)
 
 
-def _text_counts(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], labels: pa.Array, ngrams: int) -> pa.Table:
-    """Return the (key, kind, label, n) row counts of the batch's text candidates.
+def _text_block(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], lab: npt.NDArray[np.int64], ngrams: int) -> _Block | None:
+    """Return the row counts of the batch's text candidates per label code (``lab``: each row's
+    label code, -1 for none), or None when there are none.
 
     The same counts as grouping :func:`row_features` by (key, kind, label), computed on integer
     codes: the tokens are dictionary-encoded once, a bigram is a pair of token codes, and only
@@ -291,7 +294,7 @@ def _text_counts(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], 
     flat = pa.concat_arrays(flats)
     par = np.concatenate(parents)
     if not len(par):
-        return _EMPTY_COUNTS.empty_table()
+        return None
     enc = pc.dictionary_encode(flat)
     tokens = enc.dictionary
     code = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
@@ -317,21 +320,39 @@ def _text_counts(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], 
     if len(uniq) > 1:
         uniq = uniq[np.concatenate(([True], uniq[1:] != uniq[:-1]))]
     row, fid = uniq // n_feats, uniq % n_feats
-    lab = pc.dictionary_encode(labels)
-    lcode = np.asarray(pc.fill_null(lab.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)[row]
+    lcode = lab[row]
     ok = lcode >= 0
-    n_labels = max(len(lab.dictionary), 1)
+    n_labels = max(int(lab.max()) + 1, 1)
     cell, n = _counts(fid[ok] * n_labels + lcode[ok], n_feats * n_labels)
+    if not len(cell):
+        return None
     f, lc = cell // n_labels, cell % n_labels
-    kind = np.where(f < v, TOKEN, BIGRAM).astype(np.int8)
-    return pa.table(
-        {
-            "key": pa.concat_arrays(keys).take(pa.array(f)),
-            "kind": pa.array(kind),
-            "label": lab.dictionary.take(pa.array(lc)).cast(pa.string()),
-            "n": pa.array(n.astype(np.int64)),
-        }
-    )
+    # candidates: the features with a labelled row (f ascends, so each one's cells are one run)
+    first = np.flatnonzero(np.concatenate(([True], f[1:] != f[:-1])))
+    used = f[first]
+    cand = np.repeat(np.arange(len(first), dtype=np.int64), np.diff(np.append(first, len(f))))
+    kinds = np.where(used < v, TOKEN, BIGRAM).astype(np.int8)
+    return _Block.of(pa.concat_arrays(keys).take(pa.array(used)), kinds, cand, lc, n)
+
+
+def _text_counts(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], labels: pa.Array, ngrams: int) -> pa.Table:
+    """Return the (key, kind, label, n) row counts of the batch's text candidates (the table
+    :func:`_text_block` holds, with the labels as strings)."""
+    names, lab = _label_codes(labels)
+    block = _text_block(batch, text_columns, lab, ngrams)
+    return block.table(names) if block is not None else _EMPTY_COUNTS.empty_table()
+
+
+def _label_codes(labels: pa.Array, known: dict[str, int] | None = None) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """Return the label names (``known`` extended in place, in order of first appearance) and
+    each row's code among them (-1: null)."""
+    names_map = {} if known is None else known
+    enc = pc.dictionary_encode(labels)
+    local = [str(x) for x in enc.dictionary.to_pylist()]
+    remap = np.array([names_map.setdefault(x, len(names_map)) for x in local] or [0], dtype=np.int64)
+    idx = np.asarray(pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    codes = np.where(idx >= 0, remap[np.maximum(idx, 0)], -1)
+    return list(names_map), codes
 
 
 def _bins(x: npt.NDArray[np.float64], name: str) -> tuple[npt.NDArray[np.bool_], pa.Array]:
@@ -378,28 +399,32 @@ def _value_features(col: pa.Array, name: str) -> list[tuple[npt.NDArray[np.int64
     return out
 
 
-def _value_counts(col: pa.Array, name: str, labels: pa.Array) -> list[pa.Table]:
-    """(key, kind, label, n) counts of one column's exact values and bins, grouped on the typed
+def _value_blocks(col: pa.Array, name: str, lab: npt.NDArray[np.int64]) -> list[_Block]:
+    """Row counts of one column's exact values and bins per label code, grouped on the typed
     values first (no per-row strings)."""
     if not _usable(col.type):
         return []
-    t = pa.table({"v": col, "label": labels})
-    t = t.filter(pc.and_(col.is_valid(), labels.is_valid()))
+    t = pa.table({"v": col, "label": pa.array(lab)})
+    t = t.filter(pc.and_(col.is_valid(), pa.array(lab >= 0)))
     if t.num_rows == 0:
         return []
     g = t.group_by(["v", "label"], use_threads=False).aggregate([("v", "count")])
-    n = g.column("v_count")
-    keys = pc.binary_join_element_wise(pa.scalar(name), pc.cast(g.column("v"), pa.string()), "=")
-    out = [pa.table({"key": keys, "kind": pa.array(np.full(g.num_rows, VALUE, np.int8)), "label": g.column("label"), "n": n})]
+    n = np.asarray(g.column("v_count").to_numpy(), dtype=np.int64)
+    glab = np.asarray(g.column("label").to_numpy(), dtype=np.int64)
+    values, cand = _codes(g.column("v"))
+    keys = pc.binary_join_element_wise(pa.scalar(name), pc.cast(values, pa.string()), "=")
+    out = [_Block.of(keys, np.full(len(values), VALUE, np.int8), cand, glab, n)]
     if _numeric(col.type):
-        use, bkeys = _bins(np.asarray(pc.cast(g.column("v"), pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64), name)
+        use, bkeys = _bins(np.asarray(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64), name)
         if use.any():
-            mask = pa.array(use)
-            b = pa.table({"key": bkeys, "label": g.column("label").filter(mask), "n": n.filter(mask)})
-            b = b.group_by(["key", "label"], use_threads=False).aggregate([("n", "sum")])
-            out.append(
-                pa.table({"key": b.column("key"), "kind": pa.array(np.full(b.num_rows, BIN, np.int8)), "label": b.column("label"), "n": b.column("n_sum")})
-            )
+            # each distinct value's bin; the cells of values sharing a bin are summed
+            bdict, bcode = _codes(bkeys)
+            of_value = np.full(len(values), -1, np.int64)
+            of_value[np.flatnonzero(use)] = bcode
+            keep = of_value[cand] >= 0
+            n_labels = int(glab.max()) + 1
+            cell, total = _sums(of_value[cand][keep] * n_labels + glab[keep], n[keep], len(bdict) * n_labels)
+            out.append(_Block.of(bdict, np.full(len(bdict), BIN, np.int8), cell // n_labels, cell % n_labels, total))
     return out
 
 
@@ -455,6 +480,61 @@ def row_features(
 _EMPTY_COUNTS = pa.schema([("key", pa.string()), ("kind", pa.int8()), ("label", pa.string()), ("n", pa.int64())])
 
 
+def _cid(keys: pa.Array, kinds: npt.NDArray[np.int8]) -> npt.NDArray[np.uint64]:
+    """Return each candidate's 64-bit identity hash (of its key and kind; also the cap's
+    tie-break)."""
+    return mix64(column_hash(keys) ^ mix64(kinds.astype(np.uint64) + np.uint64(1), inplace=True), inplace=True)
+
+
+def _sums(cell: npt.NDArray[np.int64], n: npt.NDArray[np.int64], span: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Return the distinct values of ``cell`` (``0 <= cell < span``), ascending, and the sum of
+    ``n`` over each (a dense table when the span is small, else a sort)."""
+    if _dense(span, len(cell)):
+        sums = np.bincount(cell, weights=n, minlength=span)
+        u = np.flatnonzero(sums).astype(np.int64)
+        return u, np.rint(sums[u]).astype(np.int64)
+    order = np.argsort(cell, kind="stable")
+    c = cell[order]
+    start = np.flatnonzero(np.concatenate(([True], c[1:] != c[:-1])))
+    return c[start], np.add.reduceat(n[order], start) if len(start) else np.zeros(0, np.int64)
+
+
+@dataclass
+class _Block:
+    """Row counts per (candidate, label code): the candidates once each (key, kind and identity
+    hash), the cells as integers. A batch's counts, or a partial's compacted ones."""
+
+    keys: pa.Array
+    """Candidate keys (distinct within the block together with their kinds)."""
+    kinds: npt.NDArray[np.int8]
+    """Candidate kinds."""
+    cids: npt.NDArray[np.uint64]
+    """Candidate identity hashes (:func:`_cid`)."""
+    cand: npt.NDArray[np.int64]
+    """Per cell, its candidate (index into ``keys``)."""
+    label: npt.NDArray[np.int64]
+    """Per cell, its label code (the partial's ``labels``)."""
+    n: npt.NDArray[np.int64]
+    """Per cell, its rows."""
+
+    @classmethod
+    def of(cls, keys: pa.Array, kinds: npt.NDArray[np.int8], cand: npt.NDArray[np.int64], label: npt.NDArray[np.int64], n: npt.NDArray[np.int64]) -> _Block:
+        keys = keys.cast(pa.string())
+        return cls(keys, kinds, _cid(keys, kinds), cand.astype(np.int64, copy=False), label.astype(np.int64, copy=False), n.astype(np.int64, copy=False))
+
+    def table(self, labels: Sequence[str]) -> pa.Table:
+        """Return the (key, kind, label, n) rows (labels named by ``labels``)."""
+        return pa.table(
+            {
+                "key": self.keys.take(pa.array(self.cand)),
+                "kind": pa.array(self.kinds[self.cand]),
+                "label": pa.array(np.asarray(labels, dtype=object)[self.label] if len(self.label) else [], pa.string()),
+                "n": pa.array(self.n),
+            },
+            schema=_EMPTY_COUNTS,
+        )
+
+
 @dataclass
 class TriggerCounts:
     """Mergeable candidate x label row counts (pass 1).
@@ -477,35 +557,41 @@ class TriggerCounts:
     """Labelled rows per label."""
     undercount: int = 0
     """Upper bound on how many rows a kept candidate may be undercounted (0: exact)."""
-    parts: list[pa.Table] = field(default_factory=list)
-    """Count tables not yet compacted (key, kind, label, n)."""
+    labels: dict[str, int] = field(default_factory=dict)
+    """Label name -> the code the blocks' cells use."""
+    blocks: list[_Block] = field(default_factory=list)
+    """Count blocks not yet compacted."""
     pending: int = 0
-    """Entries in ``parts``."""
+    """Cells in ``blocks``."""
     compacted: int = 0
-    """Entries left by the last :meth:`compact` (the next one waits until at least as many more
+    """Cells left by the last :meth:`compact` (the next one waits until at least as many more
     have arrived, so with many (candidate, label) pairs per candidate it does not run on every
     batch)."""
     error: str | None = None
     """Why a batch could not be counted (the check is then an ``error``), or None."""
 
     def __getstate__(self) -> dict[str, Any]:
-        # count tables are shipped as one Arrow IPC stream: pickling a table whose chunks are
-        # slices of larger buffers (what joins and filters return) copies the whole buffers
-        # (measured: an 18 MB compacted partial pickled to 337 MB)
+        # the keys are shipped as one Arrow IPC stream: pickling an array that is a slice of a
+        # larger buffer (what take and filter can return) copies the whole buffer
         state = dict(self.__dict__)
+        blocks = state.pop("blocks")
         sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, _EMPTY_COUNTS) as writer:
-            for t in self.parts:
-                writer.write_table(t.cast(_EMPTY_COUNTS))
-        state["parts"] = (sink.getvalue().to_pybytes(), [t.num_rows for t in self.parts])
+        schema = pa.schema([("key", pa.string())])
+        with pa.ipc.new_stream(sink, schema) as writer:
+            for blk in blocks:
+                writer.write_table(pa.table({"key": blk.keys}, schema=schema))
+        state["blocks"] = (sink.getvalue().to_pybytes(), [(len(b.keys), b.kinds, b.cids, b.cand, b.label, b.n) for b in blocks])
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        raw, sizes = state.pop("parts")
+        raw, arrays = state.pop("blocks")
         self.__dict__.update(state)
-        tab = pa.ipc.open_stream(pa.py_buffer(raw)).read_all()
-        starts = np.cumsum([0, *sizes]).tolist()[:-1]
-        self.parts = [tab.slice(a, n) for a, n in zip(starts, sizes, strict=True)]
+        keys = pa.ipc.open_stream(pa.py_buffer(raw)).read_all().column("key")
+        self.blocks = []
+        at = 0
+        for size, kinds, cids, cand, label, n in arrays:
+            self.blocks.append(_Block(keys.slice(at, size).combine_chunks(), kinds, cids, cand, label, n))
+            at += size
 
     def add(self, batch: pa.RecordBatch | pa.Table, split_index: int = 0, first_row: int = 0) -> None:
         """Count the batch's labelled rows (``split_index`` and ``first_row`` are not needed)."""
@@ -514,16 +600,17 @@ class TriggerCounts:
         vc = pc.value_counts(labels.drop_null())
         for item in vc.to_pylist():
             self.label_totals[str(item["values"])] += int(item["counts"])
-        tables: list[pa.Table] = []
+        _, lab = _label_codes(labels, self.labels)
+        blocks: list[_Block] = []
         if self.text_columns:
-            tables.append(_text_counts(batch, self.text_columns, labels, self.ngrams))
+            blk = _text_block(batch, self.text_columns, lab, self.ngrams)
+            if blk is not None:
+                blocks.append(blk)
         for name in self.value_columns:
-            tables += _value_counts(_column(batch, name), name, labels)
-        if not tables:
-            return
-        counts = pa.concat_tables([t.cast(_EMPTY_COUNTS) for t in tables])
-        self.parts.append(counts)
-        self.pending += counts.num_rows
+            blocks += _value_blocks(_column(batch, name), name, lab)
+        for blk in blocks:
+            self.blocks.append(blk)
+            self.pending += len(blk.n)
         if self.pending > 2 * max(self.cap, self.compacted):
             self.compact()
 
@@ -531,7 +618,10 @@ class TriggerCounts:
         """Fold ``other`` into this partial and return it."""
         self.label_totals.update(other.label_totals)
         self.error = self.error or other.error
-        self.parts += other.parts
+        names = list(other.labels)
+        remap = np.array([self.labels.setdefault(x, len(self.labels)) for x in names] or [0], dtype=np.int64)
+        for blk in other.blocks:
+            self.blocks.append(replace(blk, label=remap[blk.label]) if len(blk.label) else blk)
         self.pending += other.pending
         self.undercount += other.undercount
         if self.pending > 2 * max(self.cap, self.compacted):
@@ -541,22 +631,18 @@ class TriggerCounts:
     def table(self) -> pa.Table:
         """Return the compacted counts (key, kind, label, n)."""
         self.compact()
-        return self.parts[0] if self.parts else _EMPTY_COUNTS.empty_table()
+        return self.blocks[0].table(list(self.labels)) if self.blocks else _EMPTY_COUNTS.empty_table()
 
     def compact(self) -> None:
-        """Sum the count tables; above the cap keep the ``cap`` candidates with the most rows."""
-        if not self.parts:
+        """Sum the count blocks; above the cap keep the ``cap`` candidates with the most rows."""
+        if not self.blocks:
             return
-        if len(self.parts) == 1 and self.pending == self.parts[0].num_rows:
-            tab = self.parts[0]
-            if tab.num_rows <= self.cap:
-                return  # already summed, and within the cap however few labels each candidate has
-        else:
-            tab = pa.concat_tables(self.parts)
-        tab, dropped_max = _sum_counts(tab, self.cap)
+        if len(self.blocks) == 1 and self.pending == self.compacted and self.pending <= self.cap:
+            return  # already summed, and within the cap however few labels each candidate has
+        blk, dropped_max = _sum_blocks(self.blocks, self.cap, max(len(self.labels), 1))
         self.undercount += dropped_max
-        self.parts = [tab]
-        self.pending = self.compacted = tab.num_rows
+        self.blocks = [blk] if len(blk.n) else []
+        self.pending = self.compacted = len(blk.n)
 
 
 def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, npt.NDArray[np.int64]]:
@@ -565,57 +651,66 @@ def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, npt.NDArray[np.in
     return enc.dictionary, np.asarray(pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _sum_counts(tab: pa.Table, cap: int) -> tuple[pa.Table, int]:
-    """Return ``tab``'s (key, kind, label, n) rows summed per (key, kind, label), keeping the
-    ``cap`` candidates (key, kind) with the most rows (:func:`_top`), and the most rows of a
-    dropped candidate (0: none dropped).
+def _identities(blocks: Sequence[_Block], keys: pa.Array, kinds: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Return, for the blocks' candidates in order, the index of their distinct candidate, and
+    each distinct candidate's first position (distinct by identity hash; ``keys`` and ``kinds``
+    are the candidates concatenated).
 
-    Keys and labels are dictionary-encoded once and the sums are taken on integer cells (a dense
-    table when the span is small, else a sort): a hash group-by on the strings themselves cost
-    several times more, and this runs every time a partial outgrows twice the cap.
+    Candidates sharing a hash are compared by key and kind; should two differ (a 64-bit
+    collision), the candidates are told apart by their strings instead, so the counts stay exact.
     """
-    if tab.num_rows == 0:
-        return _EMPTY_COUNTS.empty_table(), 0
-    kdict, kcode = _codes(tab.column("key"))
-    ldict, lcode = _codes(tab.column("label"))
-    kind = np.asarray(tab.column("kind").to_numpy(), dtype=np.int64)
-    n = np.asarray(tab.column("n").to_numpy(), dtype=np.int64)
-    ok = (kcode >= 0) & (lcode >= 0)
-    if not ok.all():
-        kcode, lcode, kind, n = kcode[ok], lcode[ok], kind[ok], n[ok]
-    n_labels = max(len(ldict), 1)
-    span = 4 * max(len(kdict), 1) * n_labels
-    cell = (kcode * 4 + kind) * n_labels + lcode
-    if _dense(span, len(cell)):
-        sums = np.bincount(cell, weights=n, minlength=span)
-        cell = np.flatnonzero(sums).astype(np.int64)
-        total = np.rint(sums[cell]).astype(np.int64)
-    else:
-        order = np.argsort(cell, kind="stable")
-        cell = cell[order]
-        start = np.flatnonzero(np.concatenate(([True], cell[1:] != cell[:-1])))
-        total = np.add.reduceat(n[order], start)
-        cell = cell[start]
+    cids = np.concatenate([b.cids for b in blocks])
+    order = np.argsort(cids, kind="stable")
+    sc = cids[order]
+    new = np.concatenate(([True], sc[1:] != sc[:-1]))
+    head = order[np.maximum.accumulate(np.where(new, np.arange(len(sc)), 0))]
+    dup = np.flatnonzero(~new)
+    if len(dup):
+        a, b = pa.array(order[dup]), pa.array(head[dup])
+        same = pc.and_(pc.equal(keys.take(a), keys.take(b)), pa.array(kinds[order[dup]] == kinds[head[dup]]))
+        if not pc.all(same).as_py():
+            kdict, kcode = _codes(keys)
+            uniq, inv = np.unique(kcode * 4 + kinds.astype(np.int64), return_inverse=True)
+            first = np.full(len(uniq), len(kcode), np.int64)
+            np.minimum.at(first, inv.reshape(-1), np.arange(len(kcode)))
+            return inv.reshape(-1).astype(np.int64), first
+    ident = np.empty(len(cids), np.int64)
+    ident[order] = np.cumsum(new) - 1
+    return ident, order[new]
+
+
+def _sum_blocks(blocks: Sequence[_Block], cap: int, n_labels: int) -> tuple[_Block, int]:
+    """Return the blocks summed per (candidate, label), keeping the ``cap`` candidates with the
+    most rows (:func:`_top`), and the most rows of a dropped candidate (0: none dropped).
+
+    Candidates are matched by their 64-bit identity hash (:func:`_identities`) and the sums are
+    taken on integer cells: hashing the key strings again on every compaction (a hash group-by,
+    then dictionary-encoding) cost most of this check's time.
+    """
+    keys = pa.concat_arrays([b.keys for b in blocks])
+    kinds = np.concatenate([b.kinds for b in blocks])
+    ident, first = _identities(blocks, keys, kinds)
+    base = np.cumsum([0] + [len(b.keys) for b in blocks[:-1]])
+    cand = np.concatenate([ident[b.cand + off] for b, off in zip(blocks, base, strict=True)])
+    label = np.concatenate([b.label for b in blocks])
+    n = np.concatenate([b.n for b in blocks])
+    cell, total = _sums(cand * n_labels + label, n, len(first) * n_labels)
     cand = cell // n_labels
     dropped_max = 0
-    first = np.flatnonzero(np.concatenate(([True], cand[1:] != cand[:-1])))
-    if len(first) > cap:
+    starts = np.flatnonzero(np.concatenate(([True], cand[1:] != cand[:-1]))) if len(cand) else np.zeros(0, np.int64)
+    owners = cand[starts]
+    if len(starts) > cap:
         # cells are sorted, so each candidate's cells are one run
-        per_cand = np.add.reduceat(total, first)
-        owners = cand[first]
-        totals = pa.table({"key": kdict.take(pa.array(owners // 4)), "kind": pa.array((owners % 4).astype(np.int8)), "n_sum": pa.array(per_cand)})
-        keep, dropped_max = _top(totals, cap)
-        mask = np.repeat(keep, np.diff(np.append(first, len(cand))))
-        cell, cand, total = cell[mask], cand[mask], total[mask]
-    out = pa.table(
-        {
-            "key": kdict.take(pa.array(cand // 4)),
-            "kind": pa.array((cand % 4).astype(np.int8)),
-            "label": ldict.take(pa.array(cell % n_labels)),
-            "n": pa.array(total),
-        }
-    )
-    return out.cast(_EMPTY_COUNTS), dropped_max
+        per_cand = np.add.reduceat(total, starts)
+        keep, dropped_max = _top(per_cand, np.concatenate([b.cids for b in blocks])[first[owners]], cap)
+        mask = np.repeat(keep, np.diff(np.append(starts, len(cand))))
+        cell, total = cell[mask], total[mask]
+        owners = owners[keep]
+    # the kept candidates, renumbered 0..k-1 in order (cells stay sorted by candidate)
+    at = first[owners]
+    out_cand = np.searchsorted(owners, cell // n_labels).astype(np.int64)
+    blk = _Block(keys.take(pa.array(at)), kinds[at], np.concatenate([b.cids for b in blocks])[at], out_cand, cell % n_labels, total)
+    return blk, dropped_max
 
 
 def _kth_largest(n: npt.NDArray[np.int64], k: int) -> int:
@@ -630,33 +725,21 @@ def _kth_largest(n: npt.NDArray[np.int64], k: int) -> int:
     return int(np.partition(n, len(n) - k)[len(n) - k])
 
 
-_TIE_CHUNK = 1 << 16
-"""Tied candidates hashed per slice of this many (bounds the temporaries of :func:`_top`)."""
-
-
-def _top(totals: pa.Table, cap: int) -> tuple[npt.NDArray[np.bool_], int]:
-    """Return which of the (key, kind, n_sum) candidates are the ``cap`` with the most rows (ties:
-    the smaller 64-bit hash of key and kind, then the earlier row), and the most rows of a
+def _top(n: npt.NDArray[np.int64], tie: npt.NDArray[np.uint64], cap: int) -> tuple[npt.NDArray[np.bool_], int]:
+    """Return which of the candidates (rows ``n``, tie-break hashes ``tie``) are the ``cap`` with
+    the most rows (ties: the smaller hash, then the earlier candidate), and the most rows of a
     dropped one.
 
     A selection, not a sort: sorting every candidate by (rows, text) took a third of each
-    compaction. Only the candidates tied at the cut are hashed, a slice at a time, so the
-    selection holds one integer per tied candidate (hashing them all at once cost the driver
-    about 100 MB at its peak on the 2M-row benchmark table).
+    compaction; the cut comes from :func:`_kth_largest`, and only the candidates tied at it are
+    ordered by hash.
     """
-    n = np.asarray(totals.column("n_sum").to_numpy(), dtype=np.int64)
     cut = _kth_largest(n, cap)
     keep = n > cut
     tied = np.flatnonzero(n == cut)
     want = cap - int(keep.sum())
     if want < len(tied):
-        keys, kinds = totals.column("key"), totals.column("kind")
-        h = np.empty(len(tied), dtype=np.uint64)
-        for lo in range(0, len(tied), _TIE_CHUNK):
-            at = pa.array(tied[lo : lo + _TIE_CHUNK])
-            kind = np.asarray(kinds.take(at).to_numpy(), dtype=np.uint64)
-            h[lo : lo + len(at)] = mix64(column_hash(keys.take(at)) ^ mix64(kind + np.uint64(1), inplace=True), inplace=True)
-        tied = tied[np.argsort(h, kind="stable")[:want]]
+        tied = tied[np.argsort(tie[tied], kind="stable")[:want]]
     keep[tied] = True
     return keep, int(n[~keep].max())
 

@@ -9,11 +9,12 @@ topic, digits, wine, breast cancer) must stay quiet.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -282,19 +283,62 @@ def test_trigger_partials_pickle_compactly_and_round_trip() -> None:
     for lo in range(0, len(texts), 4_096):
         tc.add(pa.record_batch({"text": texts[lo : lo + 4_096], "label": labels[lo : lo + 4_096].tolist()}))
     tc.compact()
-    assert tc.undercount > 0
-    # joins and filters return slices of larger buffers; pyarrow pickles a slice's whole buffers
-    whole = tc.parts[0]
-    tc.parts = [whole.slice(0, 10), whole.slice(10, 20)]
-    tc.pending = 30
+    assert tc.undercount > 0 and len(tc.blocks) == 1
+    # take and filter can return slices of larger buffers; pyarrow pickles a slice's whole buffers
+    whole = tc.blocks[0]
+    big = pa.concat_arrays([whole.keys] * 50)
+    tc.blocks = [replace(whole, keys=big.slice(0, len(whole.keys)))]
     raw = pickle.dumps(tc)
-    assert len(raw) < 64 << 10 < len(pickle.dumps(whole.slice(0, 10))), len(raw)
+    arrays = sum(a.nbytes for a in (whole.kinds, whole.cids, whole.cand, whole.label, whole.n))
+    assert len(raw) < len(pickle.dumps(whole.keys)) + arrays + (16 << 10) < len(pickle.dumps(big.slice(0, 10))), len(raw)
     back = pickle.loads(raw)
-    assert [t.num_rows for t in back.parts] == [10, 20]
-    assert all(a.equals(b) for a, b in zip(back.parts, tc.parts, strict=True))
-    assert (back.pending, back.compacted, back.undercount, back.label_totals) == (tc.pending, tc.compacted, tc.undercount, tc.label_totals)
+    assert back.table().equals(tc.table())
+    assert (back.pending, back.compacted, back.undercount, back.label_totals, back.labels) == (tc.pending, tc.compacted, tc.undercount, tc.label_totals, tc.labels)
     empty = pickle.loads(pickle.dumps(backdoor.TriggerCounts(("text",), (), "label")))
-    assert empty.parts == []
+    assert empty.blocks == [] and empty.table().num_rows == 0
+
+
+def test_value_counts_equal_grouping_the_row_features(poison: dict[str, PoisonCase]) -> None:
+    """Exact values and two-digit bins of integer, float, string and boolean columns, nulls
+    included, counted per label on typed values: the (key, kind, label) row counts of
+    :func:`row_features`."""
+    table = pq.read_table(poison["digits_trigger"].path / "train.parquet")
+    n = table.num_rows
+    rng = np.random.default_rng(4)
+    scale = 10.0 ** rng.integers(0, 4, n)
+    floats = np.round(rng.normal(0, 3, n) * scale) / scale  # values repeat, and some share a bin
+    extra = {
+        "f": pa.array(np.where(rng.random(n) < 0.1, np.nan, floats)),
+        "s": pa.array([None if i % 7 == 0 else f"c{i % 5}" for i in range(n)]),
+        "b": pa.array([i % 3 == 0 for i in range(n)]),
+    }
+    for name, col in extra.items():
+        table = table.append_column(name, col)
+    cols = ("pixel_0_0", "pixel_3_4", "f", "s", "b")
+    for batch in table.to_batches(700)[:2]:
+        labels = backdoor.label_strings(batch.column(batch.schema.get_field_index("label")))
+        feats = backdoor.row_features(batch, (), cols, 2)
+        lab = labels.take(feats.column("row"))
+        feats = feats.append_column("label", lab).filter(lab.is_valid())
+        want = feats.group_by(["key", "kind", "label"]).aggregate([("row", "count")]).rename_columns({"row_count": "n"})
+        tc = backdoor.TriggerCounts((), cols, "label")
+        tc.add(batch)
+        got = tc.table()
+        keys = [("key", "ascending"), ("kind", "ascending"), ("label", "ascending")]
+        assert {backdoor.BIN, backdoor.VALUE} <= set(got.column("kind").to_pylist())
+        assert got.sort_by(keys).equals(want.select(["key", "kind", "label", "n"]).cast(got.schema).sort_by(keys))
+
+
+def test_identity_hash_collisions_do_not_merge_candidates(poison: dict[str, PoisonCase], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Candidates are matched by a 64-bit hash of key and kind; where two different ones share
+    it the strings decide, so the counts stay exact (forced here: four hash values for all)."""
+    case = poison["text_trigger"]
+    want = _count_tables(case, 1500).table()
+    real = backdoor._cid
+    monkeypatch.setattr(backdoor, "_cid", lambda keys, kinds: real(keys, kinds) & np.uint64(3))
+    got = _count_tables(case, 1500).table()
+    keys = [("key", "ascending"), ("kind", "ascending"), ("label", "ascending")]
+    assert got.num_rows > 10_000 and got.sort_by(keys).equals(want.sort_by(keys))
 
 
 @pytest.mark.parametrize("span", [7, 5_000, 1 << 22])
@@ -324,7 +368,12 @@ def test_the_cap_keeps_the_most_rows_and_breaks_ties_by_hash_not_row_order() -> 
         }
     )
     cap = 3_000
-    keep, dropped_max = backdoor._top(totals, cap)
+
+    def top(t: pa.Table) -> tuple[npt.NDArray[np.bool_], int]:
+        tie = backdoor._cid(t.column("key").combine_chunks(), np.asarray(t.column("kind").to_numpy(), dtype=np.int8))
+        return backdoor._top(np.asarray(t.column("n_sum").to_numpy(), dtype=np.int64), tie, cap)
+
+    keep, dropped_max = top(totals)
     n = totals.column("n_sum").to_numpy()
     assert keep.sum() == cap
     assert n[keep].min() >= n[~keep].max() == dropped_max
@@ -332,7 +381,7 @@ def test_the_cap_keeps_the_most_rows_and_breaks_ties_by_hash_not_row_order() -> 
     for seed in range(3):
         perm = np.random.default_rng(seed).permutation(m)
         shuffled = totals.take(pa.array(perm))
-        keep2, dropped2 = backdoor._top(shuffled, cap)
+        keep2, dropped2 = top(shuffled)
         assert dropped2 == dropped_max
         assert set(zip(shuffled.column("key").to_pylist(), np.asarray(keep2).tolist(), strict=True)) == kept
 
