@@ -14,7 +14,8 @@ runs. Tests compare the two on real, hostile and mutated pickles.
 :data:`words` (``datagate/_words.c``) cuts a text column into words and hashes them for the
 near-duplicate check, bit for bit as its numpy path does, reading the column's own buffers;
 :data:`ascii_tokens` (the same file) cuts ASCII rows into backdoor_triggers' tokens exactly as its
-regex split does, and :data:`band_keys` computes the near-duplicate MinHash band keys row by row.
+regex split does, :data:`band_keys` computes the near-duplicate MinHash band keys row by row, and
+:data:`argsort_u64` sorts 64-bit keys by radix (the check stage's reductions).
 
 Cheap to import (no pickle or numpy machinery), so ``datagate --version`` can report the status
 of each.
@@ -28,7 +29,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ABI", "Summary", "ascii_tokens", "band_keys", "load_extension", "status", "summarise", "words", "words_status"]
+__all__ = ["ABI", "Summary", "argsort_u64", "ascii_tokens", "band_keys", "load_extension", "status", "summarise", "words", "words_status"]
 
 ABI = 1
 """The interface this code was written for (``DATAGATE_PICKLEWALK_ABI`` in _picklewalk.c)."""
@@ -65,7 +66,7 @@ summarise, status = _load()
 --version."""
 
 
-WORDS_ABI = 3
+WORDS_ABI = 4
 """The interface of ``_words.c`` this code was written for (``DATAGATE_WORDS_ABI``)."""
 
 
@@ -82,3 +83,7 @@ extension and status as :data:`words`; None: not built)."""
 band_keys: Callable[[Any, Any, Any, Any, int], bytes] | None = _words_mod.band_keys if _words_mod is not None else None
 """``band_keys(offsets, hashes, rows, multipliers, bands)``: the near-duplicate check's MinHash
 band keys (same extension and status as :data:`words`; None: not built)."""
+
+argsort_u64: Callable[[Any], bytearray] | None = _words_mod.argsort_u64 if _words_mod is not None else None
+"""``argsort_u64(keys)``: the stable sort permutation of uint64 keys, by radix sort (same
+extension and status as :data:`words`; None: not built)."""

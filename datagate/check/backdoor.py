@@ -67,7 +67,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datagate import _accel
-from datagate.check._hashing import column_hash, distinct, mix64
+from datagate.check._hashing import column_hash, distinct, mix64, stable_argsort
 from datagate.check.duplicates import LOC_SHIFT, loc_of
 from datagate.check.interface import (
     CheckSettings,
@@ -493,7 +493,7 @@ def _sums(cell: npt.NDArray[np.int64], n: npt.NDArray[np.int64], span: int) -> t
         sums = np.bincount(cell, weights=n, minlength=span)
         u = np.flatnonzero(sums).astype(np.int64)
         return u, np.rint(sums[u]).astype(np.int64)
-    order = np.argsort(cell, kind="stable")
+    order = stable_argsort(cell)
     c = cell[order]
     start = np.flatnonzero(np.concatenate(([True], c[1:] != c[:-1])))
     return c[start], np.add.reduceat(n[order], start) if len(start) else np.zeros(0, np.int64)
@@ -660,7 +660,7 @@ def _identities(blocks: Sequence[_Block], keys: pa.Array, kinds: npt.NDArray[np.
     collision), the candidates are told apart by their strings instead, so the counts stay exact.
     """
     cids = np.concatenate([b.cids for b in blocks])
-    order = np.argsort(cids, kind="stable")
+    order = stable_argsort(cids)
     sc = cids[order]
     new = np.concatenate(([True], sc[1:] != sc[:-1]))
     head = order[np.maximum.accumulate(np.where(new, np.arange(len(sc)), 0))]

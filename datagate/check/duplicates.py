@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from datagate.check._hashing import stable_argsort
 from datagate.check.interface import (
     MAX_EVIDENCE,
     CheckSettings,
@@ -101,9 +102,9 @@ def hash_loc_order(h: npt.NDArray[np.uint64], loc: npt.NDArray[np.uint64]) -> np
     low-vocabulary text).
     """
     if len(loc) > 1 and not bool(np.all(loc[1:] >= loc[:-1])):
-        first = np.argsort(loc, kind="stable")
-        return first[np.argsort(h[first], kind="stable")]
-    return np.argsort(h, kind="stable")
+        first = stable_argsort(loc)
+        return first[stable_argsort(h[first])]
+    return stable_argsort(h)
 
 
 def _smallest(a: npt.NDArray[np.uint64], k: int) -> npt.NDArray[np.uint64]:

@@ -92,3 +92,18 @@ def test_hash_loc_order_matches_lexsort(pairs: list[tuple[int, int]]) -> None:
         order = hash_loc_order(h, locs)
         ref = np.lexsort((locs, h))
         assert np.array_equal(h[order], h[ref]) and np.array_equal(locs[order], locs[ref])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, (1 << 64) - 1), max_size=40), st.integers(0, 64), st.integers(4096, 9000))
+def test_stable_argsort_is_numpys(values: list[int], shift: int, extra: int) -> None:
+    """The radix sort (arrays past its threshold) gives numpy's stable permutation: random and
+    repeated keys, keys sharing their high bytes, signed non-negative and negative int64."""
+    from datagate.check._hashing import stable_argsort
+
+    rng = np.random.default_rng(extra)
+    base = np.array(values, dtype=np.uint64) >> np.uint64(shift) if shift < 64 else np.zeros(len(values), np.uint64)
+    keys = np.concatenate([base, rng.choice(base, extra) if len(base) else rng.integers(0, 1 << 63, extra, dtype=np.uint64)]).astype(np.uint64)
+    for x in (keys, (keys >> np.uint64(1)).astype(np.int64), (keys >> np.uint64(1)).astype(np.int64) - (1 << 61)):
+        got = stable_argsort(x)
+        assert np.array_equal(got, np.argsort(x, kind="stable"))
