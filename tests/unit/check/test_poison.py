@@ -394,3 +394,28 @@ def test_kth_largest_count_is_the_partition_answer(spread: int) -> None:
         n = rng.integers(0, spread, m).astype(np.int64)
         for k in {1, max(1, m // 3), m}:
             assert backdoor._kth_largest(n, k) == int(np.sort(n)[::-1][k - 1])
+
+
+def test_reports_do_not_depend_on_the_c_accelerators(poison: dict[str, PoisonCase], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every check on a real text table with a planted trigger, once with the C passes (tokens,
+    word hashes, band keys, radix sort) and once with their Python paths: the same report."""
+    import json
+
+    from datagate import _accel
+    from datagate.check import near_duplicates
+    from datagate.engine.local import LocalEngine
+
+    case = poison["text_trigger"]
+
+    def report() -> str:
+        with LocalEngine(1) as eng:  # in-process, so the monkeypatched paths are the ones used
+            out = run_checks(case.path, label="label", engine=eng)
+        return json.dumps([(c.id, c.status.value, c.message, c.observed) for c in out.report.checks], sort_keys=True, default=str)
+
+    fast = report()
+    for name in ("ascii_tokens", "band_keys", "argsort_u64", "words"):
+        monkeypatch.setattr(_accel, name, None)
+    monkeypatch.setattr(near_duplicates, "_words", None)
+    slow = report()
+    assert '"backdoor_triggers", "fail"' in fast
+    assert slow == fast
