@@ -29,7 +29,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ABI", "Summary", "argsort_u64", "ascii_tokens", "band_keys", "load_extension", "status", "summarise", "words", "words_status"]
+__all__ = ["ABI", "Summary", "argsort_u64", "ascii_tokens", "band_keys", "load_extension", "status", "summarise", "word_sets", "words", "words_status"]
 
 ABI = 1
 """The interface this code was written for (``DATAGATE_PICKLEWALK_ABI`` in _picklewalk.c)."""
@@ -66,7 +66,7 @@ summarise, status = _load()
 --version."""
 
 
-WORDS_ABI = 4
+WORDS_ABI = 5
 """The interface of ``_words.c`` this code was written for (``DATAGATE_WORDS_ABI``)."""
 
 
@@ -83,6 +83,10 @@ extension and status as :data:`words`; None: not built)."""
 band_keys: Callable[[Any, Any, Any, Any, int], bytes] | None = _words_mod.band_keys if _words_mod is not None else None
 """``band_keys(offsets, hashes, rows, multipliers, bands)``: the near-duplicate check's MinHash
 band keys (same extension and status as :data:`words`; None: not built)."""
+
+word_sets: Callable[[Any, Any, int, int], tuple[bytes, bytes]] | None = _words_mod.word_sets if _words_mod is not None else None
+"""``word_sets(owner, hashes, rows, max_words)``: each row's sorted distinct word hashes for the
+near-duplicate check (same extension and status as :data:`words`; None: not built)."""
 
 argsort_u64: Callable[[Any], bytearray] | None = _words_mod.argsort_u64 if _words_mod is not None else None
 """``argsort_u64(keys)``: the stable sort permutation of uint64 keys, by radix sort (same

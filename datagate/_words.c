@@ -19,6 +19,9 @@
  * (a row's few words stay in cache for all 64 hash functions; numpy made 64 passes over every
  * word of the batch), bit for bit as near_duplicates.signatures and band_keys do.
  *
+ * word_sets sorts and de-duplicates each row's word hashes in place (a row has a handful), where
+ * numpy sorted every (row, hash) pair of the batch as one array.
+ *
  * argsort_u64 is the stable sort permutation of 64-bit keys (hashes, locations, cells) by LSD
  * radix sort: numpy's stable argsort is a merge sort, several times slower on the millions of
  * hash keys the duplicate, near-duplicate and backdoor reductions sort.
@@ -30,7 +33,7 @@
 #include <string.h>
 
 /* Bumped whenever the signature or the meaning of the result changes; Python checks it. */
-#define DATAGATE_WORDS_ABI 4
+#define DATAGATE_WORDS_ABI 5
 
 #define SPACE 32
 #define SHORT_WORD 16
@@ -575,11 +578,120 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(word_sets_doc,
+"word_sets(owner, hashes, rows, max_words) -> (offsets, hashes)\n\n"
+"Each row's distinct word hashes, ascending, at most ``max_words`` (the smallest): ``owner``\n"
+"(int64, non-decreasing, each < rows) gives every hash's row. Returns bytes holding the CSR\n"
+"offsets (int64, rows + 1) and the hashes (uint64), as near_duplicates.token_sets' sort of\n"
+"(row << 47 | hash) does.");
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static PyObject *
+word_sets(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_Format(PyExc_TypeError, "word_sets(owner, hashes, rows, max_words) takes 4 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    Py_ssize_t rows = PyLong_AsSsize_t(args[2]), max_words = PyLong_AsSsize_t(args[3]);
+    if ((rows == -1 || max_words == -1) && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (rows < 0 || max_words < 1) {
+        PyErr_SetString(PyExc_ValueError, "word_sets: rows must be >= 0 and max_words >= 1");
+        return NULL;
+    }
+    Py_buffer ownv = {0}, hashv = {0};
+    PyObject *off_obj = NULL, *hash_obj = NULL, *result = NULL;
+    if (PyObject_GetBuffer(args[0], &ownv, PyBUF_SIMPLE) < 0 || PyObject_GetBuffer(args[1], &hashv, PyBUF_SIMPLE) < 0) {
+        goto done;
+    }
+    Py_ssize_t n = ownv.len / 8;
+    if (ownv.len % 8 || hashv.len != ownv.len) {
+        PyErr_SetString(PyExc_ValueError, "word_sets: owner (int64) and hashes (uint64) of one length are needed");
+        goto done;
+    }
+    const int64_t *owner = (const int64_t *)ownv.buf;
+    const uint64_t *in = (const uint64_t *)hashv.buf;
+    off_obj = PyBytes_FromStringAndSize(NULL, (rows + 1) * 8);
+    hash_obj = PyBytes_FromStringAndSize(NULL, n * 8);
+    if (off_obj == NULL || hash_obj == NULL) {
+        goto done;
+    }
+    int64_t *off = (int64_t *)PyBytes_AS_STRING(off_obj);
+    uint64_t *out = (uint64_t *)PyBytes_AS_STRING(hash_obj);
+    Py_ssize_t i = 0, kept = 0;
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        off[r] = kept;
+        Py_ssize_t start = i;
+        while (i < n && owner[i] == r) {
+            i++;
+        }
+        if (i < n && (owner[i] < r || owner[i] >= rows)) {
+            PyErr_SetString(PyExc_ValueError, "word_sets: owner is not non-decreasing within [0, rows)");
+            goto done;
+        }
+        Py_ssize_t len = i - start;
+        if (len == 0) {
+            continue;
+        }
+        uint64_t *dst = out + kept;
+        memcpy(dst, in + start, (size_t)len * 8);
+        if (len <= 32) {
+            for (Py_ssize_t a = 1; a < len; a++) {
+                uint64_t v = dst[a];
+                Py_ssize_t b = a;
+                while (b > 0 && dst[b - 1] > v) {
+                    dst[b] = dst[b - 1];
+                    b--;
+                }
+                dst[b] = v;
+            }
+        }
+        else {
+            qsort(dst, (size_t)len, 8, cmp_u64);
+        }
+        Py_ssize_t m = 1;
+        for (Py_ssize_t a = 1; a < len && m < max_words; a++) {
+            if (dst[a] != dst[m - 1]) {
+                dst[m++] = dst[a];
+            }
+        }
+        kept += m;
+    }
+    if (i != n) {
+        PyErr_SetString(PyExc_ValueError, "word_sets: owner is not non-decreasing within [0, rows)");
+        goto done;
+    }
+    off[rows] = kept;
+    if (_PyBytes_Resize(&hash_obj, kept * 8) < 0) {
+        goto done;
+    }
+    result = PyTuple_Pack(2, off_obj, hash_obj);
+done:
+    Py_XDECREF(off_obj);
+    Py_XDECREF(hash_obj);
+    if (ownv.obj != NULL) {
+        PyBuffer_Release(&ownv);
+    }
+    if (hashv.obj != NULL) {
+        PyBuffer_Release(&hashv);
+    }
+    return result;
+}
+
 static PyMethodDef words_methods[] = {
     {"words", (PyCFunction)(void (*)(void))words, METH_FASTCALL, words_doc},
     {"ascii_tokens", (PyCFunction)(void (*)(void))ascii_tokens, METH_FASTCALL, ascii_tokens_doc},
     {"band_keys", (PyCFunction)(void (*)(void))band_keys, METH_FASTCALL, band_keys_doc},
     {"argsort_u64", (PyCFunction)(void (*)(void))argsort_u64, METH_FASTCALL, argsort_u64_doc},
+    {"word_sets", (PyCFunction)(void (*)(void))word_sets, METH_FASTCALL, word_sets_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -256,13 +256,17 @@ def token_sets(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> tupl
     ASCII batches are normalised byte by byte (the same result: NFKC is the identity on ASCII);
     others go through :func:`normalise` first. Words are then cut at spaces and hashed, by the C
     pass where it is built (:func:`_words_c`) else in numpy (:func:`_words_numpy`), bit for bit
-    alike; words longer than 16 bytes by :func:`datagate.check._hashing.column_hash`.
+    alike; words longer than 16 bytes by :func:`datagate.check._hashing.column_hash`. Each row's
+    set is sorted and cut by the C pass (``word_sets``) where it is built.
     """
     joined = _joined(batch, columns)
     if not pc.all(pc.string_is_ascii(joined)).as_py():
         joined = normalise(batch, columns).cast(pa.large_string())
     n = len(joined)
     owner, h = _words_c(joined) if _words is not None else _words_numpy(joined)
+    if _accel.word_sets is not None:
+        off_b, set_b = _accel.word_sets(np.ascontiguousarray(owner, dtype=np.int64), np.ascontiguousarray(h, dtype=np.uint64), n, MAX_TOKENS)
+        return np.frombuffer(off_b, dtype=np.int64), np.frombuffer(set_b, dtype=np.uint64)
     # distinct per row, sorted by hash: one sort of (row << 47 | 47-bit word hash)
     composite = (owner.astype(np.uint64) << np.uint64(47)) | h
     composite.sort()

@@ -398,7 +398,7 @@ def test_kth_largest_count_is_the_partition_answer(spread: int) -> None:
 
 def test_reports_do_not_depend_on_the_c_accelerators(poison: dict[str, PoisonCase], monkeypatch: pytest.MonkeyPatch) -> None:
     """Every check on a real text table with a planted trigger, once with the C passes (tokens,
-    word hashes, band keys, radix sort) and once with their Python paths: the same report."""
+    word hashes and sets, band keys, radix sort) and once with their Python paths: the same report."""
     import json
 
     from datagate import _accel
@@ -413,7 +413,7 @@ def test_reports_do_not_depend_on_the_c_accelerators(poison: dict[str, PoisonCas
         return json.dumps([(c.id, c.status.value, c.message, c.observed) for c in out.report.checks], sort_keys=True, default=str)
 
     fast = report()
-    for name in ("ascii_tokens", "band_keys", "argsort_u64", "words"):
+    for name in ("ascii_tokens", "band_keys", "argsort_u64", "word_sets", "words"):
         monkeypatch.setattr(_accel, name, None)
     monkeypatch.setattr(near_duplicates, "_words", None)
     slow = report()

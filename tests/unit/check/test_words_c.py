@@ -67,6 +67,7 @@ def test_token_sets_and_signatures_do_not_depend_on_the_path(monkeypatch: pytest
     table = pa.table({"text": texts})
     fast = nd.token_sets(table, ["text"])
     monkeypatch.setattr(nd, "_words", None)
+    monkeypatch.setattr(_accel, "word_sets", None)
     slow = nd.token_sets(table, ["text"])
     assert all(np.array_equal(a, b) for a, b in zip(fast, slow, strict=True))
     assert np.array_equal(nd.signatures(*fast), nd.signatures(*slow))
@@ -149,3 +150,33 @@ def test_band_keys_on_real_batches_and_bad_input() -> None:
         _accel.band_keys(offsets, hashes, np.array([len(offsets)], np.int64), nd._PERM_MULT, nd.BANDS)
     with pytest.raises(ValueError, match="multiple of bands"):
         _accel.band_keys(offsets, hashes, rows, nd._PERM_MULT[:7], nd.BANDS)
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), _WORD, st.text(max_size=30)), max_size=12), st.integers(0, 400))
+def test_word_sets_are_the_numpy_sort(texts: list[str | None], long_row: int) -> None:
+    """Each row's sorted distinct word hashes, cut at MAX_TOKENS, by the C pass and by numpy's
+    sort of (row, hash) pairs: repeated words, empty and null rows, a row past the cut."""
+    rows = [*texts, " ".join(f"w{i % 300}" for i in range(long_row))]
+    table = pa.table({"text": pa.array(rows, pa.string())})
+    fast = nd.token_sets(table, ["text"])
+    keep = _accel.word_sets
+    try:
+        _accel.word_sets = None
+        slow = nd.token_sets(table, ["text"])
+    finally:
+        _accel.word_sets = keep
+    assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
+    assert np.diff(fast[0]).max() <= nd.MAX_TOKENS
+
+
+@needs_c
+def test_word_sets_refuse_bad_owners() -> None:
+    assert _accel.word_sets is not None
+    h = np.arange(4, dtype=np.uint64)
+    for owner, rows in (([0, 1, 0, 1], 2), ([0, 0, 5, 5], 2), ([-1, 0, 0, 0], 1), ([0, 0, 0, 0], 0)):
+        with pytest.raises(ValueError, match="non-decreasing"):
+            _accel.word_sets(np.array(owner, np.int64), h, rows, 8)
+    off, got = _accel.word_sets(np.array([0, 0, 2, 2], np.int64), np.array([5, 5, 9, 1], np.uint64), 3, 8)
+    assert np.frombuffer(off, np.int64).tolist() == [0, 1, 1, 3] and np.frombuffer(got, np.uint64).tolist() == [5, 1, 9]
