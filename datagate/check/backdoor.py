@@ -38,11 +38,12 @@ do not.
 Streaming: each shard maps to :class:`TriggerCounts` (candidate x label row counts), merged by
 addition. A partial holds each candidate's key once, with a 64-bit hash of key and kind that
 compactions match candidates by (keys sharing a hash are compared as strings, so a collision
-cannot merge two candidates), and its counts as integers. Up to ``vocabulary_cap`` distinct candidates (262,144) the counts are exact and the
-result does not depend on how rows are cut into shards. Above it the partial keeps the
-``vocabulary_cap`` candidates with the most rows (ties: the smaller 64-bit hash of the candidate's
-key and kind; deterministic for a given sharding), and ``observed.sketch.undercount_bound`` says
-by how many rows a kept candidate may be undercounted (the sum of the largest dropped totals).
+cannot merge two candidates), and its counts as integers. Up to ``vocabulary_cap`` distinct
+candidates (262,144) the counts are exact and the result does not depend on how rows are cut
+into shards. Above it the partial keeps the ``vocabulary_cap`` candidates with the most rows
+(ties: the smaller of those hashes; deterministic for a given sharding), and
+``observed.sketch.undercount_bound`` says by how many rows a kept candidate may be undercounted
+(the sum of the largest dropped totals).
 Flagged candidates are re-counted exactly in the second pass, which is a map over shards given
 the screened set (:class:`TriggerRows`).
 
