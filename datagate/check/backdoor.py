@@ -652,15 +652,14 @@ def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, npt.NDArray[np.in
     return enc.dictionary, np.asarray(pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _identities(blocks: Sequence[_Block], keys: pa.Array, kinds: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Return, for the blocks' candidates in order, the index of their distinct candidate, and
-    each distinct candidate's first position (distinct by identity hash; ``keys`` and ``kinds``
-    are the candidates concatenated).
+def _identities(cids: npt.NDArray[np.uint64], keys: pa.Array, kinds: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Return, for candidates given by identity hash, key and kind (the blocks' candidates
+    concatenated), the index of each one's distinct candidate and each distinct candidate's
+    first position.
 
     Candidates sharing a hash are compared by key and kind; should two differ (a 64-bit
     collision), the candidates are told apart by their strings instead, so the counts stay exact.
     """
-    cids = np.concatenate([b.cids for b in blocks])
     order = stable_argsort(cids)
     sc = cids[order]
     new = np.concatenate(([True], sc[1:] != sc[:-1]))
@@ -670,7 +669,7 @@ def _identities(blocks: Sequence[_Block], keys: pa.Array, kinds: npt.NDArray[np.
         a, b = pa.array(order[dup]), pa.array(head[dup])
         same = pc.and_(pc.equal(keys.take(a), keys.take(b)), pa.array(kinds[order[dup]] == kinds[head[dup]]))
         if not pc.all(same).as_py():
-            kdict, kcode = _codes(keys)
+            _, kcode = _codes(keys)
             uniq, inv = np.unique(kcode * 4 + kinds.astype(np.int64), return_inverse=True)
             first = np.full(len(uniq), len(kcode), np.int64)
             np.minimum.at(first, inv.reshape(-1), np.arange(len(kcode)))
@@ -690,28 +689,28 @@ def _sum_blocks(blocks: Sequence[_Block], cap: int, n_labels: int) -> tuple[_Blo
     """
     keys = pa.concat_arrays([b.keys for b in blocks])
     kinds = np.concatenate([b.kinds for b in blocks])
-    ident, first = _identities(blocks, keys, kinds)
+    cids = np.concatenate([b.cids for b in blocks])
+    ident, first = _identities(cids, keys, kinds)
     base = np.cumsum([0] + [len(b.keys) for b in blocks[:-1]])
-    cand = np.concatenate([ident[b.cand + off] for b, off in zip(blocks, base, strict=True)])
-    label = np.concatenate([b.label for b in blocks])
-    n = np.concatenate([b.n for b in blocks])
-    cell, total = _sums(cand * n_labels + label, n, len(first) * n_labels)
+    cell = np.concatenate([ident[b.cand + off] * n_labels + b.label for b, off in zip(blocks, base, strict=True)])
+    del ident
+    cell, total = _sums(cell, np.concatenate([b.n for b in blocks]), len(first) * n_labels)
     cand = cell // n_labels
     dropped_max = 0
     starts = np.flatnonzero(np.concatenate(([True], cand[1:] != cand[:-1]))) if len(cand) else np.zeros(0, np.int64)
     owners = cand[starts]
+    del cand
     if len(starts) > cap:
         # cells are sorted, so each candidate's cells are one run
         per_cand = np.add.reduceat(total, starts)
-        keep, dropped_max = _top(per_cand, np.concatenate([b.cids for b in blocks])[first[owners]], cap)
-        mask = np.repeat(keep, np.diff(np.append(starts, len(cand))))
+        keep, dropped_max = _top(per_cand, cids[first[owners]], cap)
+        mask = np.repeat(keep, np.diff(np.append(starts, len(cell))))
         cell, total = cell[mask], total[mask]
         owners = owners[keep]
     # the kept candidates, renumbered 0..k-1 in order (cells stay sorted by candidate)
     at = first[owners]
     out_cand = np.searchsorted(owners, cell // n_labels).astype(np.int64)
-    blk = _Block(keys.take(pa.array(at)), kinds[at], np.concatenate([b.cids for b in blocks])[at], out_cand, cell % n_labels, total)
-    return blk, dropped_max
+    return _Block(keys.take(pa.array(at)), kinds[at], cids[at], out_cand, cell % n_labels, total), dropped_max
 
 
 def _kth_largest(n: npt.NDArray[np.int64], k: int) -> int:
