@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from datagate import _accel
 from datagate.check import near_duplicates as nd
 
-needs_c = pytest.mark.skipif(_accel.words is None, reason=f"word hashing accelerator {_accel.words_status}")
+needs_c = pytest.mark.skipif(_accel.words is None, reason=f"check-stage accelerator {_accel.words_status}")
 
 
 def test_accelerator_is_built_here() -> None:
