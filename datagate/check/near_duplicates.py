@@ -140,7 +140,11 @@ def normalise(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> pa.Ar
 
     (The reference implementation; :func:`token_sets` takes a faster byte-level path for ASCII.)
     """
-    text = pc.utf8_normalize(_joined(batch, columns), "NFKC")
+    return _normalised(_joined(batch, columns))
+
+
+def _normalised(joined: pa.Array) -> pa.Array:
+    text = pc.utf8_normalize(joined, "NFKC")
     text = pc.utf8_lower(text)
     text = pc.replace_substring_regex(text, r"[\p{P}\p{S}\s]+", " ")
     out = pc.utf8_trim_whitespace(text)
@@ -253,15 +257,18 @@ def token_sets(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> tupl
     """Return CSR ``(offsets, hashes)``: each row's sorted distinct word hashes (the smallest
     MAX_TOKENS of them), of the text :func:`normalise` gives.
 
-    ASCII batches are normalised byte by byte (the same result: NFKC is the identity on ASCII);
-    others go through :func:`normalise` first. Words are then cut at spaces and hashed, by the C
+    ASCII rows are normalised byte by byte (the same result: NFKC is the identity on ASCII);
+    the others go through :func:`normalise` first (English text with the odd curly quote or
+    emoji no longer sends its whole batch through it). Words are then cut at spaces and hashed, by the C
     pass where it is built (:func:`_words_c`) else in numpy (:func:`_words_numpy`), bit for bit
     alike; words longer than 16 bytes by :func:`datagate.check._hashing.column_hash`. Each row's
     set is sorted and cut by the C pass (``word_sets``) where it is built.
     """
     joined = _joined(batch, columns)
-    if not pc.all(pc.string_is_ascii(joined)).as_py():
-        joined = normalise(batch, columns).cast(pa.large_string())
+    ascii_rows = pc.string_is_ascii(joined)
+    if not pc.all(ascii_rows).as_py():
+        other = pc.invert(ascii_rows)
+        joined = pc.replace_with_mask(joined, other, _normalised(joined.filter(other)).cast(pa.large_string()))
     n = len(joined)
     owner, h = _words_c(joined) if _words is not None else _words_numpy(joined)
     if _accel.word_sets is not None:

@@ -180,3 +180,16 @@ def test_word_sets_refuse_bad_owners() -> None:
             _accel.word_sets(np.array(owner, np.int64), h, rows, 8)
     off, got = _accel.word_sets(np.array([0, 0, 2, 2], np.int64), np.array([5, 5, 9, 1], np.uint64), 3, 8)
     assert np.frombuffer(off, np.int64).tolist() == [0, 1, 1, 3] and np.frombuffer(got, np.uint64).tolist() == [5, 1, 9]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.none(), _WORD, st.text(max_size=30), st.sampled_from(["Don’t “quote” me", "naïve CAFÉ", "ﬁne ½ Ⅻ"])), max_size=12))
+def test_mixed_batches_normalise_only_their_non_ascii_rows(texts: list[str | None]) -> None:
+    """A batch with some non-ASCII rows gives each row the words its whole-batch normalisation
+    gave (ASCII rows byte by byte, the others through normalise)."""
+    table = pa.table({"text": pa.array(texts, pa.string())})
+    off, got = nd.token_sets(table, ["text"])
+    owner, h = nd._words_numpy(nd.normalise(table, ["text"]).cast(pa.large_string()))
+    for r in range(len(texts)):
+        want = sorted(set(h[owner == r].tolist()))[: nd.MAX_TOKENS]
+        assert got[off[r] : off[r + 1]].tolist() == want, texts[r]
