@@ -234,16 +234,6 @@ def _text_features(col: pa.Array, ngrams: int) -> list[tuple[npt.NDArray[np.int6
     return out
 
 
-def _unique_sorted(x: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Return the distinct values of ``x``, ascending, and how often each occurs (one sort;
-    ``np.unique``'s hash path is several times slower on millions of distinct integers)."""
-    x = np.sort(x, kind="stable")
-    if not len(x):
-        return x, np.zeros(0, np.int64)
-    start = np.flatnonzero(np.concatenate(([True], x[1:] != x[:-1])))
-    return x[start], np.diff(np.append(start, len(x)))
-
-
 _DENSE_CELLS = 1 << 24
 """Integer keys with a span up to this many cells, and up to four cells per value counted (or
 65,536), are counted with a dense table (``bincount``) instead of a sort."""
@@ -267,13 +257,30 @@ def _unique_inverse(x: npt.NDArray[np.int64], span: int) -> tuple[npt.NDArray[np
     return u, rank[x]
 
 
-def _counts(x: npt.NDArray[np.int64], span: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Return the distinct values of ``x`` (``0 <= x < span``), ascending, and how often each occurs."""
-    if not _dense(span, len(x)):
-        return _unique_sorted(x)
-    n = np.bincount(x, minlength=span)
-    u = np.flatnonzero(n)
-    return u.astype(np.int64), n[u].astype(np.int64)
+def _run_starts(x: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """Return where each run of equal values of the sorted ``x`` starts."""
+    if not len(x):
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.concatenate(([True], x[1:] != x[:-1])))
+
+
+def _sums(cell: npt.NDArray[np.int64], n: npt.NDArray[np.int64] | None, span: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Return the distinct values of ``cell`` (``0 <= cell < span``), ascending, and the sum of
+    ``n`` over each (``n`` None: how often each occurs); a dense table when the span is small (a
+    low-vocabulary batch), else a sort (``np.unique``'s hash path is several times slower on
+    millions of distinct integers)."""
+    if _dense(span, len(cell)):
+        table = np.bincount(cell, weights=n, minlength=span)
+        u = np.flatnonzero(table).astype(np.int64)
+        return u, (np.rint(table[u]) if n is not None else table[u]).astype(np.int64)
+    if n is None:
+        c = np.sort(cell, kind="stable")
+        start = _run_starts(c)
+        return c[start], np.diff(np.append(start, len(c))).astype(np.int64)
+    order = stable_argsort(cell)
+    c = cell[order]
+    start = _run_starts(c)
+    return c[start], np.add.reduceat(n[order], start) if len(start) else np.zeros(0, np.int64)
 
 
 def _text_block(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], lab: npt.NDArray[np.int64], ngrams: int) -> _Block | None:
@@ -315,45 +322,35 @@ def _text_block(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], l
     n_feats = v + n_bigrams
     row = np.concatenate(rows)
     fid = np.concatenate(fids)
-    # each candidate once per row (a repeated token, one in two text columns); the keys come in
-    # row order per block, runs a stable sort merges quickly
-    uniq = np.sort(row * n_feats + fid, kind="stable")
-    if len(uniq) > 1:
-        uniq = uniq[np.concatenate(([True], uniq[1:] != uniq[:-1]))]
+    # each candidate once per row (a repeated token, one in two text columns)
+    uniq = distinct(row * n_feats + fid)
     row, fid = uniq // n_feats, uniq % n_feats
     lcode = lab[row]
     ok = lcode >= 0
     n_labels = max(int(lab.max()) + 1, 1)
-    cell, n = _counts(fid[ok] * n_labels + lcode[ok], n_feats * n_labels)
+    cell, n = _sums(fid[ok] * n_labels + lcode[ok], None, n_feats * n_labels)
     if not len(cell):
         return None
     f, lc = cell // n_labels, cell % n_labels
     # candidates: the features with a labelled row (f ascends, so each one's cells are one run)
-    first = np.flatnonzero(np.concatenate(([True], f[1:] != f[:-1])))
+    first = _run_starts(f)
     used = f[first]
     cand = np.repeat(np.arange(len(first), dtype=np.int64), np.diff(np.append(first, len(f))))
     kinds = np.where(used < v, TOKEN, BIGRAM).astype(np.int8)
     return _Block.of(pa.concat_arrays(keys).take(pa.array(used)), kinds, cand, lc, n)
 
 
-def _text_counts(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], labels: pa.Array, ngrams: int) -> pa.Table:
-    """Return the (key, kind, label, n) row counts of the batch's text candidates (the table
-    :func:`_text_block` holds, with the labels as strings)."""
-    names, lab = _label_codes(labels)
-    block = _text_block(batch, text_columns, lab, ngrams)
-    return block.table(names) if block is not None else _EMPTY_COUNTS.empty_table()
+def _label_codes(labels: pa.Array, known: dict[str, int]) -> npt.NDArray[np.int64]:
+    """Return each row's label code in ``known`` (extended in place by new labels; -1: null)."""
+    values, idx = _codes(labels)
+    remap = _codes_in(known, [str(x) for x in values.to_pylist()])
+    return np.where(idx >= 0, remap[np.maximum(idx, 0)], -1)
 
 
-def _label_codes(labels: pa.Array, known: dict[str, int] | None = None) -> tuple[list[str], npt.NDArray[np.int64]]:
-    """Return the label names (``known`` extended in place, in order of first appearance) and
-    each row's code among them (-1: null)."""
-    names_map = {} if known is None else known
-    enc = pc.dictionary_encode(labels)
-    local = [str(x) for x in enc.dictionary.to_pylist()]
-    remap = np.array([names_map.setdefault(x, len(names_map)) for x in local] or [0], dtype=np.int64)
-    idx = np.asarray(pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    codes = np.where(idx >= 0, remap[np.maximum(idx, 0)], -1)
-    return list(names_map), codes
+def _codes_in(known: dict[str, int], names: Sequence[str]) -> npt.NDArray[np.int64]:
+    """Return the codes of ``names`` in ``known``, giving new names the next codes (a lone 0
+    when there are none, so indexing an empty code array still works)."""
+    return np.array([known.setdefault(x, len(known)) for x in names] or [0], dtype=np.int64)
 
 
 def _bins(x: npt.NDArray[np.float64], name: str) -> tuple[npt.NDArray[np.bool_], pa.Array]:
@@ -487,19 +484,6 @@ def _cid(keys: pa.Array, kinds: npt.NDArray[np.int8]) -> npt.NDArray[np.uint64]:
     return mix64(column_hash(keys) ^ mix64(kinds.astype(np.uint64) + np.uint64(1), inplace=True), inplace=True)
 
 
-def _sums(cell: npt.NDArray[np.int64], n: npt.NDArray[np.int64], span: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Return the distinct values of ``cell`` (``0 <= cell < span``), ascending, and the sum of
-    ``n`` over each (a dense table when the span is small, else a sort)."""
-    if _dense(span, len(cell)):
-        sums = np.bincount(cell, weights=n, minlength=span)
-        u = np.flatnonzero(sums).astype(np.int64)
-        return u, np.rint(sums[u]).astype(np.int64)
-    order = stable_argsort(cell)
-    c = cell[order]
-    start = np.flatnonzero(np.concatenate(([True], c[1:] != c[:-1])))
-    return c[start], np.add.reduceat(n[order], start) if len(start) else np.zeros(0, np.int64)
-
-
 @dataclass
 class _Block:
     """Row counts per (candidate, label code): the candidates once each (key, kind and identity
@@ -562,14 +546,17 @@ class TriggerCounts:
     """Label name -> the code the blocks' cells use."""
     blocks: list[_Block] = field(default_factory=list)
     """Count blocks not yet compacted."""
-    pending: int = 0
-    """Cells in ``blocks``."""
     compacted: int = 0
     """Cells left by the last :meth:`compact` (the next one waits until at least as many more
     have arrived, so with many (candidate, label) pairs per candidate it does not run on every
     batch)."""
     error: str | None = None
     """Why a batch could not be counted (the check is then an ``error``), or None."""
+
+    @property
+    def pending(self) -> int:
+        """Cells in ``blocks``."""
+        return sum(len(b.n) for b in self.blocks)
 
     def __getstate__(self) -> dict[str, Any]:
         # the keys are shipped as one Arrow IPC stream: pickling an array that is a slice of a
@@ -601,7 +588,7 @@ class TriggerCounts:
         vc = pc.value_counts(labels.drop_null())
         for item in vc.to_pylist():
             self.label_totals[str(item["values"])] += int(item["counts"])
-        _, lab = _label_codes(labels, self.labels)
+        lab = _label_codes(labels, self.labels)
         blocks: list[_Block] = []
         if self.text_columns:
             blk = _text_block(batch, self.text_columns, lab, self.ngrams)
@@ -609,9 +596,7 @@ class TriggerCounts:
                 blocks.append(blk)
         for name in self.value_columns:
             blocks += _value_blocks(_column(batch, name), name, lab)
-        for blk in blocks:
-            self.blocks.append(blk)
-            self.pending += len(blk.n)
+        self.blocks += blocks
         if self.pending > 2 * max(self.cap, self.compacted):
             self.compact()
 
@@ -619,11 +604,9 @@ class TriggerCounts:
         """Fold ``other`` into this partial and return it."""
         self.label_totals.update(other.label_totals)
         self.error = self.error or other.error
-        names = list(other.labels)
-        remap = np.array([self.labels.setdefault(x, len(self.labels)) for x in names] or [0], dtype=np.int64)
+        remap = _codes_in(self.labels, list(other.labels))
         for blk in other.blocks:
             self.blocks.append(replace(blk, label=remap[blk.label]) if len(blk.label) else blk)
-        self.pending += other.pending
         self.undercount += other.undercount
         if self.pending > 2 * max(self.cap, self.compacted):
             self.compact()
@@ -643,7 +626,7 @@ class TriggerCounts:
         blk, dropped_max = _sum_blocks(self.blocks, self.cap, max(len(self.labels), 1))
         self.undercount += dropped_max
         self.blocks = [blk] if len(blk.n) else []
-        self.pending = self.compacted = len(blk.n)
+        self.compacted = len(blk.n)
 
 
 def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, npt.NDArray[np.int64]]:
@@ -697,7 +680,7 @@ def _sum_blocks(blocks: Sequence[_Block], cap: int, n_labels: int) -> tuple[_Blo
     cell, total = _sums(cell, np.concatenate([b.n for b in blocks]), len(first) * n_labels)
     cand = cell // n_labels
     dropped_max = 0
-    starts = np.flatnonzero(np.concatenate(([True], cand[1:] != cand[:-1]))) if len(cand) else np.zeros(0, np.int64)
+    starts = _run_starts(cand)
     owners = cand[starts]
     del cand
     if len(starts) > cap:

@@ -161,7 +161,9 @@ def test_coded_text_counts_equal_grouping_the_row_features(poison: dict[str, Poi
             lab = labels.take(feats.column("row"))
             feats = feats.append_column("label", lab).filter(lab.is_valid())
             want = feats.group_by(["key", "kind", "label"]).aggregate([("row", "count")]).rename_columns({"row_count": "n"})
-            got = backdoor._text_counts(batch, cols, labels, ngrams)
+            counts = backdoor.TriggerCounts(cols, (), "label", ngrams=ngrams)
+            counts.add(batch)
+            got = counts.table()
             keys = [("key", "ascending"), ("kind", "ascending"), ("label", "ascending")]
             assert got.num_rows > 1000
             assert got.select(["key", "kind", "label", "n"]).sort_by(keys).equals(want.select(["key", "kind", "label", "n"]).sort_by(keys))
@@ -344,15 +346,20 @@ def test_identity_hash_collisions_do_not_merge_candidates(poison: dict[str, Pois
 @pytest.mark.parametrize("span", [7, 5_000, 1 << 22])
 def test_dense_and_sorted_integer_counts_agree(span: int) -> None:
     """The bigram and (candidate, label) counting helpers give np.unique's answer on either path
-    (a dense table for a small span, a sort for a large one)."""
+    (a dense table for a small span, a sort for a large one), counted or summed over weights."""
     rng = np.random.default_rng(span)
-    for n in (0, 1, 3_000):
+    for n in (0, 1, 3_000, 6_000):
         x = rng.integers(0, span, n).astype(np.int64)
         u, inv = backdoor._unique_inverse(x, span)
         ref_u, ref_inv, ref_n = np.unique(x, return_inverse=True, return_counts=True)
         assert np.array_equal(u, ref_u) and np.array_equal(inv, ref_inv.reshape(-1))
-        cu, cn = backdoor._counts(x, span)
+        cu, cn = backdoor._sums(x, None, span)
         assert np.array_equal(cu, ref_u) and np.array_equal(cn, ref_n)
+        w = rng.integers(1, 1_000, n).astype(np.int64)
+        ref_w = np.zeros(span, np.int64)
+        np.add.at(ref_w, x, w)
+        su, sw = backdoor._sums(x, w, span)
+        assert np.array_equal(su, ref_u) and np.array_equal(sw, ref_w[ref_u])
 
 
 def test_the_cap_keeps_the_most_rows_and_breaks_ties_by_hash_not_row_order() -> None:
