@@ -16,6 +16,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datagate import _accel
+
 __all__ = [
     "NULL_HASH",
     "to_numpy",
@@ -24,6 +26,7 @@ __all__ = [
     "distinct",
     "minhash_signatures",
     "mix64",
+    "large_string_buffers",
     "row_hash",
     "stable_argsort",
     "text_for_shingles",
@@ -111,14 +114,10 @@ def stable_argsort(x: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
     merge sort on random 64-bit keys, more when the keys share high bytes, as a shuffle
     bucket's hashes and small cell codes do); the permutation is the same, stability included.
     """
-    from datagate import _accel
-
-    if _accel.argsort_u64 is None or len(x) < _RADIX_MIN or x.dtype.kind not in "ui" or x.dtype.itemsize != 8:
+    radix = _accel.argsort_u64
+    if radix is None or len(x) < _RADIX_MIN or x.dtype.kind not in "ui" or x.dtype.itemsize != 8 or (x.dtype.kind == "i" and int(x.min()) < 0):
         return np.argsort(x, kind="stable")
-    if x.dtype.kind == "i" and int(x.min()) < 0:
-        return np.argsort(x, kind="stable")
-    keys = np.ascontiguousarray(x).view(np.uint64)
-    return np.frombuffer(_accel.argsort_u64(keys), dtype=np.int64)
+    return np.frombuffer(radix(np.ascontiguousarray(x).view(np.uint64)), dtype=np.int64)
 
 
 def distinct(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -166,6 +165,16 @@ def _buffers(arr: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8
     if total:
         padded[:total] = np.frombuffer(bufs[2], dtype=np.uint8, count=total, offset=base)
     return offsets - base, padded
+
+
+def large_string_buffers(arr: pa.Array) -> tuple[npt.NDArray[np.int64], Any]:
+    """Return a large_string array's own offsets (``len + 1`` int64, read in place, starting at
+    its slice) and data buffer (``b""`` when it has none): what the C passes read."""
+    if not pa.types.is_large_string(arr.type):
+        raise TypeError(f"large_string expected, got {arr.type}")
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
+    return offsets, bufs[2] if bufs[2] is not None else b""
 
 
 def _windows(padded: npt.NDArray[np.uint8]) -> U64:

@@ -68,7 +68,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datagate import _accel
-from datagate.check._hashing import column_hash, distinct, mix64, stable_argsort
+from datagate.check._hashing import (
+    column_hash,
+    distinct,
+    large_string_buffers,
+    mix64,
+    stable_argsort,
+)
 from datagate.check.duplicates import LOC_SHIFT, loc_of
 from datagate.check.interface import (
     CheckSettings,
@@ -211,10 +217,7 @@ def _ascii_tokens(col: pa.Array, max_splits: int) -> tuple[pa.Array, npt.NDArray
     assert _accel.ascii_tokens is not None
     if col.null_count:
         col = pc.fill_null(col, "")
-    big = col.cast(pa.large_string())
-    bufs = big.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int64, count=len(big) + 1, offset=big.offset * 8)
-    data = bufs[2] if bufs[2] is not None else b""
+    offsets, data = large_string_buffers(col.cast(pa.large_string()))
     owner_b, off_b, bytes_b, other_b = _accel.ascii_tokens(offsets, data, max_splits)
     owner = np.frombuffer(owner_b, dtype=np.int64)
     flat = pa.LargeStringArray.from_buffers(len(owner), pa.py_buffer(off_b), pa.py_buffer(bytes_b)).cast(pa.string())

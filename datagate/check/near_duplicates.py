@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datagate import _accel
-from datagate.check._hashing import column_hash, distinct, mix64
+from datagate.check._hashing import column_hash, distinct, large_string_buffers, mix64
 from datagate.check.duplicates import LOC_SHIFT, hash_loc_order, loc_of
 from datagate.check.interface import (
     MAX_EVIDENCE,
@@ -237,11 +237,8 @@ def _words_numpy(joined: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[n
 
 def _words_c(joined: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
     """:func:`_words_numpy` by the C accelerator (``_words.c``), from the array's own buffers."""
-    assert _words is not None and pa.types.is_large_string(joined.type)  # 64-bit offsets below
-    n = len(joined)
-    bufs = joined.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int64, count=n + 1, offset=joined.offset * 8)
-    data = bufs[2] if bufs[2] is not None else b""
+    assert _words is not None
+    offsets, data = large_string_buffers(joined)
     owner_b, hash_b, long_b, long_off_b, long_bytes = _words(offsets, data, _ASCII_TABLE)
     owner = np.frombuffer(owner_b, dtype=np.int64)
     h = np.frombuffer(hash_b, dtype=np.uint64)
