@@ -72,22 +72,28 @@ WORDS_ABI = 5
 
 _words_mod, words_status = load_extension("datagate._words", WORDS_ABI)
 
-words: Callable[[Any, Any, bytes], tuple[bytes, bytes, bytes, bytes, bytes]] | None = _words_mod.words if _words_mod is not None else None
+
+def _from_words(name: str) -> Any:
+    """``_words.c``'s function ``name``, or None when the extension is not in use."""
+    return getattr(_words_mod, name) if _words_mod is not None else None
+
+
+words: Callable[[Any, Any, bytes], tuple[bytes, bytes, bytes, bytes, bytes]] | None = _from_words("words")
 """``words(offsets, data, table)``: the near-duplicate check's word cutter and hasher
 (``datagate/_words.c``; None: not built); ``words_status`` says why, for --version."""
 
-ascii_tokens: Callable[[Any, Any, int], tuple[bytes, bytes, bytes, bytes]] | None = _words_mod.ascii_tokens if _words_mod is not None else None
+ascii_tokens: Callable[[Any, Any, int], tuple[bytes, bytes, bytes, bytes]] | None = _from_words("ascii_tokens")
 """``ascii_tokens(offsets, data, max_splits)``: backdoor_triggers' tokens of ASCII rows (same
 extension and status as :data:`words`; None: not built)."""
 
-band_keys: Callable[[Any, Any, Any, Any, int], bytes] | None = _words_mod.band_keys if _words_mod is not None else None
+band_keys: Callable[[Any, Any, Any, Any, int], bytes] | None = _from_words("band_keys")
 """``band_keys(offsets, hashes, rows, multipliers, bands)``: the near-duplicate check's MinHash
 band keys (same extension and status as :data:`words`; None: not built)."""
 
-word_sets: Callable[[Any, Any, int, int], tuple[bytes, bytes]] | None = _words_mod.word_sets if _words_mod is not None else None
+word_sets: Callable[[Any, Any, int, int], tuple[bytes, bytes]] | None = _from_words("word_sets")
 """``word_sets(owner, hashes, rows, max_words)``: each row's sorted distinct word hashes for the
 near-duplicate check (same extension and status as :data:`words`; None: not built)."""
 
-argsort_u64: Callable[[Any], bytearray] | None = _words_mod.argsort_u64 if _words_mod is not None else None
+argsort_u64: Callable[[Any], bytearray] | None = _from_words("argsort_u64")
 """``argsort_u64(keys)``: the stable sort permutation of uint64 keys, by radix sort (same
 extension and status as :data:`words`; None: not built)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -193,3 +194,22 @@ def test_mixed_batches_normalise_only_their_non_ascii_rows(texts: list[str | Non
     for r in range(len(texts)):
         want = sorted(set(h[owner == r].tolist()))[: nd.MAX_TOKENS]
         assert got[off[r] : off[r + 1]].tolist() == want, texts[r]
+
+
+@needs_c
+def test_every_entry_point_refuses_a_non_buffer_after_acquiring_others() -> None:
+    """A bad argument after good ones raises TypeError; the buffers already acquired are
+    released on the same exit path (a leak or double release would crash or warn here)."""
+    off = np.zeros(2, np.int64)
+    calls: list[tuple[Any, tuple[Any, ...]]] = [
+        (_accel.words, (off, b"", None)),
+        (_accel.ascii_tokens, (off, None, 3)),
+        (_accel.band_keys, (off, np.zeros(1, np.uint64), None, nd._PERM_MULT, nd.BANDS)),
+        (_accel.word_sets, (np.zeros(1, np.int64), None, 1, 1)),
+        (_accel.argsort_u64, (None,)),
+    ]
+    for fn, args in calls:
+        assert fn is not None
+        for _ in range(3):
+            with pytest.raises(TypeError, match="bytes-like"):
+                fn(*args)
