@@ -255,11 +255,11 @@ def token_sets(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> tupl
     MAX_TOKENS of them), of the text :func:`normalise` gives.
 
     ASCII rows are normalised byte by byte (the same result: NFKC is the identity on ASCII);
-    the others go through :func:`normalise` first (English text with the odd curly quote or
-    emoji no longer sends its whole batch through it). Words are then cut at spaces and hashed, by the C
-    pass where it is built (:func:`_words_c`) else in numpy (:func:`_words_numpy`), bit for bit
-    alike; words longer than 16 bytes by :func:`datagate.check._hashing.column_hash`. Each row's
-    set is sorted and cut by the C pass (``word_sets``) where it is built.
+    only the other rows go through :func:`normalise`, so a curly quote in one row costs that row
+    alone. Words are then cut at spaces and hashed, by the C pass where it is built
+    (:func:`_words_c`) else in numpy (:func:`_words_numpy`), bit for bit alike; words longer than
+    16 bytes by :func:`datagate.check._hashing.column_hash`. Each row's set is sorted and cut by
+    the C pass (``word_sets``) where it is built.
     """
     joined = _joined(batch, columns)
     ascii_rows = pc.string_is_ascii(joined)
