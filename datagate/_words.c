@@ -618,10 +618,6 @@ word_sets(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         while (i < n && owner[i] == r) {
             i++;
         }
-        if (i < n && (owner[i] < r || owner[i] >= rows)) {
-            PyErr_SetString(PyExc_ValueError, "word_sets: owner is not non-decreasing within [0, rows)");
-            goto done;
-        }
         Py_ssize_t len = i - start;
         if (len == 0) {
             continue;
@@ -650,7 +646,7 @@ word_sets(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         }
         kept += m;
     }
-    if (i != n) {
+    if (i != n) { /* a word whose row came after a later row's, or lies outside [0, rows), was left */
         PyErr_SetString(PyExc_ValueError, "word_sets: owner is not non-decreasing within [0, rows)");
         goto done;
     }
