@@ -29,7 +29,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ABI", "Summary", "argsort_u64", "ascii_tokens", "band_keys", "load_extension", "status", "summarise", "word_sets", "words", "words_status"]
+__all__ = ["ABI", "Summary", "argsort_u64", "ascii_tokens", "band_keys", "load_extension", "status", "summarise", "text_cells", "word_sets", "words", "words_status"]
 
 ABI = 1
 """The interface this code was written for (``DATAGATE_PICKLEWALK_ABI`` in _picklewalk.c)."""
@@ -66,7 +66,7 @@ summarise, status = _load()
 --version."""
 
 
-WORDS_ABI = 5
+WORDS_ABI = 6
 """The interface of ``_words.c`` this code was written for (``DATAGATE_WORDS_ABI``)."""
 
 
@@ -93,6 +93,11 @@ band keys (same extension and status as :data:`words`; None: not built)."""
 word_sets: Callable[[Any, Any, int, int], tuple[bytes, bytes]] | None = _from_words("word_sets")
 """``word_sets(owner, hashes, rows, max_words)``: each row's sorted distinct word hashes for the
 near-duplicate check (same extension and status as :data:`words`; None: not built)."""
+
+text_cells: Callable[[Any, Any, int, Any, int, bool], tuple[bytes, bytes]] | None = _from_words("text_cells")
+"""``text_cells(rows, codes, v, labels, n_labels, bigrams)``: backdoor_triggers' (feature, label)
+cells of one text column, each feature once per row (same extension and status as
+:data:`words`; None: not built)."""
 
 argsort_u64: Callable[[Any], bytearray] | None = _from_words("argsort_u64")
 """``argsort_u64(keys)``: the stable sort permutation of uint64 keys, by radix sort (same

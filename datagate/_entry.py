@@ -29,7 +29,7 @@ def version_line() -> str:
 
     return (
         f"datagate {__version__} (inventory accelerator: {status}; "
-        f"pickle walk accelerator: {pickle_status}; check stage (words, sorts) accelerator: {words_status})"
+        f"pickle walk accelerator: {pickle_status}; check stage (words, sorts, counts) accelerator: {words_status})"
     )
 
 

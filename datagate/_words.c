@@ -22,6 +22,10 @@
  * word_sets sorts and de-duplicates each row's word hashes in place (a row has a handful), where
  * numpy sorted every (row, hash) pair of the batch as one array.
  *
+ * text_cells turns backdoor_triggers' token codes of a text column into its (feature, label)
+ * cells, each feature once per row, bigrams numbered through a hash table of token-code pairs: in
+ * numpy that took eight passes over tens of millions of (row, feature) pairs and a sort of them.
+ *
  * argsort_u64 is the stable sort permutation of 64-bit keys (hashes, locations, cells) by LSD
  * radix sort: numpy's stable argsort is a merge sort, several times slower on the millions of
  * hash keys the duplicate, near-duplicate and backdoor reductions sort.
@@ -33,7 +37,7 @@
 #include <string.h>
 
 /* Bumped whenever the signature or the meaning of the result changes; Python checks it. */
-#define DATAGATE_WORDS_ABI 5
+#define DATAGATE_WORDS_ABI 6
 
 #define SPACE 32
 #define SHORT_WORD 16
@@ -663,12 +667,195 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(text_cells_doc,
+"text_cells(rows, codes, v, labels, n_labels, bigrams) -> (cells, pairs)\n\n"
+"backdoor_triggers' (feature, label) cells of one text column's tokens, each feature once per\n"
+"row. ``rows`` (int64, non-decreasing) and ``codes`` (int64 in [0, v)) give every token's row\n"
+"and its code; ``labels`` (int64, one per row of the batch, -1: none) each row's label code,\n"
+"below ``n_labels``. A token's feature is its code; with ``bigrams``, the pair of adjacent\n"
+"tokens of one row (codes a, b) is feature v + the pair's number, numbered in order of first\n"
+"appearance. Returns bytes holding the cells ``feature * n_labels + label`` of every labelled\n"
+"(row, feature) pair seen for the first time (int64), and each pair's ``a * v + b`` by number\n"
+"(int64).");
+
+typedef struct {
+    uint64_t *keys; /* pair code + 1; 0: empty slot */
+    int64_t *ids;
+    Py_ssize_t mask, used;
+} pair_table;
+
+static int
+pair_table_grow(pair_table *t)
+{
+    Py_ssize_t size = (t->mask + 1) * 2;
+    uint64_t *keys = PyMem_Calloc((size_t)size, 8);
+    int64_t *ids = PyMem_Malloc((size_t)size * 8);
+    if (keys == NULL || ids == NULL) {
+        PyMem_Free(keys);
+        PyMem_Free(ids);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t j = 0; t->keys != NULL && j <= t->mask; j++) {
+        if (t->keys[j]) {
+            Py_ssize_t at = (Py_ssize_t)(mix64(t->keys[j]) & (uint64_t)(size - 1));
+            while (keys[at]) {
+                at = (at + 1) & (size - 1);
+            }
+            keys[at] = t->keys[j];
+            ids[at] = t->ids[j];
+        }
+    }
+    PyMem_Free(t->keys);
+    PyMem_Free(t->ids);
+    t->keys = keys;
+    t->ids = ids;
+    t->mask = size - 1;
+    return 0;
+}
+
+static PyObject *
+text_cells(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6) {
+        PyErr_Format(PyExc_TypeError, "text_cells(rows, codes, v, labels, n_labels, bigrams) takes 6 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    Py_ssize_t v = PyLong_AsSsize_t(args[2]), n_labels = PyLong_AsSsize_t(args[4]);
+    int bigrams = PyObject_IsTrue(args[5]);
+    if (((v == -1 || n_labels == -1) && PyErr_Occurred()) || bigrams < 0) {
+        return NULL;
+    }
+    if (v < 0 || n_labels < 1 || (v > 0 && v > (Py_ssize_t)(INT64_MAX / 4 / v))) {
+        PyErr_SetString(PyExc_ValueError, "text_cells: v must be >= 0 (and v * v fit), n_labels >= 1");
+        return NULL;
+    }
+    Py_buffer rowv = {0}, codev = {0}, labv = {0};
+    PyObject *cell_obj = NULL, *pair_obj = NULL, *result = NULL;
+    int64_t *last_tok = NULL, *last_pair = NULL, *pairs = NULL;
+    pair_table table = {NULL, NULL, (1 << 12) - 1, 0};
+    if (PyObject_GetBuffer(args[0], &rowv, PyBUF_SIMPLE) < 0 || PyObject_GetBuffer(args[1], &codev, PyBUF_SIMPLE) < 0
+        || PyObject_GetBuffer(args[3], &labv, PyBUF_SIMPLE) < 0) {
+        goto done;
+    }
+    Py_ssize_t n = rowv.len / 8, n_rows = labv.len / 8;
+    if (rowv.len % 8 || codev.len != rowv.len || labv.len % 8) {
+        PyErr_SetString(PyExc_ValueError, "text_cells: rows and codes (int64) of one length, and labels (int64), are needed");
+        goto done;
+    }
+    const int64_t *rows = (const int64_t *)rowv.buf, *codes = (const int64_t *)codev.buf, *labels = (const int64_t *)labv.buf;
+    /* at most one token cell and one bigram cell per token */
+    cell_obj = PyBytes_FromStringAndSize(NULL, 2 * n * 8);
+    last_tok = PyMem_Malloc((size_t)(v > 0 ? v : 1) * 8);
+    Py_ssize_t pair_cap = 1 << 12, n_pairs = 0;
+    last_pair = PyMem_Malloc((size_t)pair_cap * 8);
+    pairs = PyMem_Malloc((size_t)pair_cap * 8);
+    table.mask = (1 << 12) / 2 - 1; /* grown to 4,096 slots below */
+    if (cell_obj == NULL || last_tok == NULL || last_pair == NULL || pairs == NULL || pair_table_grow(&table) < 0) {
+        if (cell_obj != NULL && !PyErr_Occurred()) {
+            PyErr_NoMemory();
+        }
+        goto done;
+    }
+    int64_t *cells = (int64_t *)PyBytes_AS_STRING(cell_obj);
+    Py_ssize_t m = 0;
+    for (Py_ssize_t j = 0; j < v; j++) {
+        last_tok[j] = -1;
+    }
+    for (Py_ssize_t j = 0; j < n; j++) {
+        int64_t r = rows[j], t = codes[j];
+        if (r < 0 || r >= n_rows || t < 0 || t >= v || (j + 1 < n && rows[j + 1] < r)) {
+            PyErr_SetString(PyExc_ValueError, "text_cells: a row outside the labels, a code outside [0, v), or rows not non-decreasing");
+            goto done;
+        }
+        int64_t lab = labels[r];
+        if (lab >= n_labels) {
+            PyErr_SetString(PyExc_ValueError, "text_cells: a label code >= n_labels");
+            goto done;
+        }
+        if (last_tok[t] != r) {
+            last_tok[t] = r;
+            if (lab >= 0) {
+                cells[m++] = t * n_labels + lab;
+            }
+        }
+        if (!bigrams || j + 1 >= n || rows[j + 1] != r) {
+            continue;
+        }
+        int64_t t2 = codes[j + 1];
+        if (t2 < 0 || t2 >= v) {
+            PyErr_SetString(PyExc_ValueError, "text_cells: a code outside [0, v)");
+            goto done;
+        }
+        uint64_t key = (uint64_t)(t * v + t2) + 1;
+        Py_ssize_t at = (Py_ssize_t)(mix64(key) & (uint64_t)table.mask);
+        while (table.keys[at] && table.keys[at] != key) {
+            at = (at + 1) & table.mask;
+        }
+        int64_t id;
+        if (table.keys[at]) {
+            id = table.ids[at];
+        }
+        else {
+            if (n_pairs == pair_cap) {
+                pair_cap *= 2;
+                int64_t *lp = PyMem_Realloc(last_pair, (size_t)pair_cap * 8);
+                if (lp == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                last_pair = lp;
+                int64_t *pp = PyMem_Realloc(pairs, (size_t)pair_cap * 8);
+                if (pp == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                pairs = pp;
+            }
+            id = n_pairs++;
+            pairs[id] = (int64_t)key - 1;
+            last_pair[id] = -1;
+            table.keys[at] = key;
+            table.ids[at] = id;
+            if (++table.used * 2 > table.mask + 1 && pair_table_grow(&table) < 0) {
+                goto done;
+            }
+        }
+        if (last_pair[id] != r) {
+            last_pair[id] = r;
+            if (lab >= 0) {
+                cells[m++] = (v + id) * n_labels + lab;
+            }
+        }
+    }
+    if (_PyBytes_Resize(&cell_obj, m * 8) < 0) {
+        goto done;
+    }
+    pair_obj = PyBytes_FromStringAndSize((const char *)pairs, n_pairs * 8);
+    if (pair_obj != NULL) {
+        result = PyTuple_Pack(2, cell_obj, pair_obj);
+    }
+done:
+    Py_XDECREF(cell_obj);
+    Py_XDECREF(pair_obj);
+    PyMem_Free(last_tok);
+    PyMem_Free(last_pair);
+    PyMem_Free(pairs);
+    PyMem_Free(table.keys);
+    PyMem_Free(table.ids);
+    PyBuffer_Release(&rowv);
+    PyBuffer_Release(&codev);
+    PyBuffer_Release(&labv);
+    return result;
+}
+
 static PyMethodDef words_methods[] = {
     {"words", (PyCFunction)(void (*)(void))words, METH_FASTCALL, words_doc},
     {"ascii_tokens", (PyCFunction)(void (*)(void))ascii_tokens, METH_FASTCALL, ascii_tokens_doc},
     {"band_keys", (PyCFunction)(void (*)(void))band_keys, METH_FASTCALL, band_keys_doc},
     {"argsort_u64", (PyCFunction)(void (*)(void))argsort_u64, METH_FASTCALL, argsort_u64_doc},
     {"word_sets", (PyCFunction)(void (*)(void))word_sets, METH_FASTCALL, word_sets_doc},
+    {"text_cells", (PyCFunction)(void (*)(void))text_cells, METH_FASTCALL, text_cells_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -286,13 +286,38 @@ def _sums(cell: npt.NDArray[np.int64], n: npt.NDArray[np.int64] | None, span: in
     return c[start], np.add.reduceat(n[order], start) if len(start) else np.zeros(0, np.int64)
 
 
+def _text_cells(
+    par: npt.NDArray[np.int64], col_of: npt.NDArray[np.int64], code: npt.NDArray[np.int64], v: int, lab: npt.NDArray[np.int64], n_labels: int, ngrams: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Return the distinct bigrams (as ``a * v + b`` of their token codes) and the cells
+    ``feature * n_labels + label`` of every labelled (row, feature) pair, each once (tokens:
+    feature = code; bigrams: ``v`` + the bigram's index). The numpy path of ``text_cells``."""
+    rows, fids = [par], [code]
+    pairs = np.zeros(0, np.int64)
+    if ngrams >= 2 and len(par) > 1:
+        idx = np.flatnonzero((par[1:] == par[:-1]) & (col_of[1:] == col_of[:-1]))
+        if len(idx):
+            pairs, inv = _unique_inverse(code[idx] * v + code[idx + 1], v * v)
+            rows.append(par[idx])
+            fids.append(v + inv)
+    n_feats = v + len(pairs)
+    # each candidate once per row (a repeated token, one in two text columns)
+    uniq = distinct(np.concatenate(rows) * n_feats + np.concatenate(fids))
+    row, fid = uniq // n_feats, uniq % n_feats
+    lcode = lab[row]
+    ok = lcode >= 0
+    return pairs, fid[ok] * n_labels + lcode[ok]
+
+
 def _text_block(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], lab: npt.NDArray[np.int64], ngrams: int) -> _Block | None:
     """Return the row counts of the batch's text candidates per label code (``lab``: each row's
     label code, -1 for none), or None when there are none.
 
     The same counts as grouping :func:`row_features` by (key, kind, label), computed on integer
     codes: the tokens are dictionary-encoded once, a bigram is a pair of token codes, and only
-    the distinct bigrams of the batch are turned into strings.
+    the distinct bigrams of the batch are turned into strings. One text column's codes go
+    through the C accelerator's ``text_cells`` in one pass (a fifth of the numpy path's time);
+    several columns, or a build without it, through :func:`_text_cells`.
     """
     flats: list[pa.Array] = []
     parents: list[npt.NDArray[np.int64]] = []
@@ -310,28 +335,19 @@ def _text_block(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], l
     tokens = enc.dictionary
     code = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     v = len(tokens)
-    rows, fids = [par], [code]
-    keys: list[pa.Array] = [tokens]
-    n_bigrams = 0
-    if ngrams >= 2 and len(par) > 1:
-        col_of = np.concatenate(columns)
-        idx = np.flatnonzero((par[1:] == par[:-1]) & (col_of[1:] == col_of[:-1]))
-        if len(idx):
-            pairs, inv = _unique_inverse(code[idx] * v + code[idx + 1], v * v)
-            keys.append(pc.binary_join_element_wise(tokens.take(pa.array(pairs // v)), tokens.take(pa.array(pairs % v)), " "))
-            rows.append(par[idx])
-            fids.append(v + inv)
-            n_bigrams = len(pairs)
-    n_feats = v + n_bigrams
-    row = np.concatenate(rows)
-    fid = np.concatenate(fids)
-    # each candidate once per row (a repeated token, one in two text columns)
-    uniq = distinct(row * n_feats + fid)
-    row, fid = uniq // n_feats, uniq % n_feats
-    lcode = lab[row]
-    ok = lcode >= 0
     n_labels = max(int(lab.max()) + 1, 1)
-    cell, n = _sums(fid[ok] * n_labels + lcode[ok], None, n_feats * n_labels)
+    keys: list[pa.Array] = [tokens]
+    if len(text_columns) == 1 and _accel.text_cells is not None:
+        # one column: its tokens come in row order, so one C pass numbers the bigrams and keeps
+        # each feature once per row
+        cells_b, pairs_b = _accel.text_cells(par, code, v, lab, n_labels, ngrams >= 2)
+        pairs = np.frombuffer(pairs_b, dtype=np.int64)
+        cells = np.frombuffer(cells_b, dtype=np.int64)
+    else:
+        pairs, cells = _text_cells(par, np.concatenate(columns), code, v, lab, n_labels, ngrams)
+    if len(pairs):
+        keys.append(pc.binary_join_element_wise(tokens.take(pa.array(pairs // v)), tokens.take(pa.array(pairs % v)), " "))
+    cell, n = _sums(cells, None, (v + len(pairs)) * n_labels)
     if not len(cell):
         return None
     f, lc = cell // n_labels, cell % n_labels

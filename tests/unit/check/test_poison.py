@@ -420,7 +420,7 @@ def test_reports_do_not_depend_on_the_c_accelerators(poison: dict[str, PoisonCas
         return json.dumps([(c.id, c.status.value, c.message, c.observed) for c in out.report.checks], sort_keys=True, default=str)
 
     fast = report()
-    for name in ("ascii_tokens", "band_keys", "argsort_u64", "word_sets", "words"):
+    for name in ("ascii_tokens", "band_keys", "argsort_u64", "word_sets", "words", "text_cells"):
         monkeypatch.setattr(_accel, name, None)
     monkeypatch.setattr(near_duplicates, "_words", None)
     slow = report()

@@ -114,11 +114,69 @@ def test_backdoor_counts_do_not_depend_on_the_tokeniser(monkeypatch: pytest.Monk
     fast = backdoor.TriggerCounts(("text",), (), "label")
     fast.add(batch)
     monkeypatch.setattr(_accel, "ascii_tokens", None)
+    monkeypatch.setattr(_accel, "text_cells", None)
     slow = backdoor.TriggerCounts(("text",), (), "label")
     slow.add(batch)
     order = [("key", "ascending"), ("kind", "ascending"), ("label", "ascending")]
     a, b = fast.table(), slow.table()
     assert a.num_rows > 100 and a.sort_by(order).equals(b.sort_by(order))
+
+
+def _cells_both_ways(rows: list[list[int]], v: int, labels: list[int], n_labels: int, bigrams: bool) -> None:
+    from datagate.check import backdoor
+
+    par = np.array([r for r, codes in enumerate(rows) for _ in codes], np.int64)
+    code = np.array([c for codes in rows for c in codes], np.int64)
+    lab = np.array(labels, np.int64)
+    assert _accel.text_cells is not None
+    cells_b, pairs_b = _accel.text_cells(par, code, v, lab, n_labels, bigrams)
+    pairs, cells = np.frombuffer(pairs_b, np.int64), np.frombuffer(cells_b, np.int64)
+    want_pairs, want_cells = backdoor._text_cells(par, np.zeros(len(par), np.int64), code, v, lab, n_labels, 2 if bigrams else 1)
+    # the C pass numbers bigrams by first appearance, numpy by value: compare the cells as
+    # (feature key, label) multisets
+    assert sorted(pairs.tolist()) == want_pairs.tolist()
+
+    def named(cs: np.ndarray, ps: np.ndarray) -> list[tuple[int, int, int]]:
+        f, lab_ = cs // n_labels, cs % n_labels
+        return sorted((0, int(x), int(y)) if x < v else (1, int(ps[x - v]), int(y)) for x, y in zip(f, lab_, strict=True))
+
+    assert named(cells, pairs) == named(want_cells, want_pairs)
+    assert len(cells) == len(want_cells)
+
+
+@needs_c
+@settings(max_examples=500, deadline=None)
+@given(st.integers(1, 6).flatmap(lambda v: st.tuples(
+    st.just(v),
+    st.lists(st.lists(st.integers(0, v - 1), max_size=12), max_size=15),
+    st.integers(1, 4),
+    st.booleans(),
+)), st.data())
+def test_text_cells_are_the_numpy_counts(args: tuple[int, list[list[int]], int, bool], data: st.DataObject) -> None:
+    v, rows, n_labels, bigrams = args
+    labels = data.draw(st.lists(st.integers(-1, n_labels - 1), min_size=len(rows), max_size=len(rows)))
+    _cells_both_ways(rows, v, labels, n_labels, bigrams)
+
+
+@needs_c
+def test_text_cells_grow_their_pair_table_and_refuse_bad_input() -> None:
+    rng = np.random.default_rng(3)
+    v = 3000  # far more distinct pairs than the table's first 4,096 slots
+    rows = [rng.integers(0, v, rng.integers(0, 30)).tolist() for _ in range(2000)]
+    _cells_both_ways(rows, v, rng.integers(-1, 5, len(rows)).tolist(), 5, True)
+    assert _accel.text_cells is not None
+    one = np.zeros(1, np.int64)
+    for rows_, codes, v_, labels, n_labels, match in [
+        (np.array([1, 0], np.int64), np.zeros(2, np.int64), 1, np.zeros(2, np.int64), 1, "non-decreasing"),
+        (one, np.array([5], np.int64), 2, one, 1, r"\[0, v\)"),
+        (np.array([3], np.int64), one, 1, one, 1, "outside the labels"),
+        (one, one, 1, np.array([4], np.int64), 2, ">= n_labels"),
+        (one, np.zeros(2, np.int64), 1, one, 1, "one length"),
+        (one, one, -1, one, 1, "v must be"),
+        (one, one, 1, one, 0, "n_labels"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            _accel.text_cells(rows_, codes, v_, labels, n_labels, True)
 
 
 @needs_c
@@ -207,6 +265,7 @@ def test_every_entry_point_refuses_a_non_buffer_after_acquiring_others() -> None
         (_accel.band_keys, (off, np.zeros(1, np.uint64), None, nd._PERM_MULT, nd.BANDS)),
         (_accel.word_sets, (np.zeros(1, np.int64), None, 1, 1)),
         (_accel.argsort_u64, (None,)),
+        (_accel.text_cells, (off, off, 1, None, 1, True)),
     ]
     for fn, args in calls:
         assert fn is not None
