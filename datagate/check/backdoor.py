@@ -376,14 +376,17 @@ def _bins(x: npt.NDArray[np.float64], name: str) -> tuple[npt.NDArray[np.bool_],
     """Return (which values get a bin feature, their ``name~mantissa~exponent`` keys).
 
     Two significant digits; a value already that coarse (its bin would repeat its exact value
-    feature) gets none.
+    feature) gets none, nor does one so tiny (about 1e-323) that its bin's scale underflows to 0.
     """
     fin = np.isfinite(x)
     ax = np.abs(np.where(fin, x, 0.0))
-    with np.errstate(divide="ignore"):
+    # near the float range's ends: log10(0) is never taken, and a bin at the top may round past it
+    with np.errstate(divide="ignore", over="ignore"):
         e = np.where(ax > 0, np.floor(np.log10(np.where(ax > 0, ax, 1.0))) - 1, 0).astype(np.int64)
-    mant = np.round(np.where(fin, x, 0.0) / np.power(10.0, e)).astype(np.int64)
-    use = fin & (mant * np.power(10.0, e) != x)
+        scale = np.power(10.0, e)
+        fin &= scale > 0
+        mant = np.round(np.where(fin, x, 0.0) / np.where(fin, scale, 1.0)).astype(np.int64)
+        use = fin & (mant * scale != x)
     key = pc.binary_join_element_wise(
         pa.scalar(name), pc.cast(pa.array(mant[use]), pa.string()), pc.cast(pa.array(e[use]), pa.string()), "~"
     )
@@ -410,10 +413,42 @@ def _value_features(col: pa.Array, name: str) -> list[tuple[npt.NDArray[np.int64
     text = pc.cast(vals, pa.string())
     out = [(rows, pc.binary_join_element_wise(pa.scalar(name), text, "="), VALUE)]
     if _numeric(t):
-        use, key = _bins(np.asarray(pc.cast(vals, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64), name)
+        use, key = _bins(np.asarray(pc.cast(vals, pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=np.float64), name)
         if use.any():
             out.append((rows[use], key, BIN))
     return out
+
+
+def _group_numbers(
+    col: pa.Array, lab: npt.NDArray[np.int64]
+) -> tuple[pa.Array, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+    """Group an integer or floating column's labelled rows by value: return the distinct values
+    (in the column's type), and per (value, label) cell its value's index, label code and rows;
+    None when no row is labelled and valid.
+
+    What grouping by the ``column=value`` strings gives (every NaN one value, -0 apart from 0),
+    on the values' bit patterns: one radix sort instead of Arrow's hash group-by and a
+    dictionary-encoding of its output, which cost most of a near-unique float column's time.
+    """
+    keep = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool) & (lab >= 0)
+    if not keep.any():
+        return None
+    vals = col.filter(pa.array(keep))
+    x = np.asarray(vals.to_numpy(zero_copy_only=False))
+    bits = x.view(f"u{x.dtype.itemsize}").astype(np.uint64)
+    if x.dtype.kind == "f":
+        # every NaN one value (its type's canonical NaN); -0 keeps bits of its own
+        bits[np.isnan(x)] = np.asarray(np.nan, dtype=x.dtype).view(f"u{x.dtype.itemsize}").astype(np.uint64)
+    order = stable_argsort(bits)
+    sb = bits[order]
+    new = np.ones(len(sb), dtype=bool)
+    new[1:] = sb[1:] != sb[:-1]
+    of_row = np.empty(len(sb), dtype=np.int64)
+    of_row[order] = np.cumsum(new) - 1
+    distinct_at = order[new]
+    n_labels = int(lab.max()) + 1
+    cell, n = _sums(of_row * n_labels + lab[keep], None, len(distinct_at) * n_labels)
+    return vals.take(pa.array(distinct_at)), cell // n_labels, cell % n_labels, n
 
 
 def _value_blocks(col: pa.Array, name: str, lab: npt.NDArray[np.int64]) -> list[_Block]:
@@ -421,18 +456,24 @@ def _value_blocks(col: pa.Array, name: str, lab: npt.NDArray[np.int64]) -> list[
     values first (no per-row strings)."""
     if not _usable(col.type):
         return []
-    t = pa.table({"v": col, "label": pa.array(lab)})
-    t = t.filter(pc.and_(col.is_valid(), pa.array(lab >= 0)))
-    if t.num_rows == 0:
-        return []
-    g = t.group_by(["v", "label"], use_threads=False).aggregate([("v", "count")])
-    n = np.asarray(g.column("v_count").to_numpy(), dtype=np.int64)
-    glab = np.asarray(g.column("label").to_numpy(), dtype=np.int64)
-    values, cand = _codes(g.column("v"))
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+        grouped = _group_numbers(col, lab)
+        if grouped is None:
+            return []
+        values, cand, glab, n = grouped
+    else:
+        t = pa.table({"v": col, "label": pa.array(lab)})
+        t = t.filter(pc.and_(col.is_valid(), pa.array(lab >= 0)))
+        if t.num_rows == 0:
+            return []
+        g = t.group_by(["v", "label"], use_threads=False).aggregate([("v", "count")])
+        n = np.asarray(g.column("v_count").to_numpy(), dtype=np.int64)
+        glab = np.asarray(g.column("label").to_numpy(), dtype=np.int64)
+        values, cand = _codes(g.column("v"))
     keys = pc.binary_join_element_wise(pa.scalar(name), pc.cast(values, pa.string()), "=")
     out = [_Block.of(keys, np.full(len(values), VALUE, np.int8), cand, glab, n)]
     if _numeric(col.type):
-        use, bkeys = _bins(np.asarray(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64), name)
+        use, bkeys = _bins(np.asarray(pc.cast(values, pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=np.float64), name)
         if use.any():
             # each distinct value's bin; the cells of values sharing a bin are summed
             bdict, bcode = _codes(bkeys)

@@ -18,6 +18,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from datagate.check import CheckOutcome, backdoor, label_errors, run_checks
 from datagate.check.interface import CHECK_IDS
@@ -332,6 +334,41 @@ def test_value_counts_equal_grouping_the_row_features(poison: dict[str, PoisonCa
         keys = [("key", "ascending"), ("kind", "ascending"), ("label", "ascending")]
         assert {backdoor.BIN, backdoor.VALUE} <= set(got.column("kind").to_pylist())
         assert got.sort_by(keys).equals(want.select(["key", "kind", "label", "n"]).cast(got.schema).sort_by(keys))
+
+
+_EDGE_FLOATS = st.sampled_from([0.0, -0.0, float("nan"), -float("nan"), float("inf"), -float("inf"), 1.5, 1e300, 5e-324, 123.0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["int8", "int64", "uint8", "uint64", "float32", "float64"]).flatmap(
+        lambda t: st.tuples(
+            st.just(t),
+            st.lists(
+                st.one_of(st.none(), _EDGE_FLOATS if t.startswith("float") else st.integers(*(
+                    (np.iinfo(t).min, np.iinfo(t).max))), st.floats(allow_nan=True, width=32 if t == "float32" else 64)
+                    if t.startswith("float") else st.integers(0, 3)),
+                max_size=40,
+            ),
+        )
+    ),
+    st.data(),
+)
+def test_number_columns_group_as_their_value_strings(typed: tuple[str, list[Any]], data: st.DataObject) -> None:
+    """Integer and floating columns are grouped on their values' bits (one NaN, -0 apart from 0,
+    integers past 2**53): the same (key, kind, label) counts as grouping :func:`row_features`."""
+    t, values = typed
+    labels = data.draw(st.lists(st.sampled_from([None, "a", "b", "c"]), min_size=len(values), max_size=len(values)))
+    batch = pa.record_batch({"v": pa.array(values, type=getattr(pa, t)()), "label": pa.array(labels, pa.string())})
+    feats = backdoor.row_features(batch, (), ("v",), 2)
+    lab = batch.column(1).take(feats.column("row"))
+    feats = feats.append_column("label", lab).filter(lab.is_valid())
+    want = feats.group_by(["key", "kind", "label"]).aggregate([("row", "count")]).rename_columns({"row_count": "n"})
+    tc = backdoor.TriggerCounts((), ("v",), "label")
+    tc.add(batch)
+    got = tc.table()
+    keys = [("key", "ascending"), ("kind", "ascending"), ("label", "ascending")]
+    assert got.sort_by(keys).equals(want.select(["key", "kind", "label", "n"]).cast(got.schema).sort_by(keys))
 
 
 def test_identity_hash_collisions_do_not_merge_candidates(poison: dict[str, PoisonCase], monkeypatch: pytest.MonkeyPatch) -> None:
