@@ -39,8 +39,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -576,10 +575,8 @@ def _execute(
     near_threshold: float,
     acc_out: outliers.OutlierAccumulator | None,
     progress: ProgressSink,
-    after_fold: Callable[[Mapping[str, Any], bool], None] | None = None,
 ) -> _Merged:
-    """Run map, fold, reduce and bucket merge on ``engine``; ``after_fold`` (the folded further
-    partials, whether the label counts overflowed) is called between the fold and the reduce."""
+    """Run map, fold, reduce and bucket merge on ``engine``."""
     items = _items(states)
     job = engine.map_shuffle(
         functools.partial(map_item, plan),
@@ -591,8 +588,6 @@ def _execute(
     extra: dict[str, Any] = {}
     try:
         problems, offsets, overflow = _fold(states, items, job.summaries(), acc_out, progress, extra)
-        if after_fold is not None:
-            after_fold(extra, overflow)
         split_of = np.array([it.split_index for it in items], dtype=np.int64)
         ctx = _ReduceContext(split_of, offsets, baseline, near_threshold)
         reduced = _Reduced()
@@ -830,21 +825,8 @@ def run_checks(
     bh = base.train_hashes if base is not None and base.train_hashes is not None and base.train_hashes.key_columns == key_ok else None
     near_threshold = min(st_near.num("threshold"), st_near_within.num("threshold"))
     eng, own = _engine_or_default(engine)
-    # label_errors' model is fitted in a thread while the reduce tasks run: its sample is final
-    # once the map phase is folded, and the fit (scikit-learn's import, features, five folds) was
-    # a serial tail of several seconds on large data
-    le_fit: Future[label_errors.Fitted | CheckResult] | None = None
-    le_pool = ThreadPoolExecutor(1, thread_name_prefix="datagate-label-errors")
-
-    def fit_label_errors(extra: Mapping[str, Any], overflow: bool) -> None:
-        nonlocal le_fit
-        sample = extra.get("label_sample")
-        kind = _label_kind(layout, states, lab, label_type, overflow)
-        if sample is not None and not overflow and not (kind is not None and kind.regression):
-            le_fit = le_pool.submit(label_errors.fit, st_le, sample, text_cols_ok)
-
     try:
-        merged = _execute(eng, states, plan, bh, near_threshold, acc_out, progress, fit_label_errors)
+        merged = _execute(eng, states, plan, bh, near_threshold, acc_out, progress)
         bd_counts = merged.extra.get("backdoor") if not merged.label_overflow else None
         bd_screened: backdoor.Screened | None = None
         bd_rows: backdoor.TriggerRows | None = None
@@ -858,7 +840,6 @@ def run_checks(
                 bd_rows = spec
         engine_info = eng.describe()
     finally:
-        le_pool.shutdown(wait=False)
         if own:
             eng.close()
     problems += merged.problems
@@ -946,14 +927,7 @@ def run_checks(
         )
     )
     le_sample = merged.extra.get("label_sample") if not merged.label_overflow and regression is None else None
-    add(
-        st_le.enabled,
-        "label_errors",
-        lambda: label_errors.evaluate(
-            st_le, le_sample, names, text_cols_ok, class_names=class_names, reason=poison_reason,
-            fitted=le_fit.result() if le_fit is not None and le_sample is not None else None,
-        ),
-    )
+    add(st_le.enabled, "label_errors", lambda: label_errors.evaluate(st_le, le_sample, names, text_cols_ok, class_names=class_names, reason=poison_reason))
 
     if suites:
         from datagate.check import gx

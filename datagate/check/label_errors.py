@@ -73,7 +73,7 @@ from datagate.check.interface import (
 )
 from datagate.models import CheckResult, Severity
 
-__all__ = ["CHECK_ID", "DEFAULTS", "MAX_ROWS", "MIN_SKILL", "THRESHOLD", "Fitted", "LabelSample", "confident_learning", "evaluate", "fit", "settings"]
+__all__ = ["CHECK_ID", "DEFAULTS", "MAX_ROWS", "MIN_SKILL", "THRESHOLD", "LabelSample", "confident_learning", "evaluate", "settings"]
 
 CHECK_ID = "label_errors"
 THRESHOLD = 0.03
@@ -305,34 +305,22 @@ def _display(label: str, class_names: Sequence[str] | None) -> str:
     return label
 
 
-@dataclass(frozen=True)
-class Fitted:
-    """The model half of ``label_errors``: the judged rows, their classes and out-of-fold
-    probabilities (:func:`fit`), for :func:`evaluate` to judge."""
+def evaluate(
+    settings: CheckSettings,
+    sample: LabelSample | None,
+    names: Sequence[str],
+    text_columns: Sequence[str],
+    *,
+    class_names: Sequence[str] | None = None,
+    reason: str = "",
+) -> CheckResult:
+    """Return the ``label_errors`` result for the merged sample.
 
-    table: pa.Table
-    """The judged rows (with ``__loc``)."""
-    y: npt.NDArray[np.int64]
-    """Each judged row's class index into ``modelled``."""
-    modelled: list[str]
-    """The classes modelled."""
-    too_small: list[str]
-    """The classes with too few sampled rows to model."""
-    probs: npt.NDArray[np.float64]
-    """Out-of-fold predicted probabilities (rows x classes)."""
-    has_text: bool
-    """Whether a text column was among the features."""
-    folds: int
-    """Cross-validation folds."""
-
-
-def fit(settings: CheckSettings, sample: LabelSample, text_columns: Sequence[str]) -> Fitted | CheckResult:
-    """Fit the out-of-fold model on the merged sample, or return the ``skipped`` / ``error``
-    result that ends the check first.
-
-    Separate from :func:`evaluate` so the engine can fit while the shuffle's reduce tasks run
-    (the sample is final once the map phase is folded). Deterministic (fixed folds and seed).
+    Deterministic for the same rows (fixed folds and seed); raises nothing (a missing
+    scikit-learn or an unlearnable sample is a ``skipped`` result with the reason).
     """
+    if sample is None:
+        return skipped(settings.id, reason or "no label column (use --label)")
     if sample.error is not None:
         return errored(settings.id, f"could not sample rows: {sample.error}")
     try:
@@ -360,33 +348,7 @@ def fit(settings: CheckSettings, sample: LabelSample, text_columns: Sequence[str
     if x is None or x.shape[1] == 0:
         return skipped(settings.id, "no usable feature column")
     has_text = any(c in text_columns for c in feature_cols)
-    return Fitted(table, y, modelled, too_small, _out_of_fold(x, y, folds, text=has_text), has_text, folds)
-
-
-def evaluate(
-    settings: CheckSettings,
-    sample: LabelSample | None,
-    names: Sequence[str],
-    text_columns: Sequence[str],
-    *,
-    class_names: Sequence[str] | None = None,
-    reason: str = "",
-    fitted: Fitted | CheckResult | None = None,
-) -> CheckResult:
-    """Return the ``label_errors`` result for the merged sample.
-
-    ``fitted``: what :func:`fit` returned for this sample, when it ran already (else it runs
-    here). Deterministic for the same rows (fixed folds and seed); raises nothing (a missing
-    scikit-learn or an unlearnable sample is a ``skipped`` result with the reason).
-    """
-    if sample is None:
-        return skipped(settings.id, reason or "no label column (use --label)")
-    fitted = fit(settings, sample, text_columns) if fitted is None else fitted
-    if isinstance(fitted, CheckResult):
-        return fitted
-    table, y, modelled, too_small, probs, has_text, folds = (
-        fitted.table, fitted.y, fitted.modelled, fitted.too_small, fitted.probs, fitted.has_text, fitted.folds,
-    )
+    probs = _out_of_fold(x, y, folds, text=has_text)
     issues = confident_learning(y, probs)
     suggested = probs.argmax(axis=1)
     confidence = probs[np.arange(len(y)), suggested]
