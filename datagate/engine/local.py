@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from datagate._system import usable_cpus
+from datagate._system import return_large_frees, usable_cpus
 from datagate.engine.interface import (
     DEFAULT_BUCKETS,
     Engine,
@@ -289,7 +289,7 @@ class LocalEngine(Engine):
                 ctx.set_forkserver_preload(["numpy", "pyarrow", "datagate.check._engine"])
             except ValueError:  # no forkserver on this platform
                 ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=ctx, initializer=return_large_frees)
             self.used_processes = True
         return self._pool
 
