@@ -62,6 +62,17 @@ mix64(uint64_t z)
 /* Buffers are released with PyBuffer_Release even when never acquired: it does nothing for a
  * zero-initialised Py_buffer (obj NULL), so every exit goes through one cleanup label. */
 
+/* 0 when a function given `signature` received `want` arguments, else -1 with a TypeError. */
+static int
+arity(const char *signature, Py_ssize_t want, Py_ssize_t nargs)
+{
+    if (nargs == want) {
+        return 0;
+    }
+    PyErr_Format(PyExc_TypeError, "%s takes %zd argument%s (%zd given)", signature, want, want == 1 ? "" : "s", nargs);
+    return -1;
+}
+
 /* A growable byte buffer (PyMem). */
 typedef struct {
     char *buf;
@@ -119,8 +130,7 @@ PyDoc_STRVAR(words_doc,
 static PyObject *
 words(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3) {
-        PyErr_Format(PyExc_TypeError, "words(offsets, data, table) takes 3 arguments (%zd given)", nargs);
+    if (arity("words(offsets, data, table)", 3, nargs) < 0) {
         return NULL;
     }
     Py_buffer offv = {0}, datav = {0}, tabv = {0};
@@ -274,8 +284,7 @@ emit_token(grow_buf *owner, grow_buf *toff, grow_buf *tbytes, int64_t row, const
 static PyObject *
 ascii_tokens(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3) {
-        PyErr_Format(PyExc_TypeError, "ascii_tokens(offsets, data, max_splits) takes 3 arguments (%zd given)", nargs);
+    if (arity("ascii_tokens(offsets, data, max_splits)", 3, nargs) < 0) {
         return NULL;
     }
     Py_ssize_t max_splits = PyLong_AsSsize_t(args[2]);
@@ -383,8 +392,7 @@ PyDoc_STRVAR(band_keys_doc,
 static PyObject *
 band_keys(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
-        PyErr_Format(PyExc_TypeError, "band_keys(offsets, hashes, rows, multipliers, bands) takes 5 arguments (%zd given)", nargs);
+    if (arity("band_keys(offsets, hashes, rows, multipliers, bands)", 5, nargs) < 0) {
         return NULL;
     }
     Py_ssize_t bands = PyLong_AsSsize_t(args[4]);
@@ -482,8 +490,7 @@ PyDoc_STRVAR(argsort_u64_doc,
 static PyObject *
 argsort_u64(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 1) {
-        PyErr_Format(PyExc_TypeError, "argsort_u64(keys) takes 1 argument (%zd given)", nargs);
+    if (arity("argsort_u64(keys)", 1, nargs) < 0) {
         return NULL;
     }
     Py_buffer keyv = {0};
@@ -584,8 +591,7 @@ cmp_u64(const void *a, const void *b)
 static PyObject *
 word_sets(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 4) {
-        PyErr_Format(PyExc_TypeError, "word_sets(owner, hashes, rows, max_words) takes 4 arguments (%zd given)", nargs);
+    if (arity("word_sets(owner, hashes, rows, max_words)", 4, nargs) < 0) {
         return NULL;
     }
     Py_ssize_t rows = PyLong_AsSsize_t(args[2]), max_words = PyLong_AsSsize_t(args[3]);
@@ -717,8 +723,7 @@ pair_table_grow(pair_table *t)
 static PyObject *
 text_cells(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 6) {
-        PyErr_Format(PyExc_TypeError, "text_cells(rows, codes, v, labels, n_labels, bigrams) takes 6 arguments (%zd given)", nargs);
+    if (arity("text_cells(rows, codes, v, labels, n_labels, bigrams)", 6, nargs) < 0) {
         return NULL;
     }
     Py_ssize_t v = PyLong_AsSsize_t(args[2]), n_labels = PyLong_AsSsize_t(args[4]);
@@ -732,8 +737,10 @@ text_cells(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     }
     Py_buffer rowv = {0}, codev = {0}, labv = {0};
     PyObject *cell_obj = NULL, *pair_obj = NULL, *result = NULL;
-    int64_t *last_tok = NULL, *last_pair = NULL, *pairs = NULL;
-    pair_table table = {NULL, NULL, (1 << 12) - 1, 0};
+    int64_t *last_tok = NULL;
+    /* each pair's code (the result) and the last row it was counted in, by pair number */
+    grow_buf pairs = {0}, last_pair = {0};
+    pair_table table = {NULL, NULL, 2047, 0}; /* grown to its first 4,096 slots below */
     if (PyObject_GetBuffer(args[0], &rowv, PyBUF_SIMPLE) < 0 || PyObject_GetBuffer(args[1], &codev, PyBUF_SIMPLE) < 0
         || PyObject_GetBuffer(args[3], &labv, PyBUF_SIMPLE) < 0) {
         goto done;
@@ -747,11 +754,7 @@ text_cells(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     /* at most one token cell and one bigram cell per token */
     cell_obj = PyBytes_FromStringAndSize(NULL, 2 * n * 8);
     last_tok = PyMem_Malloc((size_t)(v > 0 ? v : 1) * 8);
-    Py_ssize_t pair_cap = 1 << 12, n_pairs = 0;
-    last_pair = PyMem_Malloc((size_t)pair_cap * 8);
-    pairs = PyMem_Malloc((size_t)pair_cap * 8);
-    table.mask = (1 << 12) / 2 - 1; /* grown to 4,096 slots below */
-    if (cell_obj == NULL || last_tok == NULL || last_pair == NULL || pairs == NULL || pair_table_grow(&table) < 0) {
+    if (cell_obj == NULL || last_tok == NULL || pair_table_grow(&table) < 0) {
         if (cell_obj != NULL && !PyErr_Occurred()) {
             PyErr_NoMemory();
         }
@@ -797,32 +800,20 @@ text_cells(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
             id = table.ids[at];
         }
         else {
-            if (n_pairs == pair_cap) {
-                pair_cap *= 2;
-                int64_t *lp = PyMem_Realloc(last_pair, (size_t)pair_cap * 8);
-                if (lp == NULL) {
-                    PyErr_NoMemory();
-                    goto done;
-                }
-                last_pair = lp;
-                int64_t *pp = PyMem_Realloc(pairs, (size_t)pair_cap * 8);
-                if (pp == NULL) {
-                    PyErr_NoMemory();
-                    goto done;
-                }
-                pairs = pp;
+            id = (int64_t)(pairs.len / 8);
+            int64_t code = (int64_t)key - 1, never = -1;
+            if (append(&pairs, &code, 8) < 0 || append(&last_pair, &never, 8) < 0) {
+                goto done;
             }
-            id = n_pairs++;
-            pairs[id] = (int64_t)key - 1;
-            last_pair[id] = -1;
             table.keys[at] = key;
             table.ids[at] = id;
             if (++table.used * 2 > table.mask + 1 && pair_table_grow(&table) < 0) {
                 goto done;
             }
         }
-        if (last_pair[id] != r) {
-            last_pair[id] = r;
+        int64_t *seen = (int64_t *)last_pair.buf + id;
+        if (*seen != r) {
+            *seen = r;
             if (lab >= 0) {
                 cells[m++] = (v + id) * n_labels + lab;
             }
@@ -831,7 +822,7 @@ text_cells(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     if (_PyBytes_Resize(&cell_obj, m * 8) < 0) {
         goto done;
     }
-    pair_obj = PyBytes_FromStringAndSize((const char *)pairs, n_pairs * 8);
+    pair_obj = as_bytes(&pairs);
     if (pair_obj != NULL) {
         result = PyTuple_Pack(2, cell_obj, pair_obj);
     }
@@ -839,8 +830,8 @@ done:
     Py_XDECREF(cell_obj);
     Py_XDECREF(pair_obj);
     PyMem_Free(last_tok);
-    PyMem_Free(last_pair);
-    PyMem_Free(pairs);
+    PyMem_Free(last_pair.buf);
+    PyMem_Free(pairs.buf);
     PyMem_Free(table.keys);
     PyMem_Free(table.ids);
     PyBuffer_Release(&rowv);

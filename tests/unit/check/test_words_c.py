@@ -272,3 +272,5 @@ def test_every_entry_point_refuses_a_non_buffer_after_acquiring_others() -> None
         for _ in range(3):
             with pytest.raises(TypeError, match="bytes-like"):
                 fn(*args)
+        with pytest.raises(TypeError, match=rf"takes {len(args)} arguments? \({len(args) + 1} given\)"):
+            fn(*args, None)
