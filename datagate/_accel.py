@@ -14,8 +14,10 @@ runs. Tests compare the two on real, hostile and mutated pickles.
 :data:`words` (``datagate/_words.c``) cuts a text column into words and hashes them for the
 near-duplicate check, bit for bit as its numpy path does, reading the column's own buffers;
 :data:`ascii_tokens` (the same file) cuts ASCII rows into backdoor_triggers' tokens exactly as its
-regex split does, :data:`band_keys` computes the near-duplicate MinHash band keys row by row, and
-:data:`argsort_u64` sorts 64-bit keys by radix (the check stage's reductions).
+regex split does, :data:`band_keys` computes the near-duplicate MinHash band keys row by row,
+:data:`word_sets` sorts each row's word hashes, :data:`text_cells` counts backdoor_triggers' tokens
+and bigrams once per row, and :data:`argsort_u64` sorts 64-bit keys by radix (the check stage's
+reductions).
 
 Cheap to import (no pickle or numpy machinery), so ``datagate --version`` can report the status
 of each.

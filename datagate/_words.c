@@ -480,7 +480,7 @@ done:
 PyDoc_STRVAR(argsort_u64_doc,
 "argsort_u64(keys) -> bytearray\n\n"
 "The stable ascending sort permutation of ``keys`` (uint64), as int64 in a bytearray: what\n"
-"numpy.argsort(keys, kind='stable') returns. An LSD radix sort, 11 bits a pass, passes whose\n"
+"numpy.argsort(keys, kind='stable') returns. An LSD radix sort, 8 bits a pass, passes whose\n"
 "digit is the same for every key skipped.");
 
 #define RADIX_BITS 8

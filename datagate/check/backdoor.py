@@ -439,13 +439,7 @@ def _group_numbers(
     if x.dtype.kind == "f":
         # every NaN one value (its type's canonical NaN); -0 keeps bits of its own
         bits[np.isnan(x)] = np.asarray(np.nan, dtype=x.dtype).view(f"u{x.dtype.itemsize}").astype(np.uint64)
-    order = stable_argsort(bits)
-    sb = bits[order]
-    new = np.ones(len(sb), dtype=bool)
-    new[1:] = sb[1:] != sb[:-1]
-    of_row = np.empty(len(sb), dtype=np.int64)
-    of_row[order] = np.cumsum(new) - 1
-    distinct_at = order[new]
+    of_row, distinct_at = _run_ids(*_sorted_runs(bits))
     n_labels = int(lab.max()) + 1
     cell, n = _sums(of_row * n_labels + lab[keep], None, len(distinct_at) * n_labels)
     return vals.take(pa.array(distinct_at)), cell // n_labels, cell % n_labels, n
@@ -711,6 +705,24 @@ def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, npt.NDArray[np.in
     return enc.dictionary, np.asarray(pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
+def _sorted_runs(keys: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Return the stable sort permutation of ``keys`` and, in that order, where each run of
+    equal keys starts."""
+    order = stable_argsort(keys)
+    s = keys[order]
+    new = np.ones(len(s), dtype=bool)
+    new[1:] = s[1:] != s[:-1]
+    return order, new
+
+
+def _run_ids(order: npt.NDArray[np.int64], new: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Return (for :func:`_sorted_runs`' result) each key's distinct value, numbered in sorted
+    order, and each distinct value's first position."""
+    ident = np.empty(len(order), np.int64)
+    ident[order] = np.cumsum(new) - 1
+    return ident, order[new]
+
+
 def _identities(cids: npt.NDArray[np.uint64], keys: pa.Array, kinds: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Return, for candidates given by identity hash, key and kind (the blocks' candidates
     concatenated), the index of each one's distinct candidate and each distinct candidate's
@@ -719,10 +731,8 @@ def _identities(cids: npt.NDArray[np.uint64], keys: pa.Array, kinds: npt.NDArray
     Candidates sharing a hash are compared by key and kind; should two differ (a 64-bit
     collision), the candidates are told apart by their strings instead, so the counts stay exact.
     """
-    order = stable_argsort(cids)
-    sc = cids[order]
-    new = np.concatenate(([True], sc[1:] != sc[:-1]))
-    head = order[np.maximum.accumulate(np.where(new, np.arange(len(sc)), 0))]
+    order, new = _sorted_runs(cids)
+    head = order[np.maximum.accumulate(np.where(new, np.arange(len(order)), 0))]
     dup = np.flatnonzero(~new)
     if len(dup):
         a, b = pa.array(order[dup]), pa.array(head[dup])
@@ -733,9 +743,7 @@ def _identities(cids: npt.NDArray[np.uint64], keys: pa.Array, kinds: npt.NDArray
             first = np.full(len(uniq), len(kcode), np.int64)
             np.minimum.at(first, inv.reshape(-1), np.arange(len(kcode)))
             return inv.reshape(-1).astype(np.int64), first
-    ident = np.empty(len(cids), np.int64)
-    ident[order] = np.cumsum(new) - 1
-    return ident, order[new]
+    return _run_ids(order, new)
 
 
 def _sum_blocks(blocks: Sequence[_Block], cap: int, n_labels: int) -> tuple[_Block, int]:
