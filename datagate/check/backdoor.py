@@ -321,12 +321,10 @@ def _text_block(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], l
     """
     flats: list[pa.Array] = []
     parents: list[npt.NDArray[np.int64]] = []
-    columns: list[npt.NDArray[np.int64]] = []
-    for ci, name in enumerate(text_columns):
+    for name in text_columns:
         flat, par = _tokens(_column(batch, name))
         flats.append(flat)
         parents.append(par)
-        columns.append(np.full(len(par), ci, np.int64))
     flat = pa.concat_arrays(flats)
     par = np.concatenate(parents)
     if not len(par):
@@ -344,7 +342,8 @@ def _text_block(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], l
         pairs = np.frombuffer(pairs_b, dtype=np.int64)
         cells = np.frombuffer(cells_b, dtype=np.int64)
     else:
-        pairs, cells = _text_cells(par, np.concatenate(columns), code, v, lab, n_labels, ngrams)
+        col_of = np.concatenate([np.full(len(p), ci, np.int64) for ci, p in enumerate(parents)])
+        pairs, cells = _text_cells(par, col_of, code, v, lab, n_labels, ngrams)
     if len(pairs):
         keys.append(pc.binary_join_element_wise(tokens.take(pa.array(pairs // v)), tokens.take(pa.array(pairs % v)), " "))
     cell, n = _sums(cells, None, (v + len(pairs)) * n_labels)

@@ -371,6 +371,29 @@ def test_number_columns_group_as_their_value_strings(typed: tuple[str, list[Any]
     assert got.sort_by(keys).equals(want.select(["key", "kind", "label", "n"]).cast(got.schema).sort_by(keys))
 
 
+def test_two_text_columns_count_a_shared_token_once_per_row() -> None:
+    """Several text columns take the numpy path (the C pass needs one column's tokens in row
+    order): the same (key, kind, label) counts as grouping :func:`row_features`."""
+    rng = np.random.default_rng(9)
+    vocab = np.array(["alpha", "beta", "gamma", "delta", "omega"])
+    n = 3000
+    batch = pa.record_batch({
+        "title": [" ".join(rng.choice(vocab, size=rng.integers(0, 6))) for _ in range(n)],
+        "body": [" ".join(rng.choice(vocab, size=rng.integers(0, 9))) for _ in range(n)],
+        "label": rng.choice(["a", "b", "c"], size=n).tolist(),
+    })
+    feats = backdoor.row_features(batch, ("title", "body"), (), 2)
+    lab = batch.column(2).take(feats.column("row"))
+    feats = feats.append_column("label", lab)
+    want = feats.group_by(["key", "kind", "label"]).aggregate([("row", "count")]).rename_columns({"row_count": "n"})
+    tc = backdoor.TriggerCounts(("title", "body"), (), "label")
+    tc.add(batch)
+    got = tc.table()
+    keys = [("key", "ascending"), ("kind", "ascending"), ("label", "ascending")]
+    assert got.num_rows > 50
+    assert got.sort_by(keys).equals(want.select(["key", "kind", "label", "n"]).cast(got.schema).sort_by(keys))
+
+
 def test_identity_hash_collisions_do_not_merge_candidates(poison: dict[str, PoisonCase], monkeypatch: pytest.MonkeyPatch) -> None:
     """Candidates are matched by a 64-bit hash of key and kind; where two different ones share
     it the strings decide, so the counts stay exact (forced here: four hash values for all)."""
