@@ -371,12 +371,15 @@ def _codes_in(known: dict[str, int], names: Sequence[str]) -> npt.NDArray[np.int
     return np.array([known.setdefault(x, len(known)) for x in names] or [0], dtype=np.int64)
 
 
-def _bins(x: npt.NDArray[np.float64], name: str) -> tuple[npt.NDArray[np.bool_], pa.Array]:
-    """Return (which values get a bin feature, their ``name~mantissa~exponent`` keys).
+def _bins(values: pa.Array, name: str) -> tuple[npt.NDArray[np.bool_], pa.Array]:
+    """Return (which of the numeric ``values`` get a bin feature, their ``name~mantissa~exponent``
+    keys). Integers past 2**53 are binned by their nearest float (an unsafe cast: a bin is two
+    digits).
 
     Two significant digits; a value already that coarse (its bin would repeat its exact value
     feature) gets none, nor does one so tiny (about 1e-323) that its bin's scale underflows to 0.
     """
+    x = np.asarray(pc.cast(values, pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=np.float64)
     fin = np.isfinite(x)
     ax = np.abs(np.where(fin, x, 0.0))
     # near the float range's ends: log10(0) is never taken, and a bin at the top may round past it
@@ -412,7 +415,7 @@ def _value_features(col: pa.Array, name: str) -> list[tuple[npt.NDArray[np.int64
     text = pc.cast(vals, pa.string())
     out = [(rows, pc.binary_join_element_wise(pa.scalar(name), text, "="), VALUE)]
     if _numeric(t):
-        use, key = _bins(np.asarray(pc.cast(vals, pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=np.float64), name)
+        use, key = _bins(vals, name)
         if use.any():
             out.append((rows[use], key, BIN))
     return out
@@ -466,7 +469,7 @@ def _value_blocks(col: pa.Array, name: str, lab: npt.NDArray[np.int64]) -> list[
     keys = pc.binary_join_element_wise(pa.scalar(name), pc.cast(values, pa.string()), "=")
     out = [_Block.of(keys, np.full(len(values), VALUE, np.int8), cand, glab, n)]
     if _numeric(col.type):
-        use, bkeys = _bins(np.asarray(pc.cast(values, pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=np.float64), name)
+        use, bkeys = _bins(values, name)
         if use.any():
             # each distinct value's bin; the cells of values sharing a bin are summed
             bdict, bcode = _codes(bkeys)
