@@ -16,8 +16,9 @@
  * replaces for those rows; about ten times faster). Rows with other bytes are left to the regex.
  *
  * band_keys computes the near-duplicate check's MinHash signatures and LSH band keys row by row
- * (a row's few words stay in cache for all 64 hash functions; numpy made 64 passes over every
- * word of the batch), bit for bit as near_duplicates.signatures and band_keys do.
+ * (a row's few words stay in cache for all 64 hash functions, which are computed side by side in
+ * vector registers; numpy made 64 passes over every word of the batch), bit for bit as
+ * near_duplicates.signatures and band_keys do.
  *
  * word_sets sorts and de-duplicates each row's word hashes in place (a row has a handful), where
  * numpy sorted every (row, hash) pair of the batch as one array.
@@ -57,6 +58,33 @@ mix64(uint64_t z)
     z *= M2;
     z ^= z >> 31;
     return z;
+}
+
+/* sig[i] = min over the words of (word * mult[i]) >> 32, for i < n_perm.
+ *
+ * The loop over the hash functions is innermost: its iterations are independent, so the compiler
+ * vectorises it (a row has a handful of words, too few to vectorise over). On x86-64 with GCC or
+ * clang the function is built for AVX-512, AVX2 and the baseline, and the loader picks the one
+ * the CPU runs (target_clones; about twice as fast with AVX-512's 64-bit multiply). The result
+ * is the same integer arithmetic on every path. */
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+static void
+min_hashes(const uint64_t *restrict words, Py_ssize_t len, const uint64_t *restrict mult, Py_ssize_t n_perm, uint32_t *restrict sig)
+{
+    for (Py_ssize_t i = 0; i < n_perm; i++) {
+        sig[i] = 0xFFFFFFFFu;
+    }
+    for (Py_ssize_t w = 0; w < len; w++) {
+        uint64_t x = words[w];
+        for (Py_ssize_t i = 0; i < n_perm; i++) {
+            uint32_t v = (uint32_t)((x * mult[i]) >> 32);
+            sig[i] = v < sig[i] ? v : sig[i];
+        }
+    }
 }
 
 /* Buffers are released with PyBuffer_Release even when never acquired: it does nothing for a
@@ -450,15 +478,7 @@ band_keys(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         for (Py_ssize_t w = 0; w < len; w++) {
             words[w] = mix64(hashes[off[r] + w]);
         }
-        for (Py_ssize_t i = 0; i < n_perm; i++) {
-            uint32_t lo = 0xFFFFFFFFu;
-            uint64_t a = mult[i];
-            for (Py_ssize_t w = 0; w < len; w++) {
-                uint32_t v = (uint32_t)((words[w] * a) >> 32);
-                lo = v < lo ? v : lo;
-            }
-            sig[i] = lo;
-        }
+        min_hashes(words, len, mult, n_perm, sig);
         for (Py_ssize_t b = 0; b < bands; b++) {
             uint64_t h = (uint64_t)(b + 1) * K0;
             for (Py_ssize_t j = 0; j < per_band; j++) {
