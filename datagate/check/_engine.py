@@ -368,13 +368,14 @@ def map_item(plan: _Plan, item: WorkItem) -> MapOutput:
                     counts[_label_key(entry["values"])] += int(entry["counts"])
                 if len(counts) > MAX_LABEL_CLASSES:
                     counts = None  # a continuous or free-text column, not class labels
+            hashes: dict[str, npt.NDArray[np.uint64]] = {}  # column hashes of this batch
             if key_ok and plan.key:
-                h = row_hash(batch, plan.key)
+                h = row_hash(batch, plan.key, hashes)
                 dup.append(np.stack([h, loc_of(item.index, np.arange(row0, row0 + n, dtype=np.int64))], axis=1))
             if plan.features is not None and plan.label is not None and counts is not None:
-                conf.append(conflicts.shuffle_rows(batch, plan.features, plan.label, item.index, row0))
+                conf.append(conflicts.shuffle_rows(batch, plan.features, plan.label, item.index, row0, hashes))
             for part in out.extra.values():
-                _add_guarded(part, batch, row0, item.name)
+                _add_guarded(part, batch, row0, item.name, hashes)
             if plan.near:
                 table, off, hs = near_duplicates.map_rows(batch, plan.text, item.index, row0)
                 near.append(table)
@@ -524,13 +525,14 @@ def _fold_extra(extra: dict[str, Any], parts: Mapping[str, Any], split_index: in
         extra[name] = part if name not in extra else extra[name].merge(part)
 
 
-def _add_guarded(part: Any, batch: pa.RecordBatch, row0: int, name: str) -> None:
-    """``part.add`` with item-local rows (``_fold`` relocates them); a failure marks the partial
-    (its check becomes ``error``) instead of failing the item for every other check."""
+def _add_guarded(part: Any, batch: pa.RecordBatch, row0: int, name: str, hashes: dict[str, npt.NDArray[np.uint64]] | None = None) -> None:
+    """``part.add`` with item-local rows (``_fold`` relocates them) and the batch's column-hash
+    cache; a failure marks the partial (its check becomes ``error``) instead of failing the item
+    for every other check."""
     if part.error is not None:
         return
     try:
-        part.add(batch, 0, row0)
+        part.add(batch, 0, row0, hashes)
     except (pa.ArrowException, ValueError, TypeError, KeyError, IndexError, MemoryError) as e:
         part.error = f"{name}: {type(e).__name__}: {e}"
 

@@ -299,19 +299,27 @@ def column_hash(arr: pa.Array | pa.ChunkedArray) -> U64:
     return h
 
 
-def row_hash(batch: pa.RecordBatch | pa.Table, columns: Sequence[str]) -> U64:
+def row_hash(batch: pa.RecordBatch | pa.Table, columns: Sequence[str], cache: dict[str, U64] | None = None) -> U64:
     """Return one 64-bit hash per row over ``columns`` (taken in sorted name order).
 
-    Raises KeyError when a column is missing from ``batch``.
+    ``cache`` is a dict the caller keeps for this one batch: column hashes are taken from it and
+    added to it, so several row hashes of a batch (the duplicate key, the conflict features, the
+    label sample's columns) hash a long text column once. Raises KeyError when a column is
+    missing from ``batch``.
     """
     n = batch.num_rows
     h = np.full(n, np.uint64(0xCBF29CE484222325), dtype=np.uint64)
     for name in sorted(columns):
-        col = batch.column(batch.schema.get_field_index(name)) if name in batch.schema.names else None
-        if col is None:
-            raise KeyError(name)
+        ch = cache.get(name) if cache is not None else None
+        if ch is None:
+            col = batch.column(batch.schema.get_field_index(name)) if name in batch.schema.names else None
+            if col is None:
+                raise KeyError(name)
+            ch = column_hash(col)
+            if cache is not None:
+                cache[name] = ch
         with np.errstate(over="ignore"):
-            h = mix64(h * _ROW_PRIME + column_hash(col))
+            h = mix64(h * _ROW_PRIME + ch)
     return h
 
 

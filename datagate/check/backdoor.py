@@ -644,9 +644,10 @@ class TriggerCounts:
             )
             at += size
 
-    def add(self, batch: pa.RecordBatch | pa.Table, split_index: int = 0, first_row: int = 0) -> None:
-        """Count the batch's labelled rows (``split_index`` and ``first_row`` are not needed)."""
-        del split_index, first_row
+    def add(self, batch: pa.RecordBatch | pa.Table, split_index: int = 0, first_row: int = 0, hashes: dict[str, npt.NDArray[np.uint64]] | None = None) -> None:
+        """Count the batch's labelled rows (``split_index``, ``first_row`` and the column-hash
+        cache ``hashes`` are not needed: the partial protocol passes them to every family)."""
+        del split_index, first_row, hashes
         labels = label_strings(_column(batch, self.label_column))
         vc = pc.value_counts(labels.drop_null())
         for item in vc.to_pylist():
@@ -1060,8 +1061,10 @@ class TriggerRows:
             mine += theirs
         return self
 
-    def add(self, batch: pa.RecordBatch | pa.Table, split_index: int, first_row: int) -> None:
-        """Find the batch's rows carrying a screened candidate and score their context."""
+    def add(self, batch: pa.RecordBatch | pa.Table, split_index: int, first_row: int, hashes: dict[str, npt.NDArray[np.uint64]] | None = None) -> None:
+        """Find the batch's rows carrying a screened candidate and score their context (the
+        column-hash cache ``hashes`` is not needed)."""
+        del hashes
         sc = self.screened
         if not sc.keys or batch.num_rows == 0:
             return

@@ -69,12 +69,15 @@ def label_codes(labels: pa.Array | pa.ChunkedArray) -> tuple[npt.NDArray[np.uint
     return codes, valid
 
 
-def shuffle_rows(batch: pa.RecordBatch, feature_columns: Sequence[str], label_column: str, item: int, row0: int) -> npt.NDArray[np.uint64]:
-    """Return ``(feature hash, location, label code)`` rows of the batch's labelled rows."""
+def shuffle_rows(
+    batch: pa.RecordBatch, feature_columns: Sequence[str], label_column: str, item: int, row0: int, hashes: dict[str, npt.NDArray[np.uint64]] | None = None
+) -> npt.NDArray[np.uint64]:
+    """Return ``(feature hash, location, label code)`` rows of the batch's labelled rows
+    (``hashes``: the batch's column-hash cache, see :func:`~datagate.check._hashing.row_hash`)."""
     codes, valid = label_codes(batch.column(batch.schema.get_field_index(label_column)))
     if not valid.any():
         return np.zeros((0, 3), dtype=np.uint64)
-    h = row_hash(batch, feature_columns)
+    h = row_hash(batch, feature_columns, hashes)
     locs = loc_of(item, np.arange(row0, row0 + batch.num_rows, dtype=np.int64))
     return np.stack([h[valid], locs[valid], codes[valid]], axis=1)
 

@@ -127,15 +127,16 @@ class LabelSample:
     error: str | None = None
     """Why a batch could not be sampled (the check is then an ``error``), or None."""
 
-    def add(self, batch: pa.RecordBatch | pa.Table, split_index: int, first_row: int) -> None:
-        """Offer the batch's labelled rows to the sample."""
+    def add(self, batch: pa.RecordBatch | pa.Table, split_index: int, first_row: int, hashes: dict[str, npt.NDArray[np.uint64]] | None = None) -> None:
+        """Offer the batch's labelled rows to the sample (``hashes``: the batch's column-hash
+        cache, see :func:`~datagate.check._hashing.row_hash`)."""
         n = batch.num_rows
         lab = batch.column(batch.schema.get_field_index(self.label_column))
         valid = np.asarray(lab.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         self.labelled += int(valid.sum())
         locs = loc_of(split_index, np.arange(first_row, first_row + n, dtype=np.int64))
         cols = [c for c in (*self.columns, self.label_column) if c in batch.schema.names]
-        h = mix64(row_hash(batch, cols) ^ _SEED)
+        h = mix64(row_hash(batch, cols, hashes) ^ _SEED)
         keep = valid & (h <= np.uint64(self.cutoff))
         if not keep.any():
             return
