@@ -823,7 +823,6 @@ def run_checks(
         plan = replace(plan, backdoor=(text_cols_ok, poison_values, int(st_bd.num("ngrams")), int(st_bd.num("vocabulary_cap"))))
     if has_label and st_le.enabled:
         plan = replace(plan, label_sample=((*text_cols_ok, *poison_values), int(st_le.num("sample"))))
-        label_errors.preload()
     acc_out = outliers.OutlierAccumulator(numeric_cols, text_cols_ok, budget=DEFAULT_BUDGET_BYTES // 4) if st_out.enabled else None
     bh = base.train_hashes if base is not None and base.train_hashes is not None and base.train_hashes.key_columns == key_ok else None
     near_threshold = min(st_near.num("threshold"), st_near_within.num("threshold"))

@@ -47,9 +47,7 @@ The check fires when the flagged share of the judged rows exceeds ``threshold`` 
 
 from __future__ import annotations
 
-import importlib
 import math
-import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,7 +73,7 @@ from datagate.check.interface import (
 )
 from datagate.models import CheckResult, Severity
 
-__all__ = ["CHECK_ID", "DEFAULTS", "MAX_ROWS", "MIN_SKILL", "THRESHOLD", "LabelSample", "confident_learning", "evaluate", "preload", "settings"]
+__all__ = ["CHECK_ID", "DEFAULTS", "MAX_ROWS", "MIN_SKILL", "THRESHOLD", "LabelSample", "confident_learning", "evaluate", "settings"]
 
 CHECK_ID = "label_errors"
 THRESHOLD = 0.03
@@ -300,29 +298,6 @@ def _out_of_fold(x: Any, y: npt.NDArray[np.int64], folds: int, *, text: bool) ->
         warnings.simplefilter("ignore", ConvergenceWarning)  # a few more iterations change little
         probs = cross_val_predict(model, x, y, cv=cv, method="predict_proba", n_jobs=jobs)
     return np.asarray(probs, dtype=np.float64)
-
-
-_SKLEARN_MODULES = ("sklearn.feature_extraction", "sklearn.feature_extraction.text", "sklearn.linear_model", "sklearn.model_selection", "scipy.sparse")
-
-
-def preload() -> threading.Thread:
-    """Import scikit-learn in a background thread and return it (started, daemon).
-
-    Importing it takes about a second; started with the map phase, whose driver mostly waits on
-    its workers, it is done when :func:`evaluate` needs it instead of adding to the serial tail.
-    Imports only; a missing scikit-learn is left for :func:`evaluate` to report.
-    """
-
-    def run() -> None:
-        for name in _SKLEARN_MODULES:
-            try:
-                importlib.import_module(name)
-            except ImportError:
-                return
-
-    t = threading.Thread(target=run, name="datagate-sklearn-import", daemon=True)
-    t.start()
-    return t
 
 
 def _display(label: str, class_names: Sequence[str] | None) -> str:

@@ -489,23 +489,3 @@ def test_reports_do_not_depend_on_the_c_accelerators(poison: dict[str, PoisonCas
     slow = report()
     assert '"backdoor_triggers", "fail"' in fast
     assert slow == fast
-
-
-def test_preload_imports_scikit_learn_in_a_background_thread() -> None:
-    """In a fresh interpreter (this one has scikit-learn loaded already): the thread is a daemon,
-    not the caller, and when it ends every module evaluate() needs is imported."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, threading\n"
-        "from datagate.check import label_errors\n"
-        "assert 'sklearn.linear_model' not in sys.modules\n"
-        "t = label_errors.preload()\n"
-        "assert t.daemon and t is not threading.current_thread()\n"
-        "t.join(120)\n"
-        "missing = [m for m in label_errors._SKLEARN_MODULES if m not in sys.modules]\n"
-        "assert not missing, missing\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, check=False)
-    assert done.returncode == 0, done.stderr
