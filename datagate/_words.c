@@ -63,11 +63,12 @@ mix64(uint64_t z)
 /* sig[i] = min over the words of (word * mult[i]) >> 32, for i < n_perm.
  *
  * The loop over the hash functions is innermost: its iterations are independent, so the compiler
- * vectorises it (a row has a handful of words, too few to vectorise over). On x86-64 with GCC or
- * clang the function is built for AVX-512, AVX2 and the baseline, and the loader picks the one
- * the CPU runs (target_clones; about twice as fast with AVX-512's 64-bit multiply). The result
- * is the same integer arithmetic on every path. */
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) && defined(__has_attribute)
+ * vectorises it (a row has a handful of words, too few to vectorise over). On x86-64 Linux with
+ * glibc and GCC or clang the function is built for AVX-512, AVX2 and the baseline, and the loader
+ * picks the one the CPU runs (target_clones, which needs glibc's ifunc; musl has none, and a
+ * failed build would lose the whole optional module). About twice as fast with AVX-512's 64-bit
+ * multiply. The result is the same integer arithmetic on every path. */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__)) && defined(__has_attribute)
 #if __has_attribute(target_clones)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
