@@ -68,7 +68,8 @@ mix64(uint64_t z)
  * picks the one the CPU runs (target_clones, which needs glibc's ifunc; musl has none, and a
  * failed build would lose the whole optional module). About twice as fast with AVX-512's 64-bit
  * multiply. The result is the same integer arithmetic on every path. */
-#if defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__)) && defined(__has_attribute)
+#if defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__)) && defined(__has_attribute) && \
+    !defined(DATAGATE_NO_TARGET_CLONES) /* tests build the single-target variants with it */
 #if __has_attribute(target_clones)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif

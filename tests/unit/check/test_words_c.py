@@ -274,3 +274,61 @@ def test_every_entry_point_refuses_a_non_buffer_after_acquiring_others() -> None
                 fn(*args)
         with pytest.raises(TypeError, match=rf"takes {len(args)} arguments? \({len(args) + 1} given\)"):
             fn(*args, None)
+
+
+_CLONE_CHECK = """
+import importlib.util, sys
+import numpy as np
+spec = importlib.util.spec_from_file_location("datagate._words", sys.argv[1])
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+from datagate.check import near_duplicates as nd
+rng = np.random.default_rng(11)
+counts = rng.integers(0, 60, size=4000)
+offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+hashes = rng.integers(0, 1 << 47, size=int(offsets[-1]), dtype=np.uint64)
+rows = np.flatnonzero(counts > 0)
+got = np.frombuffer(mod.band_keys(offsets, hashes, rows, nd._PERM_MULT, nd.BANDS), dtype=np.uint64).reshape(len(rows), nd.BANDS)
+want = nd.band_keys(nd.signatures(offsets, hashes)[rows])
+sys.exit(0 if np.array_equal(got, want) else 1)
+"""
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+@needs_c
+@pytest.mark.slow
+@pytest.mark.parametrize("flags", [(), ("-mavx2",), ("-mavx512f",)], ids=["baseline", "avx2", "avx512f"])
+def test_band_keys_every_cpu_target_is_numpys(flags: tuple[str, ...], tmp_path: Any) -> None:
+    """The installed module's band keys come from the target_clones variant this CPU picks; the
+    others are built here one at a time (DATAGATE_NO_TARGET_CLONES, the target's -m flag) and
+    checked against numpy bit for bit, so a runner without AVX-512 is not the first to try them."""
+    import shutil
+    import subprocess
+    import sys
+    import sysconfig
+    from pathlib import Path
+
+    cc = (sysconfig.get_config_var("CC") or "cc").split()
+    if shutil.which(cc[0]) is None:
+        pytest.skip(f"no C compiler ({cc[0]})")
+    need = {"-mavx2": "avx2", "-mavx512f": "avx512f"}
+    missing = [need[f] for f in flags if need.get(f) and need[f] not in _cpu_flags()]
+    if missing:
+        pytest.skip(f"this CPU lacks {', '.join(missing)}")
+    source = Path(__file__).resolve().parents[3] / "datagate" / "_words.c"
+    out = tmp_path / f"_words{sysconfig.get_config_var('EXT_SUFFIX')}"
+    build = [*cc, "-shared", "-fPIC", "-O3", "-DDATAGATE_NO_TARGET_CLONES", *flags, f"-I{sysconfig.get_paths()['include']}", str(source), "-o", str(out)]
+    made = subprocess.run(build, capture_output=True, text=True, timeout=300, check=False)
+    assert made.returncode == 0, made.stderr
+    ran = subprocess.run([sys.executable, "-c", _CLONE_CHECK, str(out)], capture_output=True, text=True, timeout=300, check=False)
+    assert ran.returncode == 0, ran.stderr or "band keys differ from numpy's"
