@@ -39,4 +39,3 @@ def return_large_frees(threshold: int = MMAP_THRESHOLD) -> bool:
         return bool(libc.mallopt(-3, threshold))  # -3: M_MMAP_THRESHOLD
     except (OSError, AttributeError):  # pragma: no cover - not glibc
         return False
-

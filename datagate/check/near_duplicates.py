@@ -54,7 +54,7 @@ from datagate.check.interface import (
     settings_for,
     skipped,
 )
-from datagate.engine.interface import SideStore
+from datagate.engine.interface import SideStore, take_rows
 from datagate.models import CheckResult, Severity
 
 __all__ = [
@@ -562,9 +562,9 @@ def reduce_bucket(table: npt.NDArray[np.uint64], side: SideStore, threshold: flo
     """Return the verified matches of one bucket of ``(band key, split location, item location)``
     (at most ``cap`` pairs verified, default :data:`BUCKET_CANDIDATES`)."""
     cap = BUCKET_CANDIDATES if cap is None else cap
-    order = hash_loc_order(table[:, 0], table[:, 1])
-    # one gather of whole rows: three gathers from the strided columns took twice as long
-    table = np.take(table, order, axis=0)
+    # one gather of whole rows (the engine's take_rows): three gathers from the strided columns
+    # took twice as long
+    table = take_rows(table, hash_loc_order(table[:, 0], table[:, 1]))
     key, loc, iloc = table[:, 0], table[:, 1], table[:, 2]
     n = len(key)
     split = (loc >> np.uint64(LOC_SHIFT)).astype(np.int64)
