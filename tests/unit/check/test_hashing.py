@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,6 +55,21 @@ def test_row_hash_is_column_order_free() -> None:
     b = pa.table({"y": ["p", "q"], "x": [1, 2]})
     assert np.array_equal(row_hash(a, ["x", "y"]), row_hash(b, ["y", "x"]))
     assert row_hash(a, ["x"])[0] != row_hash(a, ["x", "y"])[0]
+
+
+def test_row_hash_cache_gives_the_uncached_hashes_for_every_subset() -> None:
+    """One batch's column-hash cache shared by row hashes over overlapping column sets (the map
+    phase's duplicate key, conflict features and label sample) changes none of them, and each
+    column is hashed into it once."""
+    rng = np.random.default_rng(5)
+    batch = pa.record_batch({"text": [f"t{i % 7}" for i in range(500)], "x": rng.normal(size=500), "label": rng.integers(0, 3, 500)})
+    cache: dict[str, np.ndarray] = {}
+    for cols in (["text", "x", "label"], ["x", "text"], ["label", "text", "x"], ["x"]):
+        assert np.array_equal(row_hash(batch, cols, cache), row_hash(batch, cols))
+    assert sorted(cache) == ["label", "text", "x"]
+    assert np.array_equal(cache["text"], column_hash(batch.column(0)))
+    with pytest.raises(KeyError):
+        row_hash(batch, ["missing"], cache)
 
 
 def test_minhash_agreement_tracks_jaccard() -> None:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -308,16 +313,10 @@ def _cpu_flags() -> set[str]:
 @needs_c
 @pytest.mark.slow
 @pytest.mark.parametrize("flags", [(), ("-mavx2",), ("-mavx512f",)], ids=["baseline", "avx2", "avx512f"])
-def test_band_keys_every_cpu_target_is_numpys(flags: tuple[str, ...], tmp_path: Any) -> None:
+def test_band_keys_every_cpu_target_is_numpys(flags: tuple[str, ...], tmp_path: Path) -> None:
     """The installed module's band keys come from the target_clones variant this CPU picks; the
     others are built here one at a time (DATAGATE_NO_TARGET_CLONES, the target's -m flag) and
     checked against numpy bit for bit, so a runner without AVX-512 is not the first to try them."""
-    import shutil
-    import subprocess
-    import sys
-    import sysconfig
-    from pathlib import Path
-
     cc = (sysconfig.get_config_var("CC") or "cc").split()
     if shutil.which(cc[0]) is None:
         pytest.skip(f"no C compiler ({cc[0]})")
