@@ -17,7 +17,7 @@ near-duplicate check, bit for bit as its numpy path does, reading the column's o
 regex split does, :data:`band_keys` computes the near-duplicate MinHash band keys row by row,
 :data:`word_sets` sorts each row's word hashes, :data:`text_cells` counts backdoor_triggers' tokens
 and bigrams once per row, and :data:`argsort_u64` sorts 64-bit keys by radix (the check stage's
-reductions).
+reductions), and :data:`near_pairs` finds a near-duplicate reduce bucket's candidate pairs.
 
 Cheap to import (no pickle or numpy machinery), so ``datagate --version`` can report the status
 of each.
@@ -31,7 +31,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ABI", "Summary", "argsort_u64", "ascii_tokens", "band_keys", "load_extension", "status", "summarise", "text_cells", "word_sets", "words", "words_status"]
+__all__ = ["ABI", "Summary", "argsort_u64", "ascii_tokens", "band_keys", "load_extension", "near_pairs", "status", "summarise", "text_cells", "word_sets", "words", "words_status"]
 
 ABI = 1
 """The interface this code was written for (``DATAGATE_PICKLEWALK_ABI`` in _picklewalk.c)."""
@@ -68,7 +68,7 @@ summarise, status = _load()
 --version."""
 
 
-WORDS_ABI = 6
+WORDS_ABI = 7
 """The interface of ``_words.c`` this code was written for (``DATAGATE_WORDS_ABI``)."""
 
 
@@ -104,3 +104,8 @@ cells of one text column, each feature once per row (same extension and status a
 argsort_u64: Callable[[Any], bytearray] | None = _from_words("argsort_u64")
 """``argsort_u64(keys)``: the stable sort permutation of uint64 keys, by radix sort (same
 extension and status as :data:`words`; None: not built)."""
+
+near_pairs: Callable[[Any, int, int, int], tuple[bytes, bytes, bytes, bytes, int, bool]] | None = _from_words("near_pairs")
+"""``near_pairs(table, loc_shift, cap, max_partners)``: the first ``cap`` distinct candidate pairs
+of a near-duplicate reduce bucket, by one pass over its rows in location order with a hash table of
+band keys (same extension and status as :data:`words`; None: not built)."""

@@ -27,6 +27,11 @@
  * cells, each feature once per row, bigrams numbered through a hash table of token-code pairs: in
  * numpy that took eight passes over tens of millions of (row, feature) pairs and a sort of them.
  *
+ * near_pairs finds a near-duplicate reduce bucket's candidate pairs in one walk over its rows in
+ * location order, with a hash table of band keys, and stops at the bucket's cap: numpy sorted the
+ * whole bucket by (band key, location), gathered its rows and built every pair before keeping
+ * the first few thousand (near_duplicates._pairs_numpy, which tests compare it with).
+ *
  * argsort_u64 is the stable sort permutation of 64-bit keys (hashes, locations, cells) by LSD
  * radix sort: numpy's stable argsort is a merge sort, several times slower on the millions of
  * hash keys the duplicate, near-duplicate and backdoor reductions sort.
@@ -38,7 +43,7 @@
 #include <string.h>
 
 /* Bumped whenever the signature or the meaning of the result changes; Python checks it. */
-#define DATAGATE_WORDS_ABI 6
+#define DATAGATE_WORDS_ABI 7
 
 #define SPACE 32
 #define SHORT_WORD 16
@@ -862,6 +867,246 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(near_pairs_doc,
+"near_pairs(table, loc_shift, cap, max_partners) -> (later, earlier, later_item, earlier_item, total, capped)\n\n"
+"The near-duplicate reduce's candidate pairs of one bucket. ``table`` holds n rows of three uint64\n"
+"(band key, split location, item location), split locations non-decreasing (the split is\n"
+"``location >> loc_shift``). Rows sharing a band key form a group, in location order; each row\n"
+"is paired with the first ``j`` < ``max_partners`` rows of its group from earlier splits (cross)\n"
+"and of its own split (within) that come before it. ``total`` counts those pairs partner rank by\n"
+"rank, stopping before a rank once it exceeds 2 * ``cap`` (the later ranks are then not paired).\n"
+"Returns bytes holding the first ``cap`` distinct pairs by (later, earlier) location (uint64:\n"
+"their split and item locations), ``total``, and whether pairs were left out (a rank skipped, or\n"
+"more than ``cap`` distinct pairs): near_duplicates.reduce_bucket's numpy path, bit for bit.");
+
+#define NEAR_MAX_PARTNERS 8
+#define NEAR_AHEAD 16
+
+/* one group (band key) of a bucket: its rows so far, of its current split, and before that split
+ * (rows are numbered by position in the table, below 2**31) */
+typedef struct {
+    int32_t n, n_cur, n_before;
+    uint32_t split; /* the current split's number among the bucket's splits, + 1 (0: none yet) */
+} near_count;
+
+/* A row of split s (numbered from 1) comes to group g: a new split starts a new run (the rows
+ * before it are all from earlier splits, as locations ascend). Returns the row's partners from
+ * earlier splits and from its own, at most `ranks` each; the row then counts as one of the group's. */
+static inline void
+near_step(near_count *g, uint32_t s, int32_t ranks, int32_t *cross, int32_t *within)
+{
+    if (g->split != s) {
+        g->split = s;
+        g->n_before = g->n;
+        g->n_cur = 0;
+    }
+    *cross = g->n_before < ranks ? g->n_before : ranks;
+    *within = g->n_cur < ranks ? g->n_cur : ranks;
+    g->n++;
+    g->n_cur++;
+}
+
+typedef struct {
+    uint64_t key;
+    int32_t gid1; /* the group's number + 1 (0: empty, so calloc'd slots start empty) */
+} near_slot;
+
+static PyObject *
+near_pairs(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (arity("near_pairs(table, loc_shift, cap, max_partners)", 4, nargs) < 0) {
+        return NULL;
+    }
+    Py_ssize_t shift = PyLong_AsSsize_t(args[1]), cap = PyLong_AsSsize_t(args[2]), partners = PyLong_AsSsize_t(args[3]);
+    if ((shift == -1 || cap == -1 || partners == -1) && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (shift < 0 || shift > 63 || cap < 0 || partners < 0 || partners > NEAR_MAX_PARTNERS) {
+        PyErr_SetString(PyExc_ValueError, "near_pairs: loc_shift in [0, 63], cap >= 0 and max_partners in [0, 8] are needed");
+        return NULL;
+    }
+    Py_buffer tabv = {0};
+    PyObject *out[4] = {NULL, NULL, NULL, NULL}, *result = NULL;
+    int32_t *gid = NULL, *first = NULL;
+    uint32_t *split_no = NULL;
+    near_slot *slots = NULL;
+    near_count *groups = NULL;
+    grow_buf cand = {0};
+    if (PyObject_GetBuffer(args[0], &tabv, PyBUF_SIMPLE) < 0) {
+        goto done;
+    }
+    if (tabv.len % 24 || tabv.len / 24 >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "near_pairs: table must hold fewer than 2**31 rows of three uint64");
+        goto done;
+    }
+    Py_ssize_t n = tabv.len / 24;
+    const uint64_t *tab = (const uint64_t *)tabv.buf;
+    /* each row's split, numbered from 1 in order (locations must ascend) */
+    split_no = PyMem_Malloc((size_t)(n > 0 ? n : 1) * 4);
+    gid = PyMem_Malloc((size_t)(n > 0 ? n : 1) * 4);
+    Py_ssize_t size = 16;
+    while (size < 2 * n) {
+        size *= 2;
+    }
+    slots = PyMem_Calloc((size_t)size, sizeof(near_slot));
+    /* the groups' counts: at most one group per row */
+    groups = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(near_count));
+    if (split_no == NULL || gid == NULL || slots == NULL || groups == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    uint32_t s_no = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i > 0 && tab[3 * i + 1] < tab[3 * i - 2]) {
+            PyErr_SetString(PyExc_ValueError, "near_pairs: split locations must be non-decreasing");
+            goto done;
+        }
+        if (i == 0 || (tab[3 * i + 1] >> shift) != (tab[3 * i - 2] >> shift)) {
+            s_no++;
+        }
+        split_no[i] = s_no;
+    }
+    /* pass 1: number the groups (band keys) and count the pairs of each partner rank */
+    int64_t per_rank[NEAR_MAX_PARTNERS] = {0};
+    int32_t n_groups = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t key = tab[3 * i];
+        Py_ssize_t at = (Py_ssize_t)(mix64(key) & (uint64_t)(size - 1));
+#if defined(__GNUC__) || defined(__clang__)
+        /* the table is megabytes: ask for a later row's slot now (a fifth faster on a bucket) */
+        if (i + NEAR_AHEAD < n) {
+            __builtin_prefetch(slots + (mix64(tab[3 * (i + NEAR_AHEAD)]) & (uint64_t)(size - 1)));
+        }
+#endif
+        while (slots[at].gid1 && slots[at].key != key) {
+            at = (at + 1) & (size - 1);
+        }
+        if (!slots[at].gid1) {
+            slots[at].key = key;
+            groups[n_groups] = (near_count){0, 0, 0, 0};
+            slots[at].gid1 = ++n_groups;
+        }
+        int32_t g = slots[at].gid1 - 1, cross, within;
+        gid[i] = g;
+        near_step(groups + g, split_no[i], (int32_t)partners, &cross, &within);
+        for (int32_t j = 0; j < cross; j++) {
+            per_rank[j]++;
+        }
+        for (int32_t j = 0; j < within; j++) {
+            per_rank[j]++;
+        }
+    }
+    PyMem_Free(slots);
+    slots = NULL;
+    int64_t total = 0;
+    int32_t ranks = (int32_t)partners;
+    int capped = 0;
+    for (int32_t j = 0; j < (int32_t)partners; j++) {
+        if (total > 2 * (int64_t)cap) {
+            capped = 1;
+            ranks = j;
+            break;
+        }
+        total += per_rank[j];
+    }
+    /* pass 2: each later row's partners, distinct and ascending, until cap distinct pairs. A
+     * group's first rows overall and of its current split are kept (2 * ranks per group). */
+    Py_ssize_t room = (int64_t)cap < total ? cap : (Py_ssize_t)total;
+    for (int k = 0; k < 4; k++) {
+        out[k] = PyBytes_FromStringAndSize(NULL, (room > 0 ? room : 1) * 8);
+        if (out[k] == NULL) {
+            goto done;
+        }
+    }
+    uint64_t *lat = (uint64_t *)PyBytes_AS_STRING(out[0]), *ear = (uint64_t *)PyBytes_AS_STRING(out[1]);
+    uint64_t *ilat = (uint64_t *)PyBytes_AS_STRING(out[2]), *iear = (uint64_t *)PyBytes_AS_STRING(out[3]);
+    Py_ssize_t m = 0;
+    if (ranks > 0 && total > 0) {
+        first = PyMem_Malloc((size_t)n_groups * 2 * (size_t)ranks * 4);
+        if (first == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        memset(groups, 0, (size_t)n_groups * sizeof(near_count));
+    }
+    Py_ssize_t i = 0;
+    while (ranks > 0 && total > 0 && i < n && m <= cap) {
+        uint64_t loc = tab[3 * i + 1];
+        Py_ssize_t c = 0;
+        for (; i < n && tab[3 * i + 1] == loc; i++) {
+            near_count *g = groups + gid[i];
+            int32_t *f = first + (size_t)gid[i] * 2 * (size_t)ranks, *cf = f + ranks;
+            int32_t n_all = g->n, n_cur = g->split == split_no[i] ? g->n_cur : 0, cross, within;
+            near_step(g, split_no[i], ranks, &cross, &within);
+            if (reserve(&cand, (c + cross + within) * 4) < 0) {
+                goto done;
+            }
+            int32_t *cb = (int32_t *)cand.buf;
+            for (int32_t j = 0; j < cross; j++) {
+                cb[c++] = f[j];
+            }
+            for (int32_t j = 0; j < within; j++) {
+                cb[c++] = cf[j];
+            }
+            if (n_all < ranks) {
+                f[n_all] = (int32_t)i;
+            }
+            if (n_cur < ranks) {
+                cf[n_cur] = (int32_t)i;
+            }
+        }
+        /* this row's partners by location (insertion sort: a handful), each once */
+        int32_t *cb = (int32_t *)cand.buf;
+        for (Py_ssize_t a = 1; a < c; a++) {
+            int32_t v = cb[a];
+            uint64_t lv = tab[3 * (Py_ssize_t)v + 1];
+            Py_ssize_t b = a;
+            while (b > 0 && tab[3 * (Py_ssize_t)cb[b - 1] + 1] > lv) {
+                cb[b] = cb[b - 1];
+                b--;
+            }
+            cb[b] = v;
+        }
+        for (Py_ssize_t a = 0; a < c; a++) {
+            uint64_t e = tab[3 * (Py_ssize_t)cb[a] + 1];
+            if (a > 0 && e == tab[3 * (Py_ssize_t)cb[a - 1] + 1]) {
+                continue;
+            }
+            if (m == cap) {
+                capped = 1; /* a distinct pair more than cap */
+                m++;
+                break;
+            }
+            lat[m] = loc;
+            ear[m] = e;
+            ilat[m] = tab[3 * (i - 1) + 2];
+            iear[m] = tab[3 * (Py_ssize_t)cb[a] + 2];
+            m++;
+        }
+    }
+    if (m > cap) {
+        m = cap;
+    }
+    for (int k = 0; k < 4; k++) {
+        if (_PyBytes_Resize(&out[k], m * 8) < 0) {
+            goto done;
+        }
+    }
+    result = Py_BuildValue("(OOOOLO)", out[0], out[1], out[2], out[3], (long long)total, capped ? Py_True : Py_False);
+done:
+    for (int k = 0; k < 4; k++) {
+        Py_XDECREF(out[k]);
+    }
+    PyMem_Free(cand.buf);
+    PyMem_Free(gid);
+    PyMem_Free(first);
+    PyMem_Free(split_no);
+    PyMem_Free(slots);
+    PyMem_Free(groups);
+    PyBuffer_Release(&tabv);
+    return result;
+}
+
 static PyMethodDef words_methods[] = {
     {"words", (PyCFunction)(void (*)(void))words, METH_FASTCALL, words_doc},
     {"ascii_tokens", (PyCFunction)(void (*)(void))ascii_tokens, METH_FASTCALL, ascii_tokens_doc},
@@ -869,6 +1114,7 @@ static PyMethodDef words_methods[] = {
     {"argsort_u64", (PyCFunction)(void (*)(void))argsort_u64, METH_FASTCALL, argsort_u64_doc},
     {"word_sets", (PyCFunction)(void (*)(void))word_sets, METH_FASTCALL, word_sets_doc},
     {"text_cells", (PyCFunction)(void (*)(void))text_cells, METH_FASTCALL, text_cells_doc},
+    {"near_pairs", (PyCFunction)(void (*)(void))near_pairs, METH_FASTCALL, near_pairs_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -43,7 +43,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datagate import _accel
-from datagate.check._hashing import column_hash, distinct, large_string_buffers, mix64
+from datagate.check._hashing import (
+    column_hash,
+    distinct,
+    large_string_buffers,
+    mix64,
+    stable_argsort,
+)
 from datagate.check.duplicates import LOC_SHIFT, hash_loc_order, loc_of
 from datagate.check.interface import (
     MAX_EVIDENCE,
@@ -558,10 +564,12 @@ def _first_pairs(
         k *= 2
 
 
-def reduce_bucket(table: npt.NDArray[np.uint64], side: SideStore, threshold: float, *, cap: int | None = None) -> NearFindings:
-    """Return the verified matches of one bucket of ``(band key, split location, item location)``
-    (at most ``cap`` pairs verified, default :data:`BUCKET_CANDIDATES`)."""
-    cap = BUCKET_CANDIDATES if cap is None else cap
+def _pairs_numpy(
+    table: npt.NDArray[np.uint64], cap: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint64], int, bool]:
+    """The candidate pairs of a bucket of ``(band key, split location, item location)`` rows in
+    numpy (the reference of ``near_pairs``): their split and item locations (later, earlier),
+    the pairs generated, and whether some were left out."""
     # one gather of whole rows (the engine's take_rows): three gathers from the strided columns
     # took twice as long
     table = take_rows(table, hash_loc_order(table[:, 0], table[:, 1]))
@@ -593,10 +601,39 @@ def reduce_bucket(table: npt.NDArray[np.uint64], side: SideStore, threshold: flo
         pairs.append(np.stack([idx[ok], p[ok]], axis=1))
         total += len(pairs[-1]) + len(pairs[-2])
     allp, lat, ear, over = _first_pairs(np.concatenate(pairs), loc, cap)
-    capped = early_cap or over
-    sim = similarity(side, iloc[allp[:, 0]], iloc[allp[:, 1]])
+    return lat, ear, iloc[allp[:, 0]], iloc[allp[:, 1]], total, early_cap or over
+
+
+def _pairs(
+    table: npt.NDArray[np.uint64], cap: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint64], int, bool]:
+    """:func:`_pairs_numpy` by the C pass where it is built: one walk over the rows in location
+    order with a hash table of band keys, stopping at the cap (no sort or gather of the bucket)."""
+    if _accel.near_pairs is None:
+        return _pairs_numpy(table, cap)
+    loc = table[:, 1]
+    if len(loc) > 1 and not bool(np.all(loc[1:] >= loc[:-1])):
+        # the shuffle delivers rows in location order; anything else is put in it (stably)
+        table = take_rows(table, stable_argsort(loc))
+    lat, ear, ilat, iear, total, capped = _accel.near_pairs(np.ascontiguousarray(table, dtype=np.uint64), LOC_SHIFT, cap, MAX_PARTNERS)
+    return (
+        np.frombuffer(lat, dtype=np.uint64),
+        np.frombuffer(ear, dtype=np.uint64),
+        np.frombuffer(ilat, dtype=np.uint64),
+        np.frombuffer(iear, dtype=np.uint64),
+        total,
+        capped,
+    )
+
+
+def reduce_bucket(table: npt.NDArray[np.uint64], side: SideStore, threshold: float, *, cap: int | None = None) -> NearFindings:
+    """Return the verified matches of one bucket of ``(band key, split location, item location)``
+    (at most ``cap`` pairs verified, default :data:`BUCKET_CANDIDATES`)."""
+    cap = BUCKET_CANDIDATES if cap is None else cap
+    lat, ear, ilat, iear, total, capped = _pairs(table, cap)
+    sim = similarity(side, ilat, iear)
     hit = sim >= threshold
-    is_cross = split[allp[:, 0]] != split[allp[:, 1]]
+    is_cross = (lat >> np.uint64(LOC_SHIFT)) != (ear >> np.uint64(LOC_SHIFT))
     cross = hit & is_cross
     within = hit & ~is_cross
     return NearFindings(

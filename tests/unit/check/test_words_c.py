@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from datagate import _accel
 from datagate.check import near_duplicates as nd
+from datagate.check.duplicates import LOC_SHIFT
 
 needs_c = pytest.mark.skipif(_accel.words is None, reason=f"check-stage accelerator {_accel.words_status}")
 
@@ -246,6 +247,65 @@ def test_word_sets_refuse_bad_owners() -> None:
     assert np.frombuffer(off, np.int64).tolist() == [0, 1, 1, 3] and np.frombuffer(got, np.uint64).tolist() == [5, 1, 9]
 
 
+def _pairs_both_ways(table: np.ndarray, cap: int) -> None:
+    """The C candidate pairs of a near-duplicate bucket against numpy's, bit for bit."""
+    want = nd._pairs_numpy(table, cap)
+    got = nd._pairs(table, cap)
+    for g, w in zip(got[:4], want[:4], strict=True):
+        assert g.dtype == np.uint64 and np.array_equal(g, w)
+    assert got[4:] == want[4:]
+
+
+_SPLIT = np.uint64(1 << LOC_SHIFT)
+
+
+@needs_c
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40), st.lists(st.integers(0, 12), min_size=1, max_size=4, unique=True)), max_size=120),
+    st.integers(0, 60),
+    st.booleans(),
+    st.booleans(),
+)
+def test_near_pairs_are_the_numpy_pairs(rows: list[tuple[int, int, list[int]]], cap: int, spread: bool, shuffled: bool) -> None:
+    """Bucket rows ``(split, row, band keys)``: groups of every size across 1-4 splits, a row's
+    several keys, caps from none to more than the pairs, rows out of location order (put in order
+    first), small keys and spread-out ones."""
+    seen = sorted({(s, r): keys for s, r, keys in rows}.items())
+    table = np.array(
+        [(k * 0x9E3779B97F4A7C15 % (1 << 64) if spread else k, s * int(_SPLIT) + r, (s * 1000 + r) * 7) for (s, r), keys in seen for k in keys],
+        dtype=np.uint64,
+    ).reshape(-1, 3)
+    if shuffled:
+        table = table[np.random.default_rng(cap).permutation(len(table))]
+    _pairs_both_ways(table, cap)
+
+
+@needs_c
+def test_near_pairs_on_real_band_keys_and_bad_input() -> None:
+    """A low-vocabulary batch's band keys (big groups: the cap and the skipped partner ranks), in
+    the (band key, split location, item location) rows map_rows gives and the engine relocates."""
+    rng = np.random.default_rng(5)
+    vocab = np.array([f"w{i}" for i in range(40)])
+    texts = [" ".join(rng.choice(vocab, size=rng.integers(3, 12))) for _ in range(3000)]
+    table, _, _ = nd.map_rows(pa.record_batch({"text": texts}), ["text"], 0, 0)
+    split = (table[:, 1] >= np.uint64(2000)).astype(np.uint64)
+    rows = np.stack([table[:, 0], split * _SPLIT + table[:, 1], table[:, 1]], axis=1)
+    rows = rows[np.argsort(rows[:, 1], kind="stable")]
+    for cap in (0, 1, 50, nd.BUCKET_CANDIDATES, 10**6):
+        _pairs_both_ways(rows, cap)
+    lat, ear, _, _, total, capped = nd._pairs(rows, 50)
+    assert capped and total > 100 and len(lat) == 50 and np.all(ear < lat)
+    assert _accel.near_pairs is not None
+    with pytest.raises(ValueError, match="non-decreasing"):
+        _accel.near_pairs(rows[::-1].copy(), LOC_SHIFT, 10, 4)
+    with pytest.raises(ValueError, match="three uint64"):
+        _accel.near_pairs(np.zeros(4, np.uint64), LOC_SHIFT, 10, 4)
+    for shift, cap, partners in ((64, 1, 4), (LOC_SHIFT, -1, 4), (LOC_SHIFT, 1, 9)):
+        with pytest.raises(ValueError, match="loc_shift"):
+            _accel.near_pairs(rows, shift, cap, partners)
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.one_of(st.none(), _WORD, st.text(max_size=30), st.sampled_from(["Don’t “quote” me", "naïve CAFÉ", "ﬁne ½ Ⅻ"])), max_size=12))
 def test_mixed_batches_normalise_only_their_non_ascii_rows(texts: list[str | None]) -> None:
@@ -270,6 +330,7 @@ def test_every_entry_point_refuses_a_non_buffer_after_acquiring_others() -> None
         (_accel.band_keys, (off, np.zeros(1, np.uint64), None, nd._PERM_MULT, nd.BANDS)),
         (_accel.word_sets, (np.zeros(1, np.int64), None, 1, 1)),
         (_accel.argsort_u64, (None,)),
+        (_accel.near_pairs, (None, LOC_SHIFT, 1, 4)),
         (_accel.text_cells, (off, off, 1, None, 1, True)),
     ]
     for fn, args in calls:
