@@ -7,15 +7,17 @@ Work items are shards (a data file) or row-group ranges of a large parquet file
 * **map** (per item, in a worker): column statistics and label counts (profile), numeric values
   (sampled on the driver, see below), outlier series, and the rows to shuffle - row-key hashes
   (``dup``: duplicates, leakage), feature hashes with label codes (``conf``: conflicting labels),
-  MinHash band keys (``near``: near-duplicate candidates) - plus each row's word hashes as the
-  item's side array (near-duplicate verification). Rows are named ``item << 40 | row-in-item``.
+  MinHash band keys (``near``: near-duplicate candidates), (value, label) row counts of number
+  columns (``bdv``: backdoor_triggers' exact values) - plus each row's word hashes as the item's
+  side array (near-duplicate verification). Rows are named ``item << 40 | row-in-item``.
 * **fold** (driver, item order): partials merge into per-split accumulators; the map's row counts
   give each item's first row in its split, so row identity becomes ``(split, row in file order)``
   here, and sample priorities (a hash of split and row) do not depend on how rows were cut into
   shards or batches. Label counts are a capped counter (:data:`MAX_LABEL_CLASSES`).
 * **reduce** (one task per hash-prefix bucket, :func:`reduce_bucket`): item locations are turned
   into split locations, then exact duplicates / leakage, conflicts and near-duplicate candidates
-  are found and verified in that bucket; bucket results merge on the driver.
+  are found and verified in that bucket, and number values' label counts summed; bucket results
+  merge on the driver.
 * **evaluate**: each family's ``evaluate(settings, merged, ...)`` gives its CheckResult.
 
 A map or reduce task that fails (an exception, a lost worker) is reported as a problem naming the
@@ -179,6 +181,8 @@ class _Plan:
     batch_rows: int = CHECK_BATCH_ROWS
     backdoor: tuple[tuple[str, ...], tuple[str, ...], int, int] | None = None
     """backdoor_triggers pass 1: (text columns, value columns, ngrams, vocabulary cap)."""
+    backdoor_shuffled: tuple[str, ...] = ()
+    """backdoor_triggers: the value columns whose exact values go through the shuffle (``bdv``)."""
     label_sample: tuple[tuple[str, ...], int] | None = None
     """label_errors: (feature columns, sample size)."""
 
@@ -216,6 +220,7 @@ class _Reduced:
     dup: duplicates.DuplicateFindings | None = None
     conf: conflicts.ConflictFindings | None = None
     near: near_duplicates.NearFindings | None = None
+    values: backdoor.ValueCounts | None = None
 
 def _label_key(v: Any) -> str:
     if v is None:
@@ -308,11 +313,13 @@ def _buckets(items: Sequence[WorkItem], plan: _Plan) -> int:
     typical rows; more buckets only cost more, smaller, reduce tasks). Results do not depend on
     the count, except which pairs a capped near-duplicate bucket verifies.
     """
-    return _bucket_count(sum(it.rows if it.rows is not None else _weight(it) // 32 for it in items), near=bool(plan.near))
+    rows = sum(it.rows if it.rows is not None else _weight(it) // 32 for it in items)
+    return _bucket_count(rows, near=bool(plan.near), value_columns=len(plan.backdoor_shuffled))
 
 
-def _bucket_count(rows: int, *, near: bool) -> int:
-    per_row = near_duplicates.BANDS if near else 1
+def _bucket_count(rows: int, *, near: bool, value_columns: int = 0) -> int:
+    # the largest shuffle's tuples per row: 16 band keys, or one per backdoor value column
+    per_row = max(near_duplicates.BANDS if near else 1, value_columns)
     buckets = DEFAULT_BUCKETS
     while rows * per_row > REDUCE_ROWS * buckets and buckets < MAX_BUCKETS:
         buckets *= 2
@@ -341,6 +348,7 @@ def map_item(plan: _Plan, item: WorkItem) -> MapOutput:
     dup: list[npt.NDArray[np.uint64]] = []
     conf: list[npt.NDArray[np.uint64]] = []
     near: list[npt.NDArray[np.uint64]] = []
+    values: list[npt.NDArray[np.uint64]] = []
     side_off: list[npt.NDArray[np.int64]] = []
     side_h: list[npt.NDArray[np.uint64]] = []
     counts: Counter[str] | None = Counter()
@@ -348,7 +356,7 @@ def map_item(plan: _Plan, item: WorkItem) -> MapOutput:
     if plan.label is not None and plan.label in sch.names:
         if plan.backdoor is not None:
             bd_text, bd_values, ngrams, cap = plan.backdoor
-            out.extra["backdoor"] = backdoor.TriggerCounts(bd_text, bd_values, plan.label, ngrams=ngrams, cap=cap)
+            out.extra["backdoor"] = backdoor.TriggerCounts(bd_text, bd_values, plan.label, ngrams=ngrams, cap=cap, shuffled=plan.backdoor_shuffled)
         if plan.label_sample is not None:
             out.extra["label_sample"] = label_errors.LabelSample(plan.label_sample[0], plan.label, k=plan.label_sample[1])
     row0 = 0
@@ -376,6 +384,8 @@ def map_item(plan: _Plan, item: WorkItem) -> MapOutput:
                 conf.append(conflicts.shuffle_rows(batch, plan.features, plan.label, item.index, row0, hashes))
             for part in out.extra.values():
                 _add_guarded(part, batch, row0, item.name, hashes)
+            if plan.backdoor_shuffled and "backdoor" in out.extra:
+                values.append(out.extra["backdoor"].take_value_rows())
             if plan.near:
                 table, off, hs = near_duplicates.map_rows(batch, plan.text, item.index, row0)
                 near.append(table)
@@ -403,6 +413,8 @@ def map_item(plan: _Plan, item: WorkItem) -> MapOutput:
         shuffle["conf"] = np.concatenate(conf)
     if near:
         shuffle["near"] = np.concatenate(near)
+    if values:
+        shuffle["bdv"] = np.concatenate(values)
     side = near_duplicates.pack_side(side_off, side_h) if plan.near else None
     return MapOutput(out, shuffle, side)
 
@@ -426,6 +438,9 @@ def reduce_bucket(bucket: int, rows: Mapping[str, npt.NDArray[np.uint64]], ctx: 
     t = rows.get("near")
     if t is not None:
         out.near = near_duplicates.reduce_bucket(np.stack([t[:, 0], relocate(t[:, 1]), t[:, 1]], axis=1), side, ctx.near_threshold)
+    t = rows.get("bdv")
+    if t is not None:
+        out.values = backdoor.reduce_values(t)
     return out
 
 
@@ -435,6 +450,7 @@ def _merge_reduced(a: _Reduced, b: _Reduced) -> _Reduced:
         b.dup if a.dup is None else a.dup if b.dup is None else duplicates.merge_findings(a.dup, b.dup),
         b.conf if a.conf is None else a.conf if b.conf is None else a.conf.merge(b.conf),
         b.near if a.near is None else a.near if b.near is None else a.near.merge(b.near),
+        b.values if a.values is None else a.values if b.values is None else a.values.merge(b.values),
     )
 
 
@@ -819,8 +835,14 @@ def run_checks(
     # poisoning signals (issue 17): every non-id column but the label is a feature
     has_label = lab is not None and lab in common
     poison_values = tuple(c for c in columns if c in common and c != lab and c not in text_cols_ok and c.lower() not in duplicates.ID_COLUMN_NAMES)
+    bd_types: dict[str, pa.DataType] = {}
     if has_label and st_bd.enabled:
-        plan = replace(plan, backdoor=(text_cols_ok, poison_values, int(st_bd.num("ngrams")), int(st_bd.num("vocabulary_cap"))))
+        bd_types = backdoor.shuffled_columns(poison_values, [s.schema for s in states if s.schema is not None])
+        plan = replace(
+            plan,
+            backdoor=(text_cols_ok, poison_values, int(st_bd.num("ngrams")), int(st_bd.num("vocabulary_cap"))),
+            backdoor_shuffled=tuple(bd_types),
+        )
     if has_label and st_le.enabled:
         plan = replace(plan, label_sample=((*text_cols_ok, *poison_values), int(st_le.num("sample"))))
     acc_out = outliers.OutlierAccumulator(numeric_cols, text_cols_ok, budget=DEFAULT_BUDGET_BYTES // 4) if st_out.enabled else None
@@ -834,7 +856,7 @@ def run_checks(
         bd_rows: backdoor.TriggerRows | None = None
         bd_problems: list[str] = []
         if bd_counts is not None and bd_counts.error is None and len(bd_counts.label_totals) <= backdoor.MAX_CLASSES:
-            bd_screened = backdoor.screen(st_bd, bd_counts)
+            bd_screened = backdoor.screen(st_bd, bd_counts, merged.reduced.values, bd_types)
             spec = backdoor.TriggerRows(bd_screened, bd_counts.text_columns, bd_counts.value_columns, bd_counts.label_column, bd_counts.ngrams)
             if bd_screened.keys and merged.offsets is not None:
                 bd_rows, bd_problems = _trigger_rows(eng, states, spec, merged.offsets)
@@ -925,7 +947,8 @@ def run_checks(
                 st_bd, bd_counts if bd_screened is not None or (bd_counts is not None and bd_counts.error) else None,
                 bd_screened, bd_rows, names, class_names=class_names, reason=bd_reason,
             ),
-            problems + bd_problems,
+            # exact value counts come from the shuffle: a failed reduce task leaves them short
+            (shuffle_problems if plan.backdoor_shuffled else problems) + bd_problems,
         )
     )
     le_sample = merged.extra.get("label_sample") if not merged.label_overflow and regression is None else None

@@ -35,7 +35,16 @@ candidates and any feature built from them or from the same column). A screened 
 predicts ``y``. Genuine keywords sit in rows whose other words agree with the label; trigger rows
 do not.
 
-Streaming: each shard maps to :class:`TriggerCounts` (candidate x label row counts), merged by
+Streaming: the exact values of integer and floating columns (:func:`shuffled_columns`) are not
+kept in the partials: each batch's (value, label) row counts go to the engine's shuffle by a hash
+of column and value (:meth:`TriggerCounts.take_value_rows`), and a reduce task per bucket sums them
+exactly (:func:`reduce_values`), keeping the values in two rows or more. A value in one row is its
+row's own feature, so leaving the row out of its context leaves nothing of it: only the context
+model's vocabulary size and per-class feature totals count it (``Screened.extra_vocab``), and the
+result is what counting every value in the partial gives below the cap. A near-unique number column (a measurement,
+a price) therefore neither fills the cap nor costs the driver's merges.
+
+Each shard maps to :class:`TriggerCounts` (candidate x label row counts of the rest), merged by
 addition. A partial holds each candidate's key once, with a 64-bit hash of key and kind that
 compactions match candidates by (keys sharing a hash are compared as strings, so a collision
 cannot merge two candidates), and its counts as integers. Up to ``vocabulary_cap`` distinct
@@ -56,6 +65,7 @@ flagged trigger). Default severity high (fail).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -423,10 +433,11 @@ def _value_features(col: pa.Array, name: str) -> list[tuple[npt.NDArray[np.int64
 
 def _group_numbers(
     col: pa.Array, lab: npt.NDArray[np.int64]
-) -> tuple[pa.Array, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+) -> tuple[pa.Array, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint64]] | None:
     """Group an integer or floating column's labelled rows by value: return the distinct values
-    (in the column's type), and per (value, label) cell its value's index, label code and rows;
-    None when no row is labelled and valid.
+    (in the column's type), per (value, label) cell its value's index, label code and rows, and
+    the distinct values' canonical bits (:func:`_value_bits`); None when no row is labelled and
+    valid.
 
     What grouping by the ``column=value`` strings gives (every NaN one value, -0 apart from 0),
     on the values' bit patterns: one radix sort instead of Arrow's hash group-by and a
@@ -436,15 +447,26 @@ def _group_numbers(
     if not keep.any():
         return None
     vals = col.filter(pa.array(keep))
-    x = np.asarray(vals.to_numpy(zero_copy_only=False))
-    bits = x.view(f"u{x.dtype.itemsize}").astype(np.uint64)
-    if x.dtype.kind == "f":
-        # every NaN one value (its type's canonical NaN); -0 keeps bits of its own
-        bits[np.isnan(x)] = np.asarray(np.nan, dtype=x.dtype).view(f"u{x.dtype.itemsize}").astype(np.uint64)
+    bits = _value_bits(np.asarray(vals.to_numpy(zero_copy_only=False)))
     of_row, distinct_at = _run_ids(*_sorted_runs(bits))
     n_labels = int(lab.max()) + 1
     cell, n = _sums(of_row * n_labels + lab[keep], None, len(distinct_at) * n_labels)
-    return vals.take(pa.array(distinct_at)), cell // n_labels, cell % n_labels, n
+    return vals.take(pa.array(distinct_at)), cell // n_labels, cell % n_labels, n, bits[distinct_at]
+
+
+def _value_bits(x: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
+    """Return each number's bit pattern as uint64: the identity of a value (every NaN one value,
+    its type's canonical NaN; -0 keeps bits of its own, as its string "-0" does)."""
+    bits = x.view(f"u{x.dtype.itemsize}").astype(np.uint64)
+    if x.dtype.kind == "f":
+        bits[np.isnan(x)] = np.asarray(np.nan, dtype=x.dtype).view(f"u{x.dtype.itemsize}").astype(np.uint64)
+    return bits
+
+
+def _from_bits(bits: npt.NDArray[np.uint64], t: pa.DataType) -> pa.Array:
+    """Return the numbers of type ``t`` whose :func:`_value_bits` are ``bits``."""
+    dtype = np.dtype(t.to_pandas_dtype())
+    return pa.array(bits.astype(f"u{dtype.itemsize}").view(dtype), type=t)
 
 
 def _value_blocks(col: pa.Array, name: str, lab: npt.NDArray[np.int64]) -> list[_Block]:
@@ -456,7 +478,7 @@ def _value_blocks(col: pa.Array, name: str, lab: npt.NDArray[np.int64]) -> list[
         grouped = _group_numbers(col, lab)
         if grouped is None:
             return []
-        values, cand, glab, n = grouped
+        values, cand, glab, n, _ = grouped
     else:
         t = pa.table({"v": col, "label": pa.array(lab)})
         t = t.filter(pc.and_(col.is_valid(), pa.array(lab >= 0)))
@@ -469,17 +491,48 @@ def _value_blocks(col: pa.Array, name: str, lab: npt.NDArray[np.int64]) -> list[
     keys = pc.binary_join_element_wise(pa.scalar(name), pc.cast(values, pa.string()), "=")
     out = [_Block.of(keys, np.full(len(values), VALUE, np.int8), cand, glab, n)]
     if _numeric(col.type):
-        use, bkeys = _bins(values, name)
-        if use.any():
-            # each distinct value's bin; the cells of values sharing a bin are summed
-            bdict, bcode = _codes(bkeys)
-            of_value = np.full(len(values), -1, np.int64)
-            of_value[np.flatnonzero(use)] = bcode
-            keep = of_value[cand] >= 0
-            n_labels = int(glab.max()) + 1
-            cell, total = _sums(of_value[cand][keep] * n_labels + glab[keep], n[keep], len(bdict) * n_labels)
-            out.append(_Block.of(bdict, np.full(len(bdict), BIN, np.int8), cell // n_labels, cell % n_labels, total))
+        out += _bin_blocks(values, name, cand, glab, n)
     return out
+
+
+def _bin_blocks(values: pa.Array, name: str, cand: npt.NDArray[np.int64], glab: npt.NDArray[np.int64], n: npt.NDArray[np.int64]) -> list[_Block]:
+    """Row counts of the bins of a numeric column's distinct ``values`` per label code, from the
+    values' (value index, label code, rows) cells."""
+    use, bkeys = _bins(values, name)
+    if not use.any():
+        return []
+    # each distinct value's bin; the cells of values sharing a bin are summed
+    bdict, bcode = _codes(bkeys)
+    of_value = np.full(len(values), -1, np.int64)
+    of_value[np.flatnonzero(use)] = bcode
+    keep = of_value[cand] >= 0
+    n_labels = int(glab.max()) + 1
+    cell, total = _sums(of_value[cand][keep] * n_labels + glab[keep], n[keep], len(bdict) * n_labels)
+    return [_Block.of(bdict, np.full(len(bdict), BIN, np.int8), cell // n_labels, cell % n_labels, total)]
+
+
+def shuffled_columns(value_columns: Sequence[str], schemas: Sequence[pa.Schema]) -> dict[str, pa.DataType]:
+    """Return the value columns whose exact values the engine counts through its shuffle
+    (:meth:`TriggerCounts.take_value_rows`, :func:`reduce_values`), with their type: the integer
+    and floating ones of one type in every schema (a column of several types keeps the
+    partial's counts, whose keys are its values' strings in each type)."""
+    out: dict[str, pa.DataType] = {}
+    for name in value_columns:
+        types = {sch.field(name).type for sch in schemas if name in sch.names}
+        if len(types) == 1:
+            (t,) = types
+            if pa.types.is_integer(t) or pa.types.is_floating(t):
+                out[name] = t
+    return out
+
+
+def label_hash(label: str) -> int:
+    """Return the 64-bit identity of a label name in the value shuffle (BLAKE2b)."""
+    return int.from_bytes(hashlib.blake2b(label.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+VALUE_ROW_COLUMNS = 5
+"""Columns of a value shuffle row: bucket hash, column number, value bits, label hash, rows."""
 
 
 def row_features(
@@ -608,6 +661,11 @@ class TriggerCounts:
     batch)."""
     error: str | None = None
     """Why a batch could not be counted (the check is then an ``error``), or None."""
+    shuffled: tuple[str, ...] = ()
+    """Value columns (integer or floating, :func:`shuffled_columns`) whose exact values are not
+    counted here but handed to the engine's shuffle (:meth:`take_value_rows`); their bins are."""
+    value_rows: list[npt.NDArray[np.uint64]] = field(default_factory=list, repr=False)
+    """Shuffle rows of the batches added since the last :meth:`take_value_rows`."""
 
     @property
     def pending(self) -> int:
@@ -618,6 +676,7 @@ class TriggerCounts:
         # the keys are shipped as one Arrow IPC stream: pickling an array that is a slice of a
         # larger buffer (what take and filter can return) copies the whole buffer
         state = dict(self.__dict__)
+        state["value_rows"] = []  # the map task takes them for its shuffle
         blocks = state.pop("blocks")
         sink = pa.BufferOutputStream()
         schema = pa.schema([("key", pa.string())])
@@ -659,10 +718,40 @@ class TriggerCounts:
             if blk is not None:
                 blocks.append(blk)
         for name in self.value_columns:
-            blocks += _value_blocks(_column(batch, name), name, lab)
+            if name in self.shuffled:
+                blocks += self._shuffle_values(_column(batch, name), name, lab)
+            else:
+                blocks += _value_blocks(_column(batch, name), name, lab)
         self.blocks += blocks
         if self.pending > 2 * max(self.cap, self.compacted):
             self.compact()
+
+    def _shuffle_values(self, col: pa.Array, name: str, lab: npt.NDArray[np.int64]) -> list[_Block]:
+        """Queue a shuffled column's (value, label) cells as shuffle rows; return its bins' counts."""
+        grouped = _group_numbers(col, lab)
+        if grouped is None:
+            return []
+        values, cand, glab, n, bits = grouped
+        column = np.uint64(self.shuffled.index(name))
+        hashes = np.array([label_hash(x) for x in self.labels], dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            key = mix64(bits[cand] ^ mix64(np.full(len(cand), column + np.uint64(1), np.uint64)), inplace=True)
+        rows = np.empty((len(cand), VALUE_ROW_COLUMNS), dtype=np.uint64)
+        rows[:, 0] = key
+        rows[:, 1] = column
+        rows[:, 2] = bits[cand]
+        rows[:, 3] = hashes[glab]
+        rows[:, 4] = n
+        self.value_rows.append(rows)
+        return _bin_blocks(values, name, cand, glab, n) if _numeric(col.type) else []
+
+    def take_value_rows(self) -> npt.NDArray[np.uint64]:
+        """Return (and forget) the value shuffle rows queued by :meth:`add`: ``(bucket hash,
+        column number in shuffled, value bits, label hash, rows)``, one per (value, label) of a
+        batch; :func:`reduce_values` sums them."""
+        rows = np.concatenate(self.value_rows) if self.value_rows else np.zeros((0, VALUE_ROW_COLUMNS), np.uint64)
+        self.value_rows = []
+        return rows
 
     def merge(self, other: TriggerCounts) -> TriggerCounts:
         """Fold ``other`` into this partial and return it."""
@@ -691,6 +780,80 @@ class TriggerCounts:
         self.undercount += dropped_max
         self.blocks = [blk] if len(blk.n) else []
         self.compacted = len(blk.n)
+
+
+@dataclass
+class ValueCounts:
+    """Exact (value, label) row counts of the shuffled value columns (reduce side): the values in
+    at least two labelled rows, and what the values in one row add to the context model."""
+
+    cells: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros((0, 4), np.uint64))
+    """Rows ``(column number, value bits, label hash, rows)`` of the values in two rows or more."""
+    single_rows: dict[int, int] = field(default_factory=dict)
+    """Label hash -> values in one labelled row carrying that label (each is one (row, feature) pair)."""
+    singles: int = 0
+    """Values in one labelled row (context vocabulary entries left out of ``cells``)."""
+
+    def merge(self, other: ValueCounts) -> ValueCounts:
+        """Return both together (a value's rows are all in one bucket: no value is in both)."""
+        single = dict(self.single_rows)
+        for k, v in other.single_rows.items():
+            single[k] = single.get(k, 0) + v
+        return ValueCounts(np.concatenate([self.cells, other.cells]), single, self.singles + other.singles)
+
+    def table(self, columns: Sequence[str], types: Mapping[str, pa.DataType], labels: Sequence[str]) -> pa.Table:
+        """Return the counts as (key, kind, label, n) rows like :meth:`TriggerCounts.table`
+        (``columns``: the partials' ``shuffled``; ``labels``: every label name)."""
+        if not len(self.cells):
+            return _EMPTY_COUNTS.empty_table()
+        by_hash = {label_hash(x): x for x in labels}
+        col = self.cells[:, 0].astype(np.int64)
+        keys: list[pa.Array] = []
+        order: list[npt.NDArray[np.int64]] = []
+        for ci in distinct(col).tolist():
+            at = np.flatnonzero(col == ci)
+            name = columns[ci]
+            values = _from_bits(self.cells[at, 1], types[name])
+            keys.append(pc.binary_join_element_wise(pa.scalar(name), pc.cast(values, pa.string()), "="))
+            order.append(at)
+        at = np.concatenate(order)
+        return pa.table(
+            {
+                "key": pa.concat_arrays(keys).cast(pa.string()),
+                "kind": pa.array(np.full(len(at), VALUE, np.int8)),
+                "label": pa.array([by_hash[int(h)] for h in self.cells[at, 2].tolist()], pa.string()),
+                "n": pa.array(self.cells[at, 3].astype(np.int64)),
+            },
+            schema=_EMPTY_COUNTS,
+        )
+
+
+def reduce_values(table: npt.NDArray[np.uint64]) -> ValueCounts:
+    """Sum one bucket of value shuffle rows (:meth:`TriggerCounts.take_value_rows`) per (column,
+    value, label); keep the values in two labelled rows or more, and count the others."""
+    if not len(table):
+        return ValueCounts()
+    order = np.lexsort((table[:, 3], table[:, 2], table[:, 1]))
+    t = table[order]
+    col, bits, lab, n = t[:, 1], t[:, 2], t[:, 3], t[:, 4].astype(np.int64)
+    new_value = np.ones(len(t), dtype=bool)
+    new_value[1:] = (col[1:] != col[:-1]) | (bits[1:] != bits[:-1])
+    value_start = np.flatnonzero(new_value)
+    value_rows = np.add.reduceat(n, value_start)
+    of_cell = np.repeat(value_rows, np.diff(np.append(value_start, len(t))))
+    # cells: runs of one (column, value, label)
+    new_cell = new_value.copy()
+    new_cell[1:] |= lab[1:] != lab[:-1]
+    cell_start = np.flatnonzero(new_cell)
+    cell_n = np.add.reduceat(n, cell_start)
+    many = of_cell[cell_start] >= 2
+    kept = cell_start[many]
+    cells = np.stack([col[kept], bits[kept], lab[kept], cell_n[many].astype(np.uint64)], axis=1)
+    one = cell_start[~many]
+    single: dict[int, int] = {}
+    for h, c in zip(*np.unique(lab[one], return_counts=True), strict=True):
+        single[int(h)] = int(c)
+    return ValueCounts(cells, single, int((value_rows == 1).sum()))
 
 
 def _narrow(x: npt.NDArray[np.int64]) -> npt.NDArray[np.signedinteger[Any]]:
@@ -877,6 +1040,10 @@ class Screened:
     related: tuple[npt.NDArray[np.int64], ...]
     """Per candidate, the vocabulary entries left out of its rows' context: itself, the tokens and
     bigrams that share a token with it (text), every feature of its column (tabular)."""
+    extra_vocab: int = 0
+    """Counted features not in ``vocab``: shuffled values in one row (the context model's
+    vocabulary size is ``len(vocab) + extra_vocab``; such a value is its one row's own, so left
+    out of that row's context it counts nothing, as an unknown feature does)."""
 
 
 def _column_of(key: str, kind: int) -> str | None:
@@ -917,12 +1084,18 @@ def _related(
     return tuple(out)
 
 
-def screen(settings: CheckSettings, counts: TriggerCounts) -> Screened:
+def screen(
+    settings: CheckSettings, counts: TriggerCounts, values: ValueCounts | None = None, value_types: Mapping[str, pa.DataType] | None = None
+) -> Screened:
     """Return the candidates that pass rules 1-3 of the module docstring, and the context model.
 
-    Pure: depends only on ``settings`` and the merged counts. Raises nothing.
+    ``values``: the exact counts of the partials' ``shuffled`` columns (of types
+    ``value_types``), summed by the engine's reduce. Pure: depends only on ``settings`` and the
+    merged counts. Raises nothing.
     """
     tab = counts.table()
+    if values is not None and len(values.cells):
+        tab = pa.concat_tables([tab, values.table(counts.shuffled, value_types or {}, list(counts.label_totals))])
     classes = tuple(sorted(counts.label_totals))
     class_rows = tuple(int(counts.label_totals[c]) for c in classes)
     total = sum(class_rows)
@@ -981,14 +1154,19 @@ def screen(settings: CheckSettings, counts: TriggerCounts) -> Screened:
         min_rows=min_rows,
         classes=classes,
         class_rows=class_rows,
-        class_features=tuple(int(x) for x in np.bincount(lab, weights=n, minlength=len(classes))),
+        class_features=tuple(int(x) + _single_rows(values, c) for x, c in zip(np.bincount(lab, weights=n, minlength=len(classes)), classes, strict=True)),
         vocab=vocab,
         vocab_kind=vocab_kind,
         offsets=offsets,
         entry_class=lab,
         entry_count=n,
         related=related,
+        extra_vocab=values.singles if values is not None else 0,
     )
+
+
+def _single_rows(values: ValueCounts | None, label: str) -> int:
+    return values.single_rows.get(label_hash(label), 0) if values is not None else 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1136,7 +1314,7 @@ class TriggerRows:
         own[np.flatnonzero(lab_ok), y[lab_ok]] = 1.0
         others = np.maximum(cls_rows[None, :] - own, 0.0)
         # multinomial naive Bayes: P(f | class) = (count + a) / (features of the class + a * vocabulary)
-        feat_total = np.asarray(sc.class_features, dtype=np.float64) + _ALPHA_NB * max(len(sc.vocab), 1)
+        feat_total = np.asarray(sc.class_features, dtype=np.float64) + _ALPHA_NB * max(len(sc.vocab) + sc.extra_vocab, 1)
         per_feature = np.broadcast_to(math.log(_ALPHA_NB) - np.log(feat_total)[None, :], (len(rows_u), k))
         # per context feature (pair), its contribution over the classes it was seen with; pairs
         # grouped by row and entries by pair, so a row's pairs and a pair's entries are ranges
@@ -1268,7 +1446,12 @@ def evaluate(
         "tested": screened.tested,
         "min_rows": screened.min_rows,
         "labelled_rows": total,
-        "sketch": {"cap": counts.cap, "exact": counts.undercount == 0, "undercount_bound": counts.undercount},
+        "sketch": {
+            "cap": counts.cap,
+            "exact": counts.undercount == 0,
+            "undercount_bound": counts.undercount,
+            "exact_value_columns": list(counts.shuffled),
+        },
     }
     if not tokens:
         return passed(

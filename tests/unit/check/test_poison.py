@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
@@ -489,3 +490,105 @@ def test_reports_do_not_depend_on_the_c_accelerators(poison: dict[str, PoisonCas
     slow = report()
     assert '"backdoor_triggers", "fail"' in fast
     assert slow == fast
+
+
+def _through_the_shuffle(batches: list[pa.RecordBatch], columns: tuple[str, ...], buckets: int) -> tuple[backdoor.TriggerCounts, backdoor.ValueCounts]:
+    """Count ``batches`` with ``columns`` shuffled; reduce the value rows cut into ``buckets`` by
+    their bucket hash (as the engine does) and merge the buckets' counts."""
+    from datagate.engine.interface import partition
+
+    tc = backdoor.TriggerCounts((), columns, "label", shuffled=columns)
+    rows = []
+    for b in batches:
+        tc.add(b)
+        rows.append(tc.take_value_rows())
+    assert not tc.value_rows
+    found = backdoor.ValueCounts()
+    for part in partition(np.concatenate(rows), buckets):
+        found = found.merge(backdoor.reduce_values(part))
+    return tc, found
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["int8", "int64", "uint64", "float32", "float64"]).flatmap(
+        lambda t: st.tuples(
+            st.just(t),
+            st.lists(
+                st.one_of(st.none(), _EDGE_FLOATS if t.startswith("float") else st.integers(*(np.iinfo(t).min, np.iinfo(t).max)), st.integers(0, 3)),
+                max_size=40,
+            ),
+        )
+    ),
+    st.data(),
+)
+def test_shuffled_values_are_the_value_strings_counts(typed: tuple[str, list[Any]], data: st.DataObject) -> None:
+    """Number values counted through the shuffle, batches cut anywhere and rows in any number of
+    buckets: the values in two labelled rows or more have the counts grouping :func:`row_features`
+    by string gives; the others are counted per label (the context model's totals); the partial
+    keeps the bins."""
+    t, values = typed
+    labels = data.draw(st.lists(st.sampled_from([None, "a", "b", "c"]), min_size=len(values), max_size=len(values)))
+    batch = pa.record_batch({"v": pa.array(values, type=getattr(pa, t)()), "label": pa.array(labels, pa.string())})
+    cut = data.draw(st.integers(0, len(values)))
+    tc, found = _through_the_shuffle([batch.slice(0, cut), batch.slice(cut)], ("v",), data.draw(st.sampled_from([1, 4, 64])))
+    feats = backdoor.row_features(batch, (), ("v",), 2)
+    lab = batch.column(1).take(feats.column("row"))
+    feats = feats.append_column("label", lab).filter(lab.is_valid())
+    want = feats.group_by(["key", "kind", "label"]).aggregate([("row", "count")]).rename_columns({"row_count": "n"})
+    want = want.select(["key", "kind", "label", "n"]).cast(backdoor._EMPTY_COUNTS)
+    value = pc.equal(want.column("kind"), backdoor.VALUE)
+    per_value = want.filter(value).group_by("key").aggregate([("n", "sum")])
+    many = {k for k, n in zip(per_value.column("key").to_pylist(), per_value.column("n_sum").to_pylist(), strict=True) if n >= 2}
+    keys = [("key", "ascending"), ("kind", "ascending"), ("label", "ascending")]
+    got = found.table(("v",), {"v": batch.schema.field("v").type}, list(tc.label_totals))
+    in_many = pa.array([k in many for k in want.column("key").to_pylist()], pa.bool_())
+    assert got.sort_by(keys).equals(want.filter(pc.and_(value, in_many)).sort_by(keys))
+    ones = want.filter(pc.and_(value, pc.invert(in_many)))
+    assert found.singles == ones.num_rows
+    assert found.single_rows == {backdoor.label_hash(x): n for x, n in zip(*np.unique(ones.column("label").to_pylist(), return_counts=True), strict=True)} if ones.num_rows else found.single_rows == {}
+    assert tc.table().sort_by(keys).equals(want.filter(pc.invert(value)).sort_by(keys))
+
+
+@pytest.mark.parametrize("name", ["digits_trigger", "breast_cancer_clean", "wine_clean", "text_trigger"])
+def test_exact_value_counts_give_the_partials_report_below_the_cap(
+    name: str, poison: dict[str, PoisonCase], poisoned: Callable[[PoisonCase], CheckOutcome], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below the cap, counting number values through the shuffle (the default) gives the report
+    that counting them in the partials gives: values in one row change nothing but the context
+    model's vocabulary size and class totals, which the reduce reports."""
+    case = poison[name]
+    screens: list[backdoor.Screened] = []
+    real_screen = backdoor.screen
+
+    def screen(*args: Any) -> backdoor.Screened:
+        screens.append(real_screen(*args))
+        return screens[-1]
+
+    monkeypatch.setattr(backdoor, "screen", screen)
+    policy = FakePolicy(dict(_OTHERS))
+    shuffled = by_id(run_checks(case.path, label="label", policy=policy))["backdoor_triggers"]
+    monkeypatch.setattr(backdoor, "shuffled_columns", lambda columns, schemas: {})
+    partial = by_id(run_checks(case.path, label="label", policy=policy))["backdoor_triggers"]
+    numbers = [c for c in pq.read_schema(case.path / "train.parquet").names if c != "label" and c != "text"]
+    assert shuffled.observed["sketch"].pop("exact_value_columns") == numbers
+    assert partial.observed["sketch"].pop("exact_value_columns") == []
+    assert (shuffled.status, shuffled.message, shuffled.observed) == (partial.status, partial.message, partial.observed)
+    # the context model: the same totals, the values in one row counted but not listed
+    a, b = screens
+    assert (a.keys, a.labels, a.p_values, a.tested, a.class_rows, a.class_features) == (b.keys, b.labels, b.p_values, b.tested, b.class_rows, b.class_features)
+    assert len(a.vocab) + a.extra_vocab == len(b.vocab) + b.extra_vocab and b.extra_vocab == 0
+    assert (a.extra_vocab > 0) == bool(numbers)
+
+
+def test_near_unique_numbers_no_longer_fill_the_cap(poison: dict[str, PoisonCase], monkeypatch: pytest.MonkeyPatch) -> None:
+    """breast_cancer's 30 measurement columns are nearly all distinct values: counted in the
+    partials they overflow a small cap (the counts become a sketch); through the shuffle only
+    their bins are in the partials, and the counts stay exact."""
+    case = poison["breast_cancer_clean"]
+    policy = FakePolicy({**_OTHERS, "backdoor_triggers": {"vocabulary_cap": 4096}})
+    exact = by_id(run_checks(case.path, label="label", policy=policy))["backdoor_triggers"]
+    monkeypatch.setattr(backdoor, "shuffled_columns", lambda columns, schemas: {})
+    capped = by_id(run_checks(case.path, label="label", policy=policy))["backdoor_triggers"]
+    assert exact.observed["sketch"]["exact"] and exact.observed["sketch"]["undercount_bound"] == 0
+    assert not capped.observed["sketch"]["exact"] and capped.observed["sketch"]["undercount_bound"] > 0
