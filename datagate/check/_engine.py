@@ -406,16 +406,16 @@ def map_item(plan: _Plan, item: WorkItem) -> MapOutput:
     out.label_counts = counts
     out.samples = {c: np.concatenate(v) if v else np.zeros(0) for c, v in samples.items()}
     out.series = {c: np.concatenate(v) for c, v in series.items() if v}
-    shuffle: dict[str, npt.NDArray[np.uint64]] = {}
-    if dup:
-        shuffle["dup"] = np.concatenate(dup)
-    if conf and counts is not None:
-        shuffle["conf"] = np.concatenate(conf)
-    if near:
-        shuffle["near"] = np.concatenate(near)
-    if values:
-        shuffle["bdv"] = np.concatenate(values)
+    # each list's batches are freed as soon as they are joined: a task's peak is then the joined
+    # tables and one list, not every list twice (about 60 MB less per 250,000-row task)
     side = near_duplicates.pack_side(side_off, side_h) if plan.near else None
+    side_off.clear()
+    side_h.clear()
+    shuffle: dict[str, npt.NDArray[np.uint64]] = {}
+    for name, parts in (("dup", dup), ("conf", conf if counts is not None else []), ("near", near), ("bdv", values)):
+        if parts:
+            shuffle[name] = np.concatenate(parts)
+            parts.clear()
     return MapOutput(out, shuffle, side)
 
 

@@ -105,10 +105,21 @@ def bucket_of(h: npt.NDArray[np.uint64], buckets: int) -> npt.NDArray[np.intp]:
 
 def bucket_order(table: npt.NDArray[np.uint64], buckets: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Return the row order that sorts ``table`` by bucket (stable) and each bucket's row count."""
-    b = bucket_of(table[:, 0], buckets)
+    if buckets > 1 << 16:
+        b = bucket_of(table[:, 0], buckets)
+    else:
+        # 2-byte bucket numbers, a slice at a time: the whole column's shifted copy and its intp
+        # cast were 16 bytes a row of a map task's largest table, at its memory peak
+        b = np.empty(len(table), dtype=np.uint16)
+        for lo in range(0, len(table), _ORDER_ROWS):
+            b[lo : lo + _ORDER_ROWS] = bucket_of(table[lo : lo + _ORDER_ROWS, 0], buckets)
     # small unsigned ints: numpy's stable sort is a radix sort for them
-    order = np.argsort(b.astype(np.uint16) if buckets <= 1 << 16 else b, kind="stable")
+    order = np.argsort(b, kind="stable")
     return order, np.bincount(b, minlength=buckets)
+
+
+_ORDER_ROWS = 1 << 18
+"""Rows per slice of :func:`bucket_order`'s bucket numbers."""
 
 
 def take_rows(table: npt.NDArray[np.uint64], order: npt.NDArray[np.intp]) -> npt.NDArray[np.uint64]:
