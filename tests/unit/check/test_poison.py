@@ -592,3 +592,11 @@ def test_near_unique_numbers_no_longer_fill_the_cap(poison: dict[str, PoisonCase
     capped = by_id(run_checks(case.path, label="label", policy=policy))["backdoor_triggers"]
     assert exact.observed["sketch"]["exact"] and exact.observed["sketch"]["undercount_bound"] == 0
     assert not capped.observed["sketch"]["exact"] and capped.observed["sketch"]["undercount_bound"] > 0
+
+
+def test_label_hash_collision_is_a_check_error(poison: dict[str, PoisonCase], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two label names sharing a value-shuffle hash would merge their counts: the check errs."""
+    case = poison["digits_trigger"]
+    monkeypatch.setattr(backdoor, "label_hash", lambda label: 7)
+    res = by_id(run_checks(case.path, label="label", policy=FakePolicy(dict(_OTHERS))))["backdoor_triggers"]
+    assert res.status == CheckStatus.ERROR and "64-bit hash" in res.message
