@@ -855,11 +855,6 @@ def run_checks(
         bd_screened: backdoor.Screened | None = None
         bd_rows: backdoor.TriggerRows | None = None
         bd_problems: list[str] = []
-        if bd_counts is not None and bd_counts.error is None and plan.backdoor_shuffled:
-            # the value shuffle names labels by a 64-bit hash: two names sharing one would merge
-            # their counts, so that is an error of the check, never a silent merge
-            if len({backdoor.label_hash(x) for x in bd_counts.label_totals}) < len(bd_counts.label_totals):
-                bd_counts.error = "two label names share a 64-bit hash in the value shuffle"
         if bd_counts is not None and bd_counts.error is None and len(bd_counts.label_totals) <= backdoor.MAX_CLASSES:
             bd_screened = backdoor.screen(st_bd, bd_counts, merged.reduced.values, bd_types)
             spec = backdoor.TriggerRows(bd_screened, bd_counts.text_columns, bd_counts.value_columns, bd_counts.label_column, bd_counts.ngrams)

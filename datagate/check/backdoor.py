@@ -666,6 +666,8 @@ class TriggerCounts:
     counted here but handed to the engine's shuffle (:meth:`take_value_rows`); their bins are."""
     value_rows: list[npt.NDArray[np.uint64]] = field(default_factory=list, repr=False)
     """Shuffle rows of the batches added since the last :meth:`take_value_rows`."""
+    label_hashes: list[int] = field(default_factory=list, repr=False)
+    """:func:`label_hash` of each name in ``labels``, in code order (see :meth:`_label_hashes`)."""
 
     @property
     def pending(self) -> int:
@@ -733,17 +735,27 @@ class TriggerCounts:
             return []
         values, cand, glab, n, bits = grouped
         column = np.uint64(self.shuffled.index(name))
-        hashes = np.array([label_hash(x) for x in self.labels], dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            key = mix64(bits[cand] ^ mix64(np.full(len(cand), column + np.uint64(1), np.uint64)), inplace=True)
+        salt = mix64(np.array([column + np.uint64(1)], np.uint64))[0]
         rows = np.empty((len(cand), VALUE_ROW_COLUMNS), dtype=np.uint64)
-        rows[:, 0] = key
+        rows[:, 0] = mix64(bits[cand] ^ salt, inplace=True)
         rows[:, 1] = column
         rows[:, 2] = bits[cand]
-        rows[:, 3] = hashes[glab]
+        rows[:, 3] = self._label_hashes()[glab]
         rows[:, 4] = n
         self.value_rows.append(rows)
-        return _bin_blocks(values, name, cand, glab, n) if _numeric(col.type) else []
+        return _bin_blocks(values, name, cand, glab, n)
+
+    def _label_hashes(self) -> npt.NDArray[np.uint64]:
+        """Return the value shuffle's label hash per label code, hashing only names new since the
+        last call. Two names sharing a hash would merge their counts in the reduce: that makes
+        the partial an ``error``, never a silent merge."""
+        names = list(self.labels)
+        for name in names[len(self.label_hashes) :]:
+            h = label_hash(name)
+            if h in self.label_hashes and self.error is None:
+                self.error = f"labels {names[self.label_hashes.index(h)]!r} and {name!r} share a 64-bit hash in the value shuffle"
+            self.label_hashes.append(h)
+        return np.array(self.label_hashes, dtype=np.uint64)
 
     def take_value_rows(self) -> npt.NDArray[np.uint64]:
         """Return (and forget) the value shuffle rows queued by :meth:`add`: ``(bucket hash,
@@ -758,6 +770,8 @@ class TriggerCounts:
         self.label_totals.update(other.label_totals)
         self.error = self.error or other.error
         remap = _codes_in(self.labels, list(other.labels))
+        if self.shuffled:
+            self._label_hashes()  # the merged names, checked for a shared hash
         for blk in other.blocks:
             self.blocks.append(replace(blk, label=remap[blk.label]) if len(blk.label) else blk)
         self.undercount += other.undercount
@@ -838,15 +852,13 @@ def reduce_values(table: npt.NDArray[np.uint64]) -> ValueCounts:
     col, bits, lab, n = t[:, 1], t[:, 2], t[:, 3], t[:, 4].astype(np.int64)
     new_value = np.ones(len(t), dtype=bool)
     new_value[1:] = (col[1:] != col[:-1]) | (bits[1:] != bits[:-1])
-    value_start = np.flatnonzero(new_value)
-    value_rows = np.add.reduceat(n, value_start)
-    of_cell = np.repeat(value_rows, np.diff(np.append(value_start, len(t))))
+    value_rows = np.add.reduceat(n, np.flatnonzero(new_value))
     # cells: runs of one (column, value, label)
     new_cell = new_value.copy()
     new_cell[1:] |= lab[1:] != lab[:-1]
     cell_start = np.flatnonzero(new_cell)
     cell_n = np.add.reduceat(n, cell_start)
-    many = of_cell[cell_start] >= 2
+    many = value_rows[np.cumsum(new_value)[cell_start] - 1] >= 2
     kept = cell_start[many]
     cells = np.stack([col[kept], bits[kept], lab[kept], cell_n[many].astype(np.uint64)], axis=1)
     one = cell_start[~many]
