@@ -60,7 +60,7 @@ from datagate.check.interface import (
     settings_for,
     skipped,
 )
-from datagate.engine.interface import SideStore, take_rows
+from datagate.engine.interface import SideStore, drain_concat, take_rows
 from datagate.models import CheckResult, Severity
 
 __all__ = [
@@ -375,13 +375,19 @@ def map_rows(
     return table, offsets, hashes
 
 
-def pack_side(offsets: Sequence[npt.NDArray[np.int64]], hashes: Sequence[npt.NDArray[np.uint64]]) -> npt.NDArray[np.uint64]:
-    """Return one array holding a shard's CSR word sets (batches in order): ``[n, offsets..., hashes...]``."""
+def pack_side(offsets: list[npt.NDArray[np.int64]], hashes: list[npt.NDArray[np.uint64]]) -> npt.NDArray[np.uint64]:
+    """Return one array holding a shard's CSR word sets (batches in order): ``[n, offsets..., hashes...]``.
+
+    Both lists are emptied: each batch is freed as it is copied (:func:`drain_concat`).
+    """
     counts = np.concatenate([np.diff(o) for o in offsets]) if offsets else np.zeros(0, np.int64)
+    offsets.clear()
     n = len(counts)
-    off = np.zeros(n + 1, dtype=np.uint64)
-    np.cumsum(counts, out=off[1:])
-    return np.concatenate([np.array([n], dtype=np.uint64), off, *hashes], dtype=np.uint64)
+    head = np.zeros(n + 2, dtype=np.uint64)
+    head[0] = n
+    np.cumsum(counts, out=head[2:])
+    hashes.insert(0, head)
+    return drain_concat(hashes)
 
 
 def _gather(side: SideStore, itemlocs: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from datagate.engine.interface import MapOutput, partition, take_rows
+from datagate.engine.interface import MapOutput, RowTable, drain_concat, partition, take_rows
 from datagate.engine.local import _BucketSlices, _FileArray, _map_to_files
 
 
@@ -65,3 +65,29 @@ def test_take_rows_is_row_indexing(cols: int) -> None:
     strided = table[::2]  # not contiguous: copied first, same rows
     assert np.array_equal(take_rows(strided, order[:300] // 2), strided[order[:300] // 2])
     assert take_rows(table, order[:0]).shape == (0, cols)
+
+
+def test_drain_concat_joins_in_order_and_empties_the_list() -> None:
+    rng = np.random.default_rng(11)
+    parts = [rng.integers(0, 2**64 - 1, size=(n, 3), dtype=np.uint64, endpoint=True) for n in (5, 0, 17, 1)]
+    want = np.concatenate(parts)
+    work = list(parts)
+    got = drain_concat(work)
+    assert work == []
+    assert got.dtype == np.uint64 and np.array_equal(got, want)
+    flat = [np.arange(4, dtype=np.uint64), np.arange(3, dtype=np.uint64)]
+    assert np.array_equal(drain_concat(list(flat)), np.concatenate(flat))
+
+
+@pytest.mark.parametrize("capacity", [None, 0, 10, 40, 41, 1000])
+def test_row_table_gives_the_rows_added_whatever_its_capacity(capacity: int | None) -> None:
+    rng = np.random.default_rng(5)
+    batches = [rng.integers(0, 2**64 - 1, size=(n, 2), dtype=np.uint64, endpoint=True) for n in (7, 0, 13, 20, 1)]
+    rows = RowTable(capacity)
+    for b in batches:
+        rows.add(b)
+    assert len(rows) == 41
+    got = rows.table()
+    assert np.array_equal(got, np.concatenate(batches))
+    if capacity is not None and capacity >= 41:
+        assert got.base is not None  # filled in place: a view of the one table allocated
