@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["MMAP_THRESHOLD", "return_large_frees", "usable_cpus"]
+__all__ = ["MMAP_THRESHOLD", "return_large_frees", "trim_heap", "usable_cpus"]
 
 
 def usable_cpus() -> int:
@@ -37,5 +37,24 @@ def return_large_frees(threshold: int = MMAP_THRESHOLD) -> bool:
     try:
         libc = ctypes.CDLL(None)
         return bool(libc.mallopt(-3, threshold))  # -3: M_MMAP_THRESHOLD
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return False
+
+
+def trim_heap() -> bool:
+    """Give the free pages of glibc's heap back to the system (``malloc_trim(0)``); return whether
+    it did anything. Elsewhere than glibc it does nothing.
+
+    Between two tasks of a long-lived worker: the heap's free blocks are resident but too
+    fragmented for the next task's allocations, which extend the heap instead, so the worker's
+    peak crept up from task to task. Measured on 250,000-row row groups of the 50M-row
+    benchmark mapped one after another in one process: peak resident size 586 MB for the first
+    and 736-814 MB from the sixth on without it, 566-702 MB with it; the trim takes a few
+    milliseconds.
+    """
+    import ctypes
+
+    try:
+        return bool(ctypes.CDLL(None).malloc_trim(0))
     except (OSError, AttributeError):  # pragma: no cover - not glibc
         return False

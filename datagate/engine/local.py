@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from datagate._system import return_large_frees, usable_cpus
+from datagate._system import return_large_frees, trim_heap, usable_cpus
 from datagate.engine.interface import (
     DEFAULT_BUCKETS,
     Engine,
@@ -215,7 +215,7 @@ def _map_to_files(fn: Callable[[Any], MapOutput], buckets: int, folder: str, ind
     side = _save_side(folder, index, out.side)
     summary = out.summary
     del out
-    _release_arrow_memory()
+    _release_memory()
     return MapOutput(summary, refs, side)  # type: ignore[arg-type]  # file references here
 
 
@@ -233,13 +233,15 @@ def _save_side(folder: str, index: int, side: npt.NDArray[Any] | None) -> str | 
     return path
 
 
-def _release_arrow_memory() -> None:
-    """Return the Arrow allocator's free pages to the system between tasks, so a worker's
-    resident size falls back after each map task instead of staying at its high-water mark."""
+def _release_memory() -> None:
+    """Return the Arrow allocator's and glibc's free pages to the system between tasks, so a
+    worker's resident size falls back after each map task instead of staying at its high-water
+    mark (and creeping up from task to task: :func:`~datagate._system.trim_heap`)."""
     import pyarrow as pa
 
     with contextlib.suppress(AttributeError, NotImplementedError):
         pa.default_memory_pool().release_unused()
+    trim_heap()
 
 
 def _map_partitioned(fn: Callable[[Any], MapOutput], buckets: int, item: Any) -> MapOutput:

@@ -49,3 +49,34 @@ def test_large_blocks_stay_mmapped_after_a_larger_one_is_freed() -> None:
     # without the setting the 16 MiB array comes from the heap (and would stay resident when
     # freed); with it, from mmap (returned to the system when freed)
     assert mmapped("default") < 16 << 20 <= mmapped("set")
+
+
+_TRIM_PROBE = r"""
+import json, sys
+import numpy as np
+
+def rss_kb():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+
+from datagate._system import return_large_frees, trim_heap
+return_large_frees()
+blocks = [np.ones(1 << 20, dtype=np.uint8) for _ in range(200)]  # 200 MiB of heap blocks (< 8 MiB)
+pin = bytearray(200_000)  # a heap block above them: the heap's top cannot shrink on its own
+del blocks
+before = rss_kb()
+if sys.argv[1] == "trim":
+    trim_heap()
+print(json.dumps({"freed_kb": before - rss_kb()}))
+"""
+
+
+@pytest.mark.skipif(not _glibc_mallinfo2(), reason="needs glibc")
+def test_trim_heap_gives_free_heap_pages_back() -> None:
+    def freed(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", _TRIM_PROBE, mode], capture_output=True, text=True, check=True, timeout=120)
+        return int(json.loads(out.stdout.strip().splitlines()[-1])["freed_kb"])
+
+    # the freed 1 MiB blocks stay resident in the heap until trimmed
+    assert freed("none") < 20 << 10
+    assert freed("trim") > 150 << 10
