@@ -91,3 +91,13 @@ def test_row_table_gives_the_rows_added_whatever_its_capacity(capacity: int | No
     assert np.array_equal(got, np.concatenate(batches))
     if capacity is not None and capacity >= 41:
         assert got.base is not None  # filled in place: a view of the one table allocated
+
+
+def test_row_table_refuses_rows_it_would_have_to_cast() -> None:
+    rows = RowTable(10)
+    rows.add(np.zeros((2, 2), dtype=np.uint64))
+    with pytest.raises(TypeError):
+        rows.add(np.zeros((2, 2), dtype=np.float64))
+    with pytest.raises(TypeError):
+        rows.add(np.zeros(4, dtype=np.uint64))
+    assert len(rows) == 2
