@@ -394,7 +394,8 @@ def map_item(plan: _Plan, item: WorkItem) -> MapOutput:
             for part in out.extra.values():
                 _add_guarded(part, batch, row0, item.name, hashes)
             if plan.backdoor_shuffled and "backdoor" in out.extra:
-                values.add(out.extra["backdoor"].take_value_rows())
+                for part_rows in out.extra["backdoor"].take_value_rows():
+                    values.add(part_rows)
             if plan.near:
                 table, off, hs = near_duplicates.map_rows(batch, plan.text, item.index, row0)
                 near.add(table)

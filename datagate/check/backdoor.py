@@ -757,12 +757,12 @@ class TriggerCounts:
             self.label_hashes.append(h)
         return np.array(self.label_hashes, dtype=np.uint64)
 
-    def take_value_rows(self) -> npt.NDArray[np.uint64]:
-        """Return (and forget) the value shuffle rows queued by :meth:`add`: ``(bucket hash,
-        column number in shuffled, value bits, label hash, rows)``, one per (value, label) of a
-        batch; :func:`reduce_values` sums them."""
-        rows = np.concatenate(self.value_rows) if self.value_rows else np.zeros((0, VALUE_ROW_COLUMNS), np.uint64)
-        self.value_rows = []
+    def take_value_rows(self) -> list[npt.NDArray[np.uint64]]:
+        """Return (and forget) the value shuffle rows queued by :meth:`add`, an array per batch and
+        column (the caller copies them into its shuffle table once): ``(bucket hash, column
+        number in shuffled, value bits, label hash, rows)``, one per (value, label) of a batch;
+        :func:`reduce_values` sums them."""
+        rows, self.value_rows = self.value_rows, []
         return rows
 
     def merge(self, other: TriggerCounts) -> TriggerCounts:

@@ -498,10 +498,10 @@ def _through_the_shuffle(batches: list[pa.RecordBatch], columns: tuple[str, ...]
     from datagate.engine.interface import partition
 
     tc = backdoor.TriggerCounts((), columns, "label", shuffled=columns)
-    rows = []
+    rows = [np.zeros((0, backdoor.VALUE_ROW_COLUMNS), np.uint64)]
     for b in batches:
         tc.add(b)
-        rows.append(tc.take_value_rows())
+        rows += tc.take_value_rows()
     assert not tc.value_rows
     found = backdoor.ValueCounts()
     for part in partition(np.concatenate(rows), buckets):
