@@ -711,40 +711,66 @@ PyDoc_STRVAR(text_cells_doc,
 "(row, feature) pair seen for the first time (int64), and each pair's ``a * v + b`` by number\n"
 "(int64).");
 
+/* An open-addressing map from any 64-bit key to a number given in order of first appearance
+ * (text_cells' bigrams, near_pairs' band keys). A slot is empty while its id1 (the number + 1)
+ * is 0, so every key, 0 included, can be stored, and calloc'd slots start empty. */
 typedef struct {
-    uint64_t *keys; /* pair code + 1; 0: empty slot */
-    int64_t *ids;
-    Py_ssize_t mask, used;
-} pair_table;
+    uint64_t key;
+    int64_t id1;
+} id_slot;
 
+typedef struct {
+    id_slot *slots;
+    Py_ssize_t mask, used;
+} id_table;
+
+/* Give the table at least `min_slots` slots (a power of two), keeping its entries. */
 static int
-pair_table_grow(pair_table *t)
+id_table_grow(id_table *t, Py_ssize_t min_slots)
 {
-    Py_ssize_t size = (t->mask + 1) * 2;
-    uint64_t *keys = PyMem_Calloc((size_t)size, 8);
-    int64_t *ids = PyMem_Malloc((size_t)size * 8);
-    if (keys == NULL || ids == NULL) {
-        PyMem_Free(keys);
-        PyMem_Free(ids);
+    Py_ssize_t size = 16;
+    while (size < min_slots) {
+        size *= 2;
+    }
+    id_slot *slots = PyMem_Calloc((size_t)size, sizeof(id_slot));
+    if (slots == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    for (Py_ssize_t j = 0; t->keys != NULL && j <= t->mask; j++) {
-        if (t->keys[j]) {
-            Py_ssize_t at = (Py_ssize_t)(mix64(t->keys[j]) & (uint64_t)(size - 1));
-            while (keys[at]) {
+    for (Py_ssize_t j = 0; t->slots != NULL && j <= t->mask; j++) {
+        if (t->slots[j].id1) {
+            Py_ssize_t at = (Py_ssize_t)(mix64(t->slots[j].key) & (uint64_t)(size - 1));
+            while (slots[at].id1) {
                 at = (at + 1) & (size - 1);
             }
-            keys[at] = t->keys[j];
-            ids[at] = t->ids[j];
+            slots[at] = t->slots[j];
         }
     }
-    PyMem_Free(t->keys);
-    PyMem_Free(t->ids);
-    t->keys = keys;
-    t->ids = ids;
+    PyMem_Free(t->slots);
+    t->slots = slots;
     t->mask = size - 1;
     return 0;
+}
+
+/* Return the number of `key`, giving it t->used (the next number) when it is new; *added says
+ * which. The table doubles when half full. -1 with an exception set: out of memory. */
+static inline int64_t
+id_table_get(id_table *t, uint64_t key, int *added)
+{
+    Py_ssize_t at = (Py_ssize_t)(mix64(key) & (uint64_t)t->mask);
+    while (t->slots[at].id1 && t->slots[at].key != key) {
+        at = (at + 1) & t->mask;
+    }
+    *added = !t->slots[at].id1;
+    if (!*added) {
+        return t->slots[at].id1 - 1;
+    }
+    int64_t id = (int64_t)t->used++;
+    t->slots[at] = (id_slot){key, id + 1};
+    if (t->used * 2 > t->mask + 1 && id_table_grow(t, (t->mask + 1) * 2) < 0) {
+        return -1;
+    }
+    return id;
 }
 
 static PyObject *
@@ -767,7 +793,7 @@ text_cells(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     int64_t *last_tok = NULL;
     /* each pair's code (the result) and the last row it was counted in, by pair number */
     grow_buf pairs = {0}, last_pair = {0};
-    pair_table table = {NULL, NULL, 2047, 0}; /* grown to its first 4,096 slots below */
+    id_table table = {NULL, -1, 0}; /* bigram (a * v + b) -> its number */
     if (PyObject_GetBuffer(args[0], &rowv, PyBUF_SIMPLE) < 0 || PyObject_GetBuffer(args[1], &codev, PyBUF_SIMPLE) < 0
         || PyObject_GetBuffer(args[3], &labv, PyBUF_SIMPLE) < 0) {
         goto done;
@@ -781,7 +807,7 @@ text_cells(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     /* at most one token cell and one bigram cell per token */
     cell_obj = PyBytes_FromStringAndSize(NULL, 2 * n * 8);
     last_tok = PyMem_Malloc((size_t)(v > 0 ? v : 1) * 8);
-    if (cell_obj == NULL || last_tok == NULL || pair_table_grow(&table) < 0) {
+    if (cell_obj == NULL || last_tok == NULL || id_table_grow(&table, 4096) < 0) {
         if (cell_obj != NULL && !PyErr_Occurred()) {
             PyErr_NoMemory();
         }
@@ -817,26 +843,11 @@ text_cells(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_ValueError, "text_cells: a code outside [0, v)");
             goto done;
         }
-        uint64_t key = (uint64_t)(t * v + t2) + 1;
-        Py_ssize_t at = (Py_ssize_t)(mix64(key) & (uint64_t)table.mask);
-        while (table.keys[at] && table.keys[at] != key) {
-            at = (at + 1) & table.mask;
-        }
-        int64_t id;
-        if (table.keys[at]) {
-            id = table.ids[at];
-        }
-        else {
-            id = (int64_t)(pairs.len / 8);
-            int64_t code = (int64_t)key - 1, never = -1;
-            if (append(&pairs, &code, 8) < 0 || append(&last_pair, &never, 8) < 0) {
-                goto done;
-            }
-            table.keys[at] = key;
-            table.ids[at] = id;
-            if (++table.used * 2 > table.mask + 1 && pair_table_grow(&table) < 0) {
-                goto done;
-            }
+        int64_t code = t * v + t2, never = -1;
+        int added;
+        int64_t id = id_table_get(&table, (uint64_t)code, &added);
+        if (id < 0 || (added && (append(&pairs, &code, 8) < 0 || append(&last_pair, &never, 8) < 0))) {
+            goto done;
         }
         int64_t *seen = (int64_t *)last_pair.buf + id;
         if (*seen != r) {
@@ -859,8 +870,7 @@ done:
     PyMem_Free(last_tok);
     PyMem_Free(last_pair.buf);
     PyMem_Free(pairs.buf);
-    PyMem_Free(table.keys);
-    PyMem_Free(table.ids);
+    PyMem_Free(table.slots);
     PyBuffer_Release(&rowv);
     PyBuffer_Release(&codev);
     PyBuffer_Release(&labv);
@@ -906,11 +916,6 @@ near_step(near_count *g, uint32_t s, int32_t ranks, int32_t *cross, int32_t *wit
     g->n_cur++;
 }
 
-typedef struct {
-    uint64_t key;
-    int32_t gid1; /* the group's number + 1 (0: empty, so calloc'd slots start empty) */
-} near_slot;
-
 static PyObject *
 near_pairs(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
@@ -929,7 +934,7 @@ near_pairs(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     PyObject *out[4] = {NULL, NULL, NULL, NULL}, *result = NULL;
     int32_t *gid = NULL, *first = NULL;
     uint32_t *split_no = NULL;
-    near_slot *slots = NULL;
+    id_table keys = {NULL, -1, 0}; /* band key -> its group's number */
     near_count *groups = NULL;
     grow_buf cand = {0};
     if (PyObject_GetBuffer(args[0], &tabv, PyBUF_SIMPLE) < 0) {
@@ -944,15 +949,14 @@ near_pairs(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     /* each row's split, numbered from 1 in order (locations must ascend) */
     split_no = PyMem_Malloc((size_t)(n > 0 ? n : 1) * 4);
     gid = PyMem_Malloc((size_t)(n > 0 ? n : 1) * 4);
-    Py_ssize_t size = 16;
-    while (size < 2 * n) {
-        size *= 2;
-    }
-    slots = PyMem_Calloc((size_t)size, sizeof(near_slot));
     /* the groups' counts: at most one group per row */
     groups = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(near_count));
-    if (split_no == NULL || gid == NULL || slots == NULL || groups == NULL) {
+    if (split_no == NULL || gid == NULL || groups == NULL) {
         PyErr_NoMemory();
+        goto done;
+    }
+    /* sized for every row's key at once: the table never grows during the walk */
+    if (id_table_grow(&keys, 2 * n + 2) < 0) {
         goto done;
     }
     uint32_t s_no = 0;
@@ -968,25 +972,21 @@ near_pairs(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     }
     /* pass 1: number the groups (band keys) and count the pairs of each partner rank */
     int64_t per_rank[NEAR_MAX_PARTNERS] = {0};
-    int32_t n_groups = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        uint64_t key = tab[3 * i];
-        Py_ssize_t at = (Py_ssize_t)(mix64(key) & (uint64_t)(size - 1));
 #if defined(__GNUC__) || defined(__clang__)
         /* the table is megabytes: ask for a later row's slot now (a fifth faster on a bucket) */
         if (i + NEAR_AHEAD < n) {
-            __builtin_prefetch(slots + (mix64(tab[3 * (i + NEAR_AHEAD)]) & (uint64_t)(size - 1)));
+            __builtin_prefetch(keys.slots + (mix64(tab[3 * (i + NEAR_AHEAD)]) & (uint64_t)keys.mask));
         }
 #endif
-        while (slots[at].gid1 && slots[at].key != key) {
-            at = (at + 1) & (size - 1);
+        int added;
+        int32_t g = (int32_t)id_table_get(&keys, tab[3 * i], &added), cross, within;
+        if (g < 0) {
+            goto done;
         }
-        if (!slots[at].gid1) {
-            slots[at].key = key;
-            groups[n_groups] = (near_count){0, 0, 0, 0};
-            slots[at].gid1 = ++n_groups;
+        if (added) {
+            groups[g] = (near_count){0, 0, 0, 0};
         }
-        int32_t g = slots[at].gid1 - 1, cross, within;
         gid[i] = g;
         near_step(groups + g, split_no[i], (int32_t)partners, &cross, &within);
         for (int32_t j = 0; j < cross; j++) {
@@ -996,8 +996,9 @@ near_pairs(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
             per_rank[j]++;
         }
     }
-    PyMem_Free(slots);
-    slots = NULL;
+    int32_t n_groups = (int32_t)keys.used;
+    PyMem_Free(keys.slots);
+    keys.slots = NULL;
     int64_t total = 0;
     int32_t ranks = (int32_t)partners;
     int capped = 0;
@@ -1101,7 +1102,7 @@ done:
     PyMem_Free(gid);
     PyMem_Free(first);
     PyMem_Free(split_no);
-    PyMem_Free(slots);
+    PyMem_Free(keys.slots);
     PyMem_Free(groups);
     PyBuffer_Release(&tabv);
     return result;
