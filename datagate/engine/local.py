@@ -323,11 +323,13 @@ class LocalEngine(Engine):
                 try:
                     with _main_hidden():
                         window.append((name, self._get_pool().submit(fn, *args)))
-                except (BrokenProcessPool, OSError) as e:
-                    # OSError: the pool could not start a worker (out of processes or memory, or
-                    # a worker killed while the pool was starting its replacement: the pool's
-                    # pipes close under the forkserver hand-over, EBADF); either way the pool is
-                    # done, this item fails and the next one starts a fresh pool
+                except (BrokenProcessPool, OSError, EOFError) as e:
+                    # OSError, EOFError: the pool could not start a worker (out of processes or
+                    # memory, or a worker killed while the pool was starting its replacement: the
+                    # pool's pipes close under the forkserver hand-over, EBADF on our side or the
+                    # forkserver's connection ending early, "unexpected EOF"); either way the
+                    # pool is done, this item fails and the next one starts a fresh pool (and
+                    # multiprocessing a fresh forkserver, if that one died)
                     self._drop_pool()
                     window.append((name, _failed_future(e)))
             if not window:

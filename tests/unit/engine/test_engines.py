@@ -199,30 +199,37 @@ def test_local_worker_killed_mid_run_is_an_error_naming_the_shard(tmp_path: Path
 
 
 class _NoFork:
-    """A pool that cannot start a worker (what ProcessPoolExecutor.submit raised in a CI run when
-    a worker was killed while the pool started its replacement: OSError EBADF)."""
+    """A pool that cannot start a worker: what ProcessPoolExecutor.submit raised in CI runs when a
+    worker was killed while the pool started its replacement (OSError EBADF in one; in another the
+    forkserver's connection ended early, EOFError from multiprocessing's read_signed)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
     def submit(self, *args: Any, **kwargs: Any) -> Any:
-        raise OSError(9, "Bad file descriptor")
+        raise self.error
 
     def shutdown(self, *args: Any, **kwargs: Any) -> None:
         pass
 
 
-def test_a_pool_that_cannot_start_a_worker_fails_that_item_only(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("error", "said"), [(OSError(9, "Bad file descriptor"), "Bad file descriptor"), (EOFError("unexpected EOF"), "unexpected EOF")]
+)
+def test_a_pool_that_cannot_start_a_worker_fails_that_item_only(monkeypatch: pytest.MonkeyPatch, error: Exception, said: str) -> None:
     with LocalEngine(2, min_parallel_bytes=0) as engine:
         real = engine._get_pool
         first = [True]
 
         def get_pool() -> Any:
             if first.pop() if first else False:
-                engine._pool = _NoFork()  # type: ignore[assignment]
+                engine._pool = _NoFork(error)  # type: ignore[assignment]
                 return engine._pool
             return real()
 
         monkeypatch.setattr(engine, "_get_pool", get_pool)
         out = list(engine.map(abs, [-1, -2, -3, -4], names=["a", "b", "c", "d"]))
-    assert isinstance(out[0], Failed) and "Bad file descriptor" in str(out[0]) and str(out[0]).startswith("a")
+    assert isinstance(out[0], Failed) and said in str(out[0]) and str(out[0]).startswith("a")
     assert out[1:] == [2, 3, 4]
 
 
